@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Logging for the broker and the devproc: to stderr (default) or syslog.
+ * Every line carries the calling function; callers add the client identity
+ * ("dev 3 pid 1234") themselves where there is one.
+ */
+#ifndef VB_COMMON_LOG_H
+#define VB_COMMON_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_init(const char *ident, bool use_syslog, enum log_level level);
+void log_set_level(enum log_level level);
+bool log_enabled(enum log_level level);
+void log_msg(enum log_level level, const char *func, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Log at error level and exit(1): start-up failures and impossible states. */
+void log_fatal(const char *func, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+#define log_err(...)	log_msg(LOG_LVL_ERR, __func__, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_LVL_WARN, __func__, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_LVL_INFO, __func__, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_LVL_DEBUG, __func__, __VA_ARGS__)
+#define fatal(...)	log_fatal(__func__, __VA_ARGS__)
+
+#endif /* VB_COMMON_LOG_H */
