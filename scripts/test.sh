@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The project's test command (README, .ci/run). As root on Debian 12 it
+# installs what it needs, then runs every tier:
+#   unit + integration (+ fuzz smoke)  in a normal build and in an
+#                                      ASan+UBSan build
+#   vm                                 the kernel module and real VFIO in a
+#                                      Debian 6.12 guest under QEMU
+# It prints one summary line and exits non-zero if anything failed.
+#
+#   VB_TIERS="unit integration"  run only these tiers (default: all)
+#   VB_JOBS=N                    build parallelism (default: nproc)
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+tiers=${VB_TIERS:-"unit integration fuzz vm"}
+jobs=${VB_JOBS:-$(nproc)}
+failed=()
+passed=()
+
+want() { case " $tiers " in *" $1 "*) return 0 ;; esac; return 1; }
+step() { echo; echo "==== $* ===="; }
+
+run_ctest() { # build-dir label
+	local dir=$1 label=$2
+	step "ctest -L $label in $dir"
+	if (cd "$dir" && ctest -L "^$label\$" --output-on-failure --no-tests=error); then
+		passed+=("$label@$(basename "$dir")")
+	else
+		failed+=("$label@$(basename "$dir")")
+	fi
+}
+
+build() { # dir cmake-args...
+	local dir=$1
+	shift
+	step "build $dir"
+	cmake -S "$top" -B "$top/$dir" "$@" >/dev/null &&
+		cmake --build "$top/$dir" -j "$jobs"
+}
+
+./scripts/deps.sh || { echo "TEST SUMMARY: FAILED (dependencies)"; exit 1; }
+if want vm; then
+	tests/vm/setup.sh || { echo "TEST SUMMARY: FAILED (vm setup)"; exit 1; }
+fi
+
+if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+	for t in unit integration fuzz vm; do
+		want "$t" && run_ctest build "$t"
+	done
+else
+	failed+=("build")
+fi
+
+if want unit || want integration; then
+	if build build-asan -DCMAKE_BUILD_TYPE=Debug -DVB_SANITIZE=ON \
+		-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++; then
+		for t in unit integration; do
+			want "$t" && run_ctest build-asan "$t"
+		done
+	else
+		failed+=("build-asan")
+	fi
+fi
+
+echo
+if [ ${#failed[@]} -eq 0 ]; then
+	echo "TEST SUMMARY: PASSED (${passed[*]})"
+	exit 0
+fi
+echo "TEST SUMMARY: FAILED (${failed[*]}; passed: ${passed[*]:-none})"
+exit 1
