@@ -43,6 +43,13 @@ struct backend_unmap_entry {
 struct backend_result {
 	uint32_t failed_index;	/* VB_NO_INDEX if none */
 	uint64_t pages_done;
+	/*
+	 * Optional, set by the caller (NULL = not wanted): n slots that unmap
+	 * fills with the pages each entry actually unmapped. The batcher merges
+	 * several clients' UNMAPs into one call and needs this to answer each
+	 * request with its own pages_done when the batch crossed holes.
+	 */
+	uint64_t *entry_pages;
 };
 
 /* Kernel memory the current mapping set costs (or would cost). */
