@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vb-hostile: a deliberately misbehaving broker client for the integration
+ * tests. It speaks the wire protocol by hand (through the codec, never the
+ * client library, which would refuse to send most of this) and reports what
+ * the broker did: an error reply with its errno, or a disconnect.
+ *
+ *   vb-hostile --connect PATH [--device N] --expect OUTCOME ATTACK
+ *
+ * OUTCOME is "disconnect", "ok" or an errno name (EINVAL, ERANGE, ...).
+ * Exit status 0 when the broker did what was expected, 1 otherwise, 2 on a
+ * usage or set-up error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proto/codec.h"
+
+#define OUTCOME_DISCONNECT	(-1)
+
+static const struct {
+	const char *name;
+	int value;
+} errno_names[] = {
+	{ "ok", 0 }, { "EINVAL", EINVAL }, { "ERANGE", ERANGE },
+	{ "EFAULT", EFAULT }, { "E2BIG", E2BIG }, { "EEXIST", EEXIST },
+	{ "EPERM", EPERM }, { "EBUSY", EBUSY }, { "ENOSPC", ENOSPC },
+	{ "EPROTONOSUPPORT", EPROTONOSUPPORT }, { "EOPNOTSUPP", EOPNOTSUPP },
+	{ "disconnect", OUTCOME_DISCONNECT },
+};
+
+struct conn {
+	int fd;
+	uint16_t version;
+	struct vb_welcome welcome;
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+};
+
+static uint8_t buf[VB_MSG_MAX_LEN + 64];
+
+static const char *outcome_name(int v)
+{
+	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
+		if (errno_names[i].value == v)
+			return errno_names[i].name;
+	return strerror(v);
+}
+
+static int outcome_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
+		if (!strcmp(errno_names[i].name, s))
+			return errno_names[i].value;
+	fprintf(stderr, "vb-hostile: unknown outcome %s\n", s);
+	exit(2);
+}
+
+static int conn_open(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("vb-hostile: connect");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_raw(int fd, const void *p, size_t len)
+{
+	return send(fd, p, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+}
+
+/*
+ * Receive one message, closing any fds that came with it. Returns its
+ * length, 0 on hang-up, or -errno.
+ */
+static ssize_t recv_msg(int fd, unsigned int *nfds, int timeout_ms)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * VB_MAX_RAM_REGIONS)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	*nfds = 0;
+	if (poll(&pfd, 1, timeout_ms) == 0)
+		return -ETIMEDOUT;
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == ECONNRESET ? 0 : -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		unsigned int k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fds[VB_MAX_RAM_REGIONS];
+
+		memcpy(fds, CMSG_DATA(c), k * sizeof(int));
+		for (unsigned int i = 0; i < k; i++)
+			close(fds[i]);
+		*nfds += k;
+	}
+	return n;
+}
+
+/* Wait for the answer to a request: its status, or OUTCOME_DISCONNECT. */
+static int await_reply(struct conn *c)
+{
+	unsigned int nfds;
+	struct vb_msg m;
+	struct vb_reply r;
+	ssize_t n = recv_msg(c->fd, &nfds, 10000);
+
+	if (n == -ETIMEDOUT) {
+		fprintf(stderr, "vb-hostile: no answer within 10 s\n");
+		exit(1);
+	}
+	if (n <= 0)
+		return OUTCOME_DISCONNECT;
+	if (vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, c->version, nfds, &m) ||
+	    vb_msg_reply(&m, &r)) {
+		fprintf(stderr, "vb-hostile: broker sent an undecodable reply\n");
+		exit(1);
+	}
+	return r.status;
+}
+
+static int hello(struct conn *c, uint32_t device)
+{
+	struct vb_hello h = { VB_PROTO_VERSION_MIN, VB_PROTO_VERSION_MAX,
+			      device, 0, 0 };
+	unsigned int nfds;
+	struct vb_msg m;
+	struct vb_reply r;
+	ssize_t n = vb_encode_hello(buf, sizeof(buf), 1, &h);
+
+	if (n < 0 || send_raw(c->fd, buf, (size_t)n))
+		return OUTCOME_DISCONNECT;
+	n = recv_msg(c->fd, &nfds, 10000);
+	if (n <= 0)
+		return OUTCOME_DISCONNECT;
+	if (vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, 0, nfds, &m))
+		return OUTCOME_DISCONNECT;
+	if (m.hdr.type == VB_MSG_REPLY) {
+		vb_msg_reply(&m, &r);
+		return r.status;
+	}
+	if (vb_msg_welcome(&m, &c->welcome, c->iova, c->ram))
+		return OUTCOME_DISCONNECT;
+	c->version = c->welcome.version;
+	return 0;
+}
+
+static int send_map(struct conn *c, uint64_t id, const struct vb_map_entry *e,
+		    uint32_t count)
+{
+	ssize_t n = vb_encode_map(buf, sizeof(buf), c->version, id, e, count);
+
+	return n < 0 ? (int)n : send_raw(c->fd, buf, (size_t)n);
+}
+
+static struct vb_map_entry good_entry(const struct conn *c)
+{
+	struct vb_map_entry e = {
+		.iova = c->iova[0].start, .gpa = c->ram[0].gpa, .npages = 1,
+		.prot = VB_PROT_READ | VB_PROT_WRITE,
+	};
+	return e;
+}
+
+/* Send @len bytes that start like a valid header of @type, then wait. */
+static int attack_raw(struct conn *c, uint16_t version, uint16_t type,
+		      uint32_t hdr_len, size_t len)
+{
+	struct vb_hdr h = { version, type, hdr_len, 7 };
+
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, &h, sizeof(h) < len ? sizeof(h) : len);
+	if (send_raw(c->fd, buf, len))
+		return OUTCOME_DISCONNECT;
+	return await_reply(c);
+}
+
+/*
+ * Fill the socket without reading replies. The broker must stop reading us
+ * once our window is full, so the socket buffer fills and sending blocks;
+ * it must then answer every request that it accepted.
+ */
+static int attack_flood(struct conn *c)
+{
+	struct vb_unmap_entry u = { c->iova[0].start, 1 };
+	unsigned long sent = 0, answered = 0;
+	unsigned int nfds;
+	int fl = fcntl(c->fd, F_GETFL);
+
+	fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+	for (;;) {
+		ssize_t n = vb_encode_unmap(buf, sizeof(buf), c->version,
+					    sent + 10, &u, 1);
+		if (send(c->fd, buf, (size_t)n, MSG_NOSIGNAL) == n) {
+			sent++;
+			if (sent > 200000) {
+				fprintf(stderr, "vb-hostile: flood never throttled\n");
+				return EOVERFLOW;
+			}
+			continue;
+		}
+		if (errno != EAGAIN)
+			return OUTCOME_DISCONNECT;
+		/* Blocked: give the broker time to drain, then try once more. */
+		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+		if (poll(&p, 1, 500) == 0)
+			break;
+	}
+	fcntl(c->fd, F_SETFL, fl);
+	printf("vb-hostile: throttled after %lu requests\n", sent);
+	while (answered < sent) {
+		struct vb_msg m;
+		struct vb_reply r;
+		ssize_t n = recv_msg(c->fd, &nfds, 10000);
+
+		if (n <= 0)
+			return OUTCOME_DISCONNECT;
+		if (vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, c->version,
+			      nfds, &m) || vb_msg_reply(&m, &r) || r.status)
+			return r.status ? r.status : EPROTO;
+		answered++;
+	}
+	return 0;
+}
+
+static int run_attack(struct conn *c, const char *a)
+{
+	struct vb_map_entry e = good_entry(c);
+	uint64_t wend = c->iova[0].start + c->iova[0].size;
+	uint64_t rend = c->ram[0].gpa + c->ram[0].size;
+
+	if (!strcmp(a, "valid")) {
+		int st;
+
+		if (send_map(c, 2, &e, 1) || (st = await_reply(c)))
+			return st ? st : OUTCOME_DISCONNECT;
+		struct vb_unmap_entry u = { e.iova, 1 };
+		ssize_t n = vb_encode_unmap(buf, sizeof(buf), c->version, 3,
+					    &u, 1);
+		return send_raw(c->fd, buf, (size_t)n) ? OUTCOME_DISCONNECT :
+							 await_reply(c);
+	}
+	if (!strcmp(a, "short"))
+		return attack_raw(c, c->version, VB_MSG_SYNC, 16, 3);
+	if (!strcmp(a, "bad-len"))
+		return attack_raw(c, c->version, VB_MSG_SYNC, 24, 16);
+	if (!strcmp(a, "bad-version"))
+		return attack_raw(c, 77, VB_MSG_SYNC, 16, 16);
+	if (!strcmp(a, "unknown-type"))
+		return attack_raw(c, c->version, 99, 16, 16);
+	if (!strcmp(a, "reply-type"))
+		return attack_raw(c, c->version, VB_MSG_REPLY, 32, 32);
+	if (!strcmp(a, "bad-count")) {
+		ssize_t n = vb_encode_map(buf, sizeof(buf), c->version, 5, &e, 1);
+		struct vb_batch b = { 2, 0 };
+
+		memcpy(buf + sizeof(struct vb_hdr), &b, sizeof(b));
+		return send_raw(c->fd, buf, (size_t)n) ? OUTCOME_DISCONNECT :
+							 await_reply(c);
+	}
+	if (!strcmp(a, "second-hello"))
+		return hello(c, c->welcome.device_id) ? OUTCOME_DISCONNECT : 0;
+	if (!strcmp(a, "out-of-window")) {
+		e.iova = wend;
+		return send_map(c, 6, &e, 1) ? OUTCOME_DISCONNECT :
+					       await_reply(c);
+	}
+	if (!strcmp(a, "straddle-window")) {
+		e.iova = wend - VB_PAGE_SIZE;
+		e.npages = 2;
+		return send_map(c, 6, &e, 1) ? OUTCOME_DISCONNECT :
+					       await_reply(c);
+	}
+	if (!strcmp(a, "gpa-outside")) {
+		e.gpa = rend;
+		return send_map(c, 7, &e, 1) ? OUTCOME_DISCONNECT :
+					       await_reply(c);
+	}
+	if (!strcmp(a, "unaligned")) {
+		e.iova += 512;
+		return send_map(c, 8, &e, 1) ? OUTCOME_DISCONNECT :
+					       await_reply(c);
+	}
+	if (!strcmp(a, "overflow")) {
+		e.npages = UINT64_MAX / VB_PAGE_SIZE;
+		return send_map(c, 9, &e, 1) ? OUTCOME_DISCONNECT :
+					       await_reply(c);
+	}
+	if (!strcmp(a, "bad-prot")) {
+		e.prot = 0x80;
+		return send_map(c, 10, &e, 1) ? OUTCOME_DISCONNECT :
+						await_reply(c);
+	}
+	if (!strcmp(a, "too-many")) {
+		static struct vb_map_entry many[VB_MAX_ENTRIES_HARD];
+		uint32_t n = c->welcome.max_entries + 1;
+
+		for (uint32_t i = 0; i < n; i++) {
+			many[i] = e;
+			many[i].iova += (uint64_t)i * VB_PAGE_SIZE;
+		}
+		return send_map(c, 11, many, n) ? OUTCOME_DISCONNECT :
+						  await_reply(c);
+	}
+	if (!strcmp(a, "flood"))
+		return attack_flood(c);
+	fprintf(stderr, "vb-hostile: unknown attack %s\n", a);
+	exit(2);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vb-hostile --connect PATH [--device N] --expect OUTCOME ATTACK\n"
+		"  OUTCOME: ok | disconnect | EINVAL | ERANGE | EFAULT | E2BIG | EPERM | EBUSY ...\n"
+		"  ATTACK:  hello (claim only) | valid | short | bad-len | bad-version |\n"
+		"           unknown-type | reply-type | bad-count | second-hello |\n"
+		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"
+		"           overflow | bad-prot | too-many | flood\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "expect", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *path = NULL, *expect = NULL;
+	uint32_t device = VB_DEVICE_ANY;
+	struct conn c = { .fd = -1 };
+	int opt, got, want;
+
+	while ((opt = getopt_long(argc, argv, "c:d:e:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'd': device = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'e': expect = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || !expect || optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	want = outcome_parse(expect);
+	c.fd = conn_open(path);
+	if (c.fd < 0)
+		return 2;
+	got = hello(&c, device);
+	if (!got && strcmp(argv[optind], "hello"))
+		got = run_attack(&c, argv[optind]);
+	printf("vb-hostile: %s: %s (expected %s)\n", argv[optind],
+	       outcome_name(got), outcome_name(want));
+	close(c.fd);
+	return got == want ? 0 : 1;
+}

@@ -1,0 +1,92 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Hostile clients are refused or cut off, one at a time, while a
+# well-behaved devproc beside them runs its whole workload without a single
+# error and the broker keeps serving.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/broker.conf" <<CONF
+[broker]
+backend = sim
+socket = $T/broker.sock
+control = $T/control.sock
+max_entries = 64
+window = 8
+[ram main]
+gpa = 0x0
+size = 64M
+[device 1]
+group = sim
+domain = shared
+iova = 0x100000 64M
+uid = 0
+[device 2]
+group = sim
+domain = shared
+iova = 0x10000000 64M
+uid = 0
+[device 3]
+group = sim
+fenced = yes
+iova = 0x100000 64M
+uid = 4321
+CONF
+start_broker "$T/broker.conf"
+
+# The well-behaved neighbour shares device 2's domain.
+"$VB_DEVPROC" --connect "$T/broker.sock" --device 1 --workload virtio-iommu \
+	--iterations 3000 --pipeline 4 >"$T/good.out" 2>&1 &
+good=$!
+BG_PIDS+=("$good")
+
+attack() { # expected attack
+	if "$VB_HOSTILE" --connect "$T/broker.sock" --device 2 --expect "$1" "$2" \
+		>>"$T/hostile.out" 2>&1; then
+		pass "$2 -> $1"
+	else
+		fail "$2 -> expected $1: $(tail -n1 "$T/hostile.out")"
+	fi
+}
+
+# Entry contents: an error reply, the connection stays usable.
+attack ERANGE out-of-window
+attack ERANGE straddle-window
+attack EFAULT gpa-outside
+attack EINVAL unaligned
+attack EINVAL overflow
+attack EINVAL bad-prot
+attack E2BIG too-many
+# Malformed messages: the client is cut off.
+attack disconnect short
+attack disconnect bad-len
+attack disconnect bad-version
+attack disconnect unknown-type
+attack disconnect reply-type
+attack disconnect bad-count
+attack disconnect second-hello
+# A flood is throttled (the socket stops taking requests), then answered.
+attack ok flood
+
+# Claims: a device in use, a device this uid may not have, and an unknown one.
+"$VB_HOSTILE" --connect "$T/broker.sock" --device 1 --expect EBUSY hello \
+	>>"$T/hostile.out" 2>&1 && pass "claim of a busy device -> EBUSY" ||
+	fail "claim of a busy device: $(tail -n1 "$T/hostile.out")"
+"$VB_HOSTILE" --connect "$T/broker.sock" --device 3 --expect EPERM hello \
+	>>"$T/hostile.out" 2>&1 && pass "claim of another uid's device -> EPERM" ||
+	fail "claim of another uid's device: $(tail -n1 "$T/hostile.out")"
+"$VB_HOSTILE" --connect "$T/broker.sock" --device 99 --expect EPERM hello \
+	>>"$T/hostile.out" 2>&1 && pass "claim of an unknown device -> EPERM" ||
+	fail "claim of an unknown device: $(tail -n1 "$T/hostile.out")"
+
+check "broker logged why it cut clients off" \
+	grep -qiE 'protocol|malformed|violation' "$T/broker.log"
+
+wait "$good"
+rc=$?
+check "well-behaved devproc exited 0 (rc $rc)" test "$rc" -eq 0
+check "well-behaved devproc saw no error" grep -q 'errors 0 result OK' "$T/good.out"
+check "broker survived every attack" kill -0 "$BROKER_PID"
+mapped=$(stats_json | json_num pages_current)
+check "nothing left mapped after all clients left (pages_current=$mapped)" \
+	test "${mapped:-x}" = 0
+finish

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# A client killed in the middle of its stream leaves nothing mapped, and the
+# mappings of a client beside it in the same domain stay exactly as they were.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/broker.conf" <<CONF
+[broker]
+backend = sim
+socket = $T/broker.sock
+control = $T/control.sock
+[ram main]
+gpa = 0x0
+size = 64M
+[device 1]
+group = sim
+domain = shared
+iova = 0x100000 64M
+uid = 0
+[device 2]
+group = sim
+domain = shared
+iova = 0x10000000 64M
+uid = 0
+CONF
+start_broker "$T/broker.conf"
+
+# The neighbour maps its working set and holds it.
+"$VB_DEVPROC" --connect "$T/broker.sock" --device 2 --workload coiommu \
+	--pages 4096 --working-set 256 --iterations 2000 --keep-mapped --hold \
+	>"$T/keep.out" 2>&1 &
+keep=$!
+BG_PIDS+=("$keep")
+for _ in $(seq 100); do
+	grep -q 'result' "$T/keep.out" 2>/dev/null && break
+	sleep 0.1
+done
+check "neighbour finished its workload OK" grep -q 'result OK' "$T/keep.out"
+before=$(stats_json | json_num pages_current)
+check "neighbour holds its working set mapped ($before pages)" \
+	test "${before:-0}" -eq 256
+
+# The victim streams for a long time; kill it while it has pages mapped.
+"$VB_DEVPROC" --connect "$T/broker.sock" --device 1 --workload coiommu \
+	--pages 16384 --working-set 2048 --iterations 100000000 \
+	>"$T/victim.out" 2>&1 &
+victim=$!
+BG_PIDS+=("$victim")
+for _ in $(seq 200); do
+	now=$(stats_json | json_num pages_current)
+	[ "${now:-0}" -gt $((before + 100)) ] && break
+	sleep 0.05
+done
+check "victim had pages mapped when killed ($now in all)" \
+	test "${now:-0}" -gt $((before + 100))
+kill -9 "$victim"
+wait "$victim" 2>/dev/null
+
+after=
+for _ in $(seq 100); do
+	after=$(stats_json | json_num pages_current)
+	[ "${after:-x}" = "$before" ] && break
+	sleep 0.05
+done
+check "killed client's pages are all unmapped, neighbour's kept ($after == $before)" \
+	test "${after:-x}" = "$before"
+check "broker logged the release" grep -qiE 'releas|unmapp' "$T/broker.log"
+check "broker still alive" kill -0 "$BROKER_PID"
+finish
