@@ -23,6 +23,7 @@
 #ifndef VB_BROKER_BACKEND_H
 #define VB_BROKER_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,22 @@ struct backend_ops {
 		     struct backend_result *res);
 	void (*usage)(struct backend_domain *d, struct backend_usage *u);
 	void (*destroy)(struct backend *be);
+	/*
+	 * Optional (NULL for sim): put IOMMU group /dev/vfio/@group_nr into
+	 * the domain. The first attach selects the IOMMU type; a group that
+	 * attaches after mappings exist gets them replayed by the kernel.
+	 * -EBUSY: the group is not viable (a device of it is not bound to
+	 * vfio-pci) or already in use.
+	 */
+	int (*domain_attach_group)(struct backend_domain *d, int group_nr);
+	/*
+	 * Optional (NULL for sim): a VFIO device fd (BARs, config space,
+	 * interrupts) for @device_name, a PCI address like "0000:00:03.0",
+	 * of an attached group. The caller owns *fd_out; it is what a devproc
+	 * gets, never the container or group fd.
+	 */
+	int (*device_open)(struct backend_domain *d, int group_nr,
+			   const char *device_name, int *fd_out);
 };
 
 struct backend {
@@ -88,5 +105,9 @@ struct backend {
 
 /* Constructors, one per backend file. */
 int backend_sim_create(struct backend **out);
+/* v3 module: @direct selects VFIO_TYPE1v3_DIRECT_IOMMU, else tracked. */
+int backend_v3_create(bool direct, struct backend **out);
+int backend_type1_create(struct backend **out);
+int backend_iommufd_create(struct backend **out);
 
 #endif /* VB_BROKER_BACKEND_H */
