@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libvfiobroker API on top of the transport and the codec.
+ *
+ * State: a FIFO of outstanding requests (id, type, callback), sized to the
+ * request window the broker granted. The broker answers a client's
+ * requests in order, so a reply must match the FIFO head by id and type;
+ * anything else is a protocol violation. Request ids count up from 1 (the
+ * HELLO uses 0).
+ *
+ * Errors are sticky: after a hangup (-EPIPE) or a malformed reply (-EPROTO)
+ * the handle is dead and every call returns that error. Outstanding
+ * requests are then completed with that status so callers' bookkeeping
+ * always sees exactly one completion per submitted request.
+ *
+ * A completion is removed from the FIFO before its callback runs, so a
+ * callback may submit further requests.
+ */
+#include "vfio-broker/client.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client/transport.h"
+#include "proto/codec.h"
+
+#define CLIENT_MAX_WINDOW	1024u	/* local cap on the FIFO size */
+#define CLIENT_HANDSHAKE_MS	30000
+
+struct client_slot {
+	uint64_t id;
+	uint16_t type;
+	vb_client_done_fn done;
+	void *arg;
+	struct vb_stats *stats;	/* STATS only: where the body goes */
+};
+
+struct vb_client {
+	int fd;
+	int dead;		/* 0 or the sticky negative errno */
+	uint64_t next_id;
+	struct vb_client_info info;
+	struct client_slot *fifo;
+	unsigned int cap, head, count;
+	uint8_t buf[VB_MSG_MAX_LEN];	/* tx and rx, one at a time */
+};
+
+const char *vb_client_version(void)
+{
+	return VB_CLIENT_VERSION;
+}
+
+const struct vb_client_info *vb_client_info(const struct vb_client *c)
+{
+	return &c->info;
+}
+
+int vb_client_fd(const struct vb_client *c)
+{
+	return c->fd;
+}
+
+unsigned int vb_client_outstanding(const struct vb_client *c)
+{
+	return c->count;
+}
+
+/* Fail every outstanding request with @err and make the handle dead. */
+static int client_die(struct vb_client *c, int err)
+{
+	if (!c->dead)
+		c->dead = err;
+	while (c->count) {
+		struct client_slot s = c->fifo[c->head];
+		struct vb_reply r = {
+			.status = -c->dead, .failed_index = VB_NO_INDEX,
+		};
+
+		c->head = (c->head + 1) % c->cap;
+		c->count--;
+		if (s.done)
+			s.done(s.arg, s.id, &r);
+	}
+	return c->dead;
+}
+
+static int client_check_status(int32_t status)
+{
+	return status >= 0 && status < 4096 ? 0 : -EPROTO;
+}
+
+/* Match one received datagram to the FIFO head and complete it. */
+static int client_complete(struct vb_client *c, size_t len, unsigned int nfds)
+{
+	struct client_slot s;
+	struct vb_stats stats;
+	struct vb_reply r;
+	struct vb_msg m;
+
+	if (nfds)
+		return -EPROTO;	/* fds only come with WELCOME */
+	if (vb_decode(c->buf, len, VB_DIR_TO_CLIENT, c->info.version, 0, &m))
+		return -EPROTO;
+	if (c->count == 0)
+		return -EPROTO;	/* an answer to nothing */
+	s = c->fifo[c->head];
+	if (m.hdr.id != s.id)
+		return -EPROTO;
+	if (m.hdr.type == VB_MSG_REPLY) {
+		if (vb_msg_reply(&m, &r) || client_check_status(r.status))
+			return -EPROTO;
+		/* STATS succeeds only with a STATS_REPLY. */
+		if (s.type == VB_MSG_STATS && r.status == 0)
+			return -EPROTO;
+	} else if (m.hdr.type == VB_MSG_STATS_REPLY &&
+		   s.type == VB_MSG_STATS) {
+		if (vb_msg_stats(&m, &stats) ||
+		    client_check_status(stats.reply.status))
+			return -EPROTO;
+		r = stats.reply;
+		if (s.stats)
+			*s.stats = stats;
+	} else {
+		return -EPROTO;
+	}
+	c->head = (c->head + 1) % c->cap;
+	c->count--;
+	if (s.done)
+		s.done(s.arg, s.id, &r);
+	return 0;
+}
+
+int vb_client_poll(struct vb_client *c, int timeout_ms)
+{
+	int delivered = 0;
+
+	if (c->dead)
+		return c->dead;
+	while (c->count) {
+		int fds[VB_MAX_RAM_REGIONS];
+		unsigned int nfds;
+		ssize_t n;
+		int rc;
+
+		n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
+				   VB_MAX_RAM_REGIONS, &nfds,
+				   delivered ? 0 : timeout_ms);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return client_die(c, n == -EPIPE ? -EPIPE : -EPROTO);
+		rc = client_complete(c, (size_t)n, nfds);
+		if (rc) {
+			transport_close_fds(fds, nfds);
+			return client_die(c, rc);
+		}
+		delivered++;
+	}
+	return delivered;
+}
+
+int vb_client_wait(struct vb_client *c)
+{
+	while (c->count) {
+		int rc = vb_client_poll(c, -1);
+
+		if (rc < 0)
+			return rc;
+	}
+	return c->dead;
+}
+
+static int client_submit(struct vb_client *c, uint16_t type, const void *e,
+			 uint32_t count, vb_client_done_fn done, void *arg,
+			 struct vb_stats *stats, uint64_t *id)
+{
+	struct client_slot *s;
+	uint64_t rid;
+	ssize_t len;
+	int rc;
+
+	if (c->dead)
+		return c->dead;
+	if (type == VB_MSG_MAP || type == VB_MSG_UNMAP) {
+		if (!e || count == 0)
+			return -EINVAL;
+		if (count > c->info.max_entries)
+			return -E2BIG;
+	}
+	if (c->count == c->cap)
+		return -EAGAIN;
+	rid = c->next_id;
+	switch (type) {
+	case VB_MSG_MAP:
+		len = vb_encode_map(c->buf, sizeof(c->buf), c->info.version,
+				    rid, e, count);
+		break;
+	case VB_MSG_UNMAP:
+		len = vb_encode_unmap(c->buf, sizeof(c->buf), c->info.version,
+				      rid, e, count);
+		break;
+	default:
+		len = vb_encode_simple(c->buf, sizeof(c->buf), c->info.version,
+				       type, rid);
+		break;
+	}
+	if (len < 0)
+		return (int)len;
+	rc = transport_send(c->fd, c->buf, (size_t)len);
+	if (rc)
+		return client_die(c, rc == -EPIPE ? -EPIPE : rc);
+	c->next_id++;
+	s = &c->fifo[(c->head + c->count) % c->cap];
+	*s = (struct client_slot){ .id = rid, .type = type, .done = done,
+				   .arg = arg, .stats = stats };
+	c->count++;
+	if (id)
+		*id = rid;
+	return 0;
+}
+
+int vb_client_submit_map(struct vb_client *c, const struct vb_map_entry *e,
+			 uint32_t count, vb_client_done_fn done, void *arg,
+			 uint64_t *id)
+{
+	return client_submit(c, VB_MSG_MAP, e, count, done, arg, NULL, id);
+}
+
+int vb_client_submit_unmap(struct vb_client *c,
+			   const struct vb_unmap_entry *e, uint32_t count,
+			   vb_client_done_fn done, void *arg, uint64_t *id)
+{
+	return client_submit(c, VB_MSG_UNMAP, e, count, done, arg, NULL, id);
+}
+
+int vb_client_submit_sync(struct vb_client *c, vb_client_done_fn done,
+			  void *arg, uint64_t *id)
+{
+	return client_submit(c, VB_MSG_SYNC, NULL, 0, done, arg, NULL, id);
+}
+
+struct client_call {
+	bool done;
+	struct vb_reply reply;
+};
+
+static void client_call_done(void *arg, uint64_t id, const struct vb_reply *r)
+{
+	struct client_call *call = arg;
+
+	(void)id;
+	call->done = true;
+	call->reply = *r;
+}
+
+/* Submit and wait for this request; earlier completions run first. */
+static int client_call(struct vb_client *c, uint16_t type, const void *e,
+		       uint32_t count, struct vb_stats *stats,
+		       struct vb_reply *res)
+{
+	struct client_call call = { .done = false };
+	int rc;
+
+	while (c->count == c->cap) {
+		rc = vb_client_poll(c, -1);
+		if (rc < 0)
+			return rc;
+	}
+	rc = client_submit(c, type, e, count, client_call_done, &call, stats,
+			   NULL);
+	if (rc)
+		return rc;
+	while (!call.done) {
+		rc = vb_client_poll(c, -1);
+		if (rc < 0 && !call.done)
+			return rc;
+	}
+	if (res)
+		*res = call.reply;
+	return -call.reply.status;
+}
+
+int vb_client_map(struct vb_client *c, const struct vb_map_entry *e,
+		  uint32_t count, struct vb_reply *res)
+{
+	return client_call(c, VB_MSG_MAP, e, count, NULL, res);
+}
+
+int vb_client_unmap(struct vb_client *c, const struct vb_unmap_entry *e,
+		    uint32_t count, struct vb_reply *res)
+{
+	return client_call(c, VB_MSG_UNMAP, e, count, NULL, res);
+}
+
+int vb_client_sync(struct vb_client *c)
+{
+	return client_call(c, VB_MSG_SYNC, NULL, 0, NULL, NULL);
+}
+
+int vb_client_stats(struct vb_client *c, struct vb_stats *out)
+{
+	struct vb_stats tmp;
+	int rc;
+
+	rc = client_call(c, VB_MSG_STATS, NULL, 0, &tmp, NULL);
+	if (rc == 0 && out)
+		*out = tmp;
+	return rc;
+}
+
+/* Check what the broker granted before trusting it for sizes. */
+static int client_check_welcome(const struct vb_welcome *w)
+{
+	if (w->version < VB_PROTO_VERSION_MIN ||
+	    w->version > VB_PROTO_VERSION_MAX)
+		return -EPROTO;
+	if (w->page_size != VB_PAGE_SIZE)
+		return -EPROTO;
+	if (w->max_entries < 1 || w->max_entries > VB_MAX_ENTRIES_HARD)
+		return -EPROTO;
+	if (w->window < 1)
+		return -EPROTO;
+	return 0;
+}
+
+static int client_handshake(struct vb_client *c, uint32_t device_id)
+{
+	struct vb_hello h = {
+		.min_version = VB_PROTO_VERSION_MIN,
+		.max_version = VB_PROTO_VERSION_MAX,
+		.device_id = device_id,
+	};
+	int fds[VB_MAX_RAM_REGIONS];
+	struct vb_welcome w;
+	unsigned int nfds;
+	struct vb_reply r;
+	struct vb_msg m;
+	ssize_t n;
+	int rc;
+
+	n = vb_encode_hello(c->buf, sizeof(c->buf), 0, &h);
+	if (n < 0)
+		return (int)n;
+	rc = transport_send(c->fd, c->buf, (size_t)n);
+	if (rc)
+		return rc;
+	n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
+			   VB_MAX_RAM_REGIONS, &nfds, CLIENT_HANDSHAKE_MS);
+	if (n == -EAGAIN)
+		return -ETIMEDOUT;
+	if (n < 0)
+		return (int)n;
+	rc = vb_decode(c->buf, (size_t)n, VB_DIR_TO_CLIENT, 0, nfds, &m);
+	if (rc == 0 && m.hdr.id != 0)
+		rc = -EPROTO;
+	if (rc == 0 && m.hdr.type == VB_MSG_REPLY) {
+		/* The broker refused: its status is the answer. */
+		rc = vb_msg_reply(&m, &r);
+		if (rc == 0)
+			rc = r.status > 0 && r.status < 4096 ? -r.status :
+							      -EPROTO;
+	} else if (rc == 0) {
+		rc = vb_msg_welcome(&m, &w, c->info.iova, c->info.ram);
+		if (rc == 0)
+			rc = client_check_welcome(&w);
+	}
+	if (rc) {
+		transport_close_fds(fds, nfds);
+		return rc == -EMSGSIZE || rc == -EPROTONOSUPPORT ? -EPROTO : rc;
+	}
+	c->info.version = w.version;
+	c->info.device_id = w.device_id;
+	c->info.domain_id = w.domain_id;
+	c->info.page_size = w.page_size;
+	c->info.max_entries = w.max_entries;
+	c->info.window = w.window;
+	c->info.n_iova = w.n_iova;
+	c->info.n_ram = w.n_ram;
+	for (unsigned int i = 0; i < nfds; i++)
+		c->info.ram_fd[i] = fds[i];
+	c->cap = w.window < CLIENT_MAX_WINDOW ? w.window : CLIENT_MAX_WINDOW;
+	c->fifo = calloc(c->cap, sizeof(*c->fifo));
+	return c->fifo ? 0 : -ENOMEM;
+}
+
+int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
+{
+	struct vb_client *c;
+	int rc;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->next_id = 1;
+	for (unsigned int i = 0; i < VB_MAX_RAM_REGIONS; i++)
+		c->info.ram_fd[i] = -1;
+	rc = client_handshake(c, device_id);
+	if (rc) {
+		vb_client_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+int vb_client_connect(const char *path, uint32_t device_id,
+		      struct vb_client **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	*out = NULL;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return vb_client_open_fd(fd, device_id, out);
+}
+
+void vb_client_close(struct vb_client *c)
+{
+	if (!c)
+		return;
+	for (unsigned int i = 0; i < VB_MAX_RAM_REGIONS; i++)
+		if (c->info.ram_fd[i] >= 0)
+			close(c->info.ram_fd[i]);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->fifo);
+	free(c);
+}

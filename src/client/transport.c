@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "client/transport.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vfio-broker/proto.h"
+
+static int transport_wait(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	do {
+		n = poll(&p, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EAGAIN;
+	if (p.revents & POLLNVAL)
+		return -EBADF;
+	/* POLLHUP with data still queued: let recv drain it first. */
+	return 0;
+}
+
+int transport_send(int fd, const void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		int rc;
+
+		if (n == (ssize_t)len)
+			return 0;
+		if (n >= 0)
+			return -EMSGSIZE;	/* seqpacket never sends part */
+		if (errno == EINTR)
+			continue;
+		if (errno == ECONNRESET || errno == ENOTCONN)
+			return -EPIPE;
+		if (errno != EAGAIN)
+			return -errno;
+		rc = transport_wait(fd, POLLOUT, -1);
+		if (rc)
+			return rc;
+	}
+}
+
+void transport_close_fds(int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* Collect the SCM_RIGHTS fds of @msg into @fds; any beyond @max are closed
+ * and reported as -EPROTO. */
+static int transport_take_fds(struct msghdr *msg, int *fds,
+			      unsigned int max_fds, unsigned int *nfds)
+{
+	unsigned int n = 0;
+	int rc = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c;
+	     c = CMSG_NXTHDR(msg, c)) {
+		size_t count;
+		int tmp;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			rc = -EPROTO;
+			continue;
+		}
+		count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			memcpy(&tmp, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (n < max_fds) {
+				fds[n++] = tmp;
+			} else {
+				close(tmp);
+				rc = -EPROTO;
+			}
+		}
+	}
+	*nfds = n;
+	return rc;
+}
+
+ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
+		       unsigned int max_fds, unsigned int *nfds,
+		       int timeout_ms)
+{
+	/* Room for exactly the protocol's maximum; a peer sending more gets
+	 * MSG_CTRUNC and the kernel discards the rest. */
+	union {
+		char buf[CMSG_SPACE(VB_MAX_RAM_REGIONS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr msg;
+	ssize_t n;
+	int rc;
+
+	*nfds = 0;
+	for (;;) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == ECONNRESET)
+			return -EPIPE;
+		if (errno != EAGAIN)
+			return -errno;
+		rc = transport_wait(fd, POLLIN, timeout_ms);
+		if (rc)
+			return rc;
+	}
+	rc = transport_take_fds(&msg, fds, max_fds, nfds);
+	if (rc == 0 && (msg.msg_flags & MSG_CTRUNC))
+		rc = -EPROTO;
+	if (rc == 0 && (msg.msg_flags & MSG_TRUNC))
+		rc = -EMSGSIZE;
+	if (rc == 0 && n == 0 && *nfds == 0)
+		rc = -EPIPE;	/* seqpacket EOF; the protocol has no empty messages */
+	if (rc) {
+		transport_close_fds(fds, *nfds);
+		*nfds = 0;
+		return rc;
+	}
+	return n;
+}

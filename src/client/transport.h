@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Client transport: one datagram in or out of a SOCK_SEQPACKET socket, with
+ * poll() for the waiting so the socket's own blocking mode does not matter.
+ * Knows sockets and fds, nothing of the message contents.
+ */
+#ifndef VB_CLIENT_TRANSPORT_H
+#define VB_CLIENT_TRANSPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Send one datagram. -EPIPE when the peer is gone. */
+int transport_send(int fd, const void *buf, size_t len);
+
+/*
+ * Receive one datagram into @buf, with up to @max_fds fds (close-on-exec)
+ * stored in @fds and their number in *@nfds. Waits up to @timeout_ms (-1:
+ * forever). Returns the length, or:
+ *   -EAGAIN    nothing arrived in time
+ *   -EPIPE     the peer hung up
+ *   -EMSGSIZE  datagram larger than @cap (discarded)
+ *   -EPROTO    more fds than @max_fds were sent (all of them closed)
+ */
+ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
+		       unsigned int max_fds, unsigned int *nfds,
+		       int timeout_ms);
+
+void transport_close_fds(int *fds, unsigned int n);
+
+#endif /* VB_CLIENT_TRANSPORT_H */

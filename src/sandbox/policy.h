@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Text seccomp policies (minijail-like) compiled into a libseccomp filter.
+ *
+ * One rule per line, `syscall: condition`, where condition is
+ *   1                      allow
+ *   return ERRNO           fail the call with ERRNO instead of killing
+ *   argN OP VALUE [&& ...] [|| ...]   allow when the comparison holds
+ * with OP one of == != < <= > >= & (all bits of VALUE set) and `in` (no bit
+ * outside VALUE set). VALUE is a number or C constant names joined by `|`.
+ * `@include FILE` pulls in another policy relative to the including file.
+ * Unlisted syscalls kill the process (SCMP_ACT_KILL_PROCESS). docs/sandbox.md
+ * is the full description.
+ *
+ * Every error (unknown syscall or constant, syntax, duplicate rule, lint
+ * finding) fails the whole compile with "file:line: reason" so a broken
+ * policy is never half loaded.
+ */
+#ifndef VB_SANDBOX_POLICY_H
+#define VB_SANDBOX_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <seccomp.h>
+
+#define POLICY_MAX_INCLUDE_DEPTH 8
+
+/* Compile flags. */
+#define POLICY_F_NO_LINT	(1u << 0)	/* skip the dangerous-rule lint */
+
+struct policy_error {
+	char msg[512];
+};
+
+/*
+ * Compile the policy files @paths[0..n) (later files add rules; a syscall
+ * may appear only once across all of them) into a new filter in *@out.
+ * Returns 0 or a negative errno with @err->msg set.
+ */
+int policy_compile_files(const char *const *paths, unsigned int n,
+			 unsigned int flags, scmp_filter_ctx *out,
+			 struct policy_error *err);
+
+/* Same for policy text held in memory; @name is used in messages and
+ * @base_dir resolves @include (NULL: the current directory). */
+int policy_compile_string(const char *name, const char *text,
+			  const char *base_dir, unsigned int flags,
+			  scmp_filter_ctx *out, struct policy_error *err);
+
+/* Build-time constant table (policy_consts.c). */
+bool policy_consts_lookup(const char *name, uint64_t *value);
+
+/* Lint (policy_lint.c): is an unconditional allow of @syscall dangerous?
+ * Returns the reason or NULL. */
+const char *policy_lint_unconditional(const char *syscall);
+/* Syscalls whose rules must compare a given argument (e.g. ioctl's
+ * command); returns the argument index or -1. */
+int policy_lint_required_arg(const char *syscall);
+
+#endif /* VB_SANDBOX_POLICY_H */
