@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Builds the guest: the static test program, the v3 module (when
+# src/kernel exists), and a busybox initramfs with the VFIO modules and an
+# /init that binds edu devices to vfio-pci and runs the tests named on the
+# kernel command line (vmtest.tests=a,b,c). Output: $VM_WORK/initramfs.cpio.gz
+#
+# VB_V3_KO=path uses a prebuilt module instead of building src/kernel.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+rel=$(vm_kernel_release)
+vm_require_tools
+mkdir -p "$VM_WORK"
+exec 9>"$VM_WORK/.build.lock"
+flock 9
+
+# --- guest programs -------------------------------------------------------
+# Bookworm's linux-libc-dev is 6.1: take vfio.h from the 6.12 headers we
+# boot, stripped of __user the way headers_install does.
+uapi="$VM_WORK/uapi"
+mkdir -p "$uapi/linux"
+sed -e 's/\b__user\b *//g' \
+	"/usr/src/linux-headers-${rel%-amd64}-common/include/uapi/linux/vfio.h" \
+	>"$uapi/linux/vfio.h.new"
+mv "$uapi/linux/vfio.h.new" "$uapi/linux/vfio.h"
+
+mkdir -p "$VM_WORK/guest"
+vmtest="$VM_WORK/guest/vmtest"
+srcs=("$VM_DIR"/guest/*.c)
+if [ ! -x "$vmtest" ] || [ -n "$(find "$VM_DIR/guest" "$VM_SRC/include/uapi" \
+	-newer "$vmtest" -type f)" ]; then
+	gcc -static -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wshadow \
+		-Wstrict-prototypes -Wmissing-prototypes -pthread \
+		-I"$uapi" -I"$VM_SRC/include/uapi" -I"$VM_DIR/guest" \
+		-o "$vmtest.new" "${srcs[@]}"
+	mv "$vmtest.new" "$vmtest"
+fi
+
+# --- the v3 module --------------------------------------------------------
+ko=""
+if [ -n "${VB_V3_KO:-}" ]; then
+	ko=$VB_V3_KO
+elif [ -f "$VM_SRC/src/kernel/Makefile" ]; then
+	make -s -C "$VM_SRC/src/kernel" KVER="$rel" >&2 ||
+		vm_die "building src/kernel failed"
+	ko=$(find "$VM_SRC/src/kernel" -name vfio_iommu_type1v3.ko -newer \
+		"$VM_SRC/src/kernel/Makefile" -print -quit)
+	[ -n "$ko" ] || ko=$(find "$VM_SRC/src/kernel" -name vfio_iommu_type1v3.ko -print -quit)
+	[ -n "$ko" ] || vm_die "src/kernel built but no vfio_iommu_type1v3.ko found"
+else
+	echo "vm: src/kernel has no Makefile yet: guest has no v3 module" >&2
+fi
+
+# --- initramfs tree -------------------------------------------------------
+root="$VM_WORK/root"
+rm -rf "$root"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc} "$root/lib/modules/$rel/extra"
+cp /bin/busybox "$root/bin/busybox"
+for a in $(/bin/busybox --list); do
+	# the list names busybox itself: linking it would replace the binary
+	[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+done
+ln -s bin "$root/sbin"
+cp "$vmtest" "$root/bin/vmtest"
+
+# VFIO modules and their dependencies, decompressed (Debian ships .ko.xz).
+declare -A seen=()
+add_module() {
+	local m=$1 f dep
+	[ -z "${seen[$m]:-}" ] || return 0
+	seen[$m]=1
+	f=$(modinfo -k "$rel" -F filename "$m")
+	mkdir -p "$root$(dirname "$f")"
+	case $f in
+	*.xz) xz -dc "$f" >"$root${f%.xz}" ;;
+	*) cp "$f" "$root$f" ;;
+	esac
+	for dep in $(modinfo -k "$rel" -F depends "$m" | tr , ' '); do
+		add_module "$dep"
+	done
+}
+for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
+	add_module "$m"
+done
+cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
+: >"$root/lib/modules/$rel/modules.order"
+[ -z "$ko" ] || cp "$ko" "$root/lib/modules/$rel/extra/vfio_iommu_type1v3.ko"
+depmod -b "$root" "$rel"
+
+cat >"$root/init" <<'INIT'
+#!/bin/sh
+# Guest /init: every line the host parses starts with "VMTEST ".
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# Only critical kernel messages on the console, so they cannot split our
+# lines; the whole kernel log is printed at the end.
+echo "3 4 1 7" >/proc/sys/kernel/printk
+
+TESTS=""
+TO=180
+for w in $(cat /proc/cmdline); do
+	case $w in
+	vmtest.tests=*) TESTS=$(echo "${w#*=}" | tr , ' ') ;;
+	vmtest.timeout=*) TO=${w#*=} ;;
+	esac
+done
+
+echo "VMTEST BOOTED $(uname -r)"
+for m in vfio vfio_iommu_type1 vfio-pci; do
+	modprobe "$m" || echo "VMTEST ERROR modprobe $m failed"
+done
+if [ -f "/lib/modules/$(uname -r)/extra/vfio_iommu_type1v3.ko" ]; then
+	if modprobe vfio_iommu_type1v3; then
+		echo "VMTEST MODULE vfio_iommu_type1v3 loaded"
+	else
+		echo "VMTEST ERROR modprobe vfio_iommu_type1v3 failed"
+	fi
+else
+	echo "VMTEST MODULE vfio_iommu_type1v3 absent"
+fi
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue
+	echo vfio-pci >"$d/driver_override"
+	echo "${d##*/}" >/sys/bus/pci/drivers_probe
+	g=$(readlink "$d/iommu_group")
+	echo "VMTEST DEVICE ${d##*/} group ${g##*/} driver $(basename "$(readlink "$d/driver")")"
+done
+
+n0=$(dmesg | wc -l)
+for t in $TESTS; do
+	echo "VMTEST START $t"
+	timeout -s KILL "$TO" /bin/vmtest "$t"
+	echo "VMTEST DONE $t rc=$?"
+done
+# A kernel warning, BUG or oops during the tests fails the run.
+if dmesg | tail -n +"$((n0 + 1))" |
+	grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t'; then
+	echo "VMTEST RESULT kernel_log FAIL"
+else
+	echo "VMTEST RESULT kernel_log PASS"
+fi
+echo "VMTEST DMESG-BEGIN"
+dmesg
+echo "VMTEST DMESG-END"
+echo "VMTEST END"
+poweroff -f
+INIT
+chmod +x "$root/init"
+
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$VM_WORK/initramfs.cpio.gz.new"
+mv "$VM_WORK/initramfs.cpio.gz.new" "$VM_WORK/initramfs.cpio.gz"
+echo "$VM_WORK/initramfs.cpio.gz"

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * DMA proofs with edu. "Reach": bytes written by the CPU into page A are
+ * read by the device through IOVA A and written by the device through
+ * IOVA B into page B, so both directions are verified byte for byte (two
+ * 2048-byte halves cover each page). "Fault": after unmapping A, the device
+ * writing to IOVA A leaves page A untouched, reading from it does not
+ * deliver page A's bytes, and the guest kernel logs a DMAR fault for it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edu.h"
+#include "tests.h"
+
+#define IOVA_A	0x0200000ull
+#define IOVA_B	0x0300000ull
+#define IOVA_C	0x0ff0000ull
+
+static void fill(uint8_t *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
+}
+
+/* Copies page src to page dst through the device, half a page at a time. */
+static int dma_reach(struct edu *e, uint64_t iova_src, uint8_t *src,
+		     uint64_t iova_dst, uint8_t *dst, unsigned int seed)
+{
+	unsigned int half;
+
+	fill(src, VT_PAGE, seed);
+	memset(dst, 0, VT_PAGE);
+	for (half = 0; half < 2; half++) {
+		RUN(edu_dma_from_ram(e, iova_src + half * EDU_DMA_MAX, EDU_DMA_MAX));
+		RUN(edu_dma_to_ram(e, iova_dst + half * EDU_DMA_MAX, EDU_DMA_MAX));
+	}
+	CHECK(!memcmp(src, dst, VT_PAGE),
+	      "DMA 0x%llx -> device -> 0x%llx: bytes differ (dst[0]=%02x src[0]=%02x)",
+	      (unsigned long long)iova_src, (unsigned long long)iova_dst, dst[0], src[0]);
+	return 0;
+}
+
+static int kmsg_wait(int kfd, const char *needle)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (harness_kmsg_find(kfd, needle))
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* IOVA a is unmapped (page a still ours); b is a mapped scratch page. */
+static int dma_fault(struct edu *e, uint64_t iova_a, uint8_t *a,
+		     uint64_t iova_b, uint8_t *b)
+{
+	char needle[64];
+	int kfd, seen;
+
+	snprintf(needle, sizeof(needle), "fault addr 0x%llx", (unsigned long long)iova_a);
+
+	/* Device -> unmapped IOVA: must not land. */
+	memset(a, 0x5c, VT_PAGE);
+	fill(b, VT_PAGE, 99);
+	RUN(edu_dma_from_ram(e, iova_b, EDU_DMA_MAX));	/* device buffer := b */
+	kfd = harness_kmsg_mark();
+	RUN(edu_dma_to_ram(e, iova_a, EDU_DMA_MAX));
+	seen = kmsg_wait(kfd, needle);
+	close(kfd);
+	for (size_t i = 0; i < VT_PAGE; i++)
+		CHECK(a[i] == 0x5c, "DMA write through unmapped IOVA 0x%llx landed at byte %zu",
+		      (unsigned long long)iova_a, i);
+	CHECK(seen, "no DMAR write fault logged for 0x%llx", (unsigned long long)iova_a);
+
+	/* Unmapped IOVA -> device: must not deliver page a's bytes. */
+	kfd = harness_kmsg_mark();
+	RUN(edu_dma_from_ram(e, iova_a, EDU_DMA_MAX));
+	seen = kmsg_wait(kfd, needle);
+	close(kfd);
+	memset(b, 0, VT_PAGE);
+	RUN(edu_dma_to_ram(e, iova_b, EDU_DMA_MAX));
+	CHECK(memcmp(a, b, EDU_DMA_MAX), "DMA read through unmapped IOVA 0x%llx returned the page",
+	      (unsigned long long)iova_a);
+	CHECK(seen, "no DMAR read fault logged for 0x%llx", (unsigned long long)iova_a);
+	return 0;
+}
+
+/* Maps two pages in one call: a two-entry batch on v3. */
+static int map_pair(struct vt_ctx *ctx, uint64_t ia, void *a, uint64_t ib, void *b)
+{
+	struct vfio_iommu_type1v3_map_entry e[2] = {
+		{ .iova = ia, .vaddr = (uintptr_t)a, .npages = 1,
+		  .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE },
+		{ .iova = ib, .vaddr = (uintptr_t)b, .npages = 1,
+		  .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE },
+	};
+	uint32_t failed;
+	uint64_t done;
+	int ret;
+
+	if (ctx->mode == VT_TYPE1) {
+		CHECK_OK(harness_map(ctx, ia, a, 1), "type1 map A");
+		CHECK_OK(harness_map(ctx, ib, b, 1), "type1 map B");
+		return 0;
+	}
+	ret = v3_map(ctx->container, e, 2, &failed, &done);
+	CHECK_OK(ret, "v3 batch map A+B");
+	CHECK(done == 2 && failed == ~0u, "pages_done %llu failed_index %u",
+	      (unsigned long long)done, failed);
+	return 0;
+}
+
+int t_dma(enum vt_mode mode)
+{
+	struct vt_pins p0, p1;
+	struct vt_ctx ctx;
+	struct edu e;
+	uint8_t *buf;
+	int rc = -1;
+
+	RUN(harness_pins(&p0));
+	RUN(harness_open(&ctx, mode, 1));
+	buf = harness_alloc(2);
+	if (!buf || edu_open(&e, ctx.group[0], ctx.dev[0].addr))
+		goto out;
+	if (map_pair(&ctx, IOVA_A, buf, IOVA_B, buf + VT_PAGE))
+		goto out_edu;
+	if (harness_pins(&p1))
+		goto out_edu;
+	if (p1.acquired - p1.released < p0.acquired - p0.released + 2 ||
+	    p1.vmlck_kb != p0.vmlck_kb + 8) {
+		harness_fail(__FILE__, __LINE__, "mapping 2 pages: outstanding pins +%lld, VmLck +%lld kB",
+			     (p1.acquired - p1.released) - (p0.acquired - p0.released),
+			     p1.vmlck_kb - p0.vmlck_kb);
+		goto out_edu;
+	}
+	if (dma_reach(&e, IOVA_A, buf, IOVA_B, buf + VT_PAGE, 1) ||
+	    dma_reach(&e, IOVA_B, buf + VT_PAGE, IOVA_A, buf, 2))
+		goto out_edu;
+	if (harness_unmap(&ctx, IOVA_A, 1)) {
+		harness_fail(__FILE__, __LINE__, "unmap A");
+		goto out_edu;
+	}
+	if (dma_fault(&e, IOVA_A, buf, IOVA_B, buf + VT_PAGE))
+		goto out_edu;
+	if (harness_unmap(&ctx, IOVA_B, 1)) {
+		harness_fail(__FILE__, __LINE__, "unmap B");
+		goto out_edu;
+	}
+	rc = 0;
+out_edu:
+	edu_close(&e);
+out:
+	harness_close(&ctx);
+	if (buf)
+		harness_free(buf, 2);
+	if (!rc)
+		rc = harness_pins_settle(&p0, "after DMA test");
+	return rc;
+}
+
+/*
+ * Replay: group 2 joins a container that already has mappings. Its device
+ * must reach those pages, pages mapped afterwards must reach both devices,
+ * and an unmap must cut both off.
+ */
+int t_dma_replay(enum vt_mode mode)
+{
+	struct edu e0 = { .fd = -1 }, e1 = { .fd = -1 };
+	struct vt_pins p0;
+	struct vt_ctx ctx;
+	uint8_t *buf;
+	int rc = -1;
+
+	RUN(harness_pins(&p0));
+	RUN(harness_open(&ctx, mode, 1));
+	buf = harness_alloc(3);
+	if (!buf || edu_open(&e0, ctx.group[0], ctx.dev[0].addr))
+		goto out;
+	if (map_pair(&ctx, IOVA_A, buf, IOVA_B, buf + VT_PAGE))
+		goto out_edu;
+	if (ctx.ndevs < 2) {
+		harness_fail(__FILE__, __LINE__, "replay needs a second edu device");
+		goto out_edu;
+	}
+	if (harness_attach(&ctx, 1) || edu_open(&e1, ctx.group[1], ctx.dev[1].addr))
+		goto out_edu;
+	if (dma_reach(&e1, IOVA_A, buf, IOVA_B, buf + VT_PAGE, 3) ||
+	    dma_reach(&e1, IOVA_B, buf + VT_PAGE, IOVA_A, buf, 4) ||
+	    dma_reach(&e0, IOVA_A, buf, IOVA_B, buf + VT_PAGE, 5))
+		goto out_edu;
+	if (harness_map(&ctx, IOVA_C, buf + 2 * VT_PAGE, 1)) {
+		harness_fail(__FILE__, __LINE__, "map C after late attach");
+		goto out_edu;
+	}
+	if (dma_reach(&e1, IOVA_C, buf + 2 * VT_PAGE, IOVA_B, buf + VT_PAGE, 6) ||
+	    dma_reach(&e0, IOVA_C, buf + 2 * VT_PAGE, IOVA_B, buf + VT_PAGE, 7))
+		goto out_edu;
+	if (harness_unmap(&ctx, IOVA_A, 1)) {
+		harness_fail(__FILE__, __LINE__, "unmap A");
+		goto out_edu;
+	}
+	if (dma_fault(&e1, IOVA_A, buf, IOVA_B, buf + VT_PAGE) ||
+	    dma_fault(&e0, IOVA_A, buf, IOVA_B, buf + VT_PAGE))
+		goto out_edu;
+	rc = 0;
+out_edu:
+	edu_close(&e1);
+	edu_close(&e0);
+out:
+	harness_close(&ctx);
+	if (buf)
+		harness_free(buf, 3);
+	if (!rc)
+		rc = harness_pins_settle(&p0, "after replay test (container closed with mappings)");
+	return rc;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The guest test table: each test runs once per mode in its mask. */
+#ifndef VT_TESTS_H
+#define VT_TESTS_H
+
+#include "harness.h"
+
+#define M_T1	(1u << VT_TYPE1)
+#define M_V3	((1u << VT_TRACKED) | (1u << VT_DIRECT))
+
+struct vt_test {
+	const char *name;
+	int (*fn)(enum vt_mode mode);
+	unsigned int modes;
+	int in_suite;		/* run by default */
+	const char *what;	/* what passing proves */
+};
+
+int t_dma(enum vt_mode mode);
+int t_dma_replay(enum vt_mode mode);
+int t_conf_extension(enum vt_mode mode);
+int t_conf_info(enum vt_mode mode);
+int t_conf_map_basic(enum vt_mode mode);
+int t_conf_map_invalid(enum vt_mode mode);
+int t_conf_eexist(enum vt_mode mode);
+int t_conf_rollback(enum vt_mode mode);
+int t_conf_unmap(enum vt_mode mode);
+int t_conf_type1_compat(enum vt_mode mode);
+int t_conf_memlock(enum vt_mode mode);
+int t_pins(enum vt_mode mode);
+int t_pins_kill(enum vt_mode mode);
+int t_stress(enum vt_mode mode);
+int t_bench(enum vt_mode mode);
+
+#endif

@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# run.sh [TEST...]: builds the guest, boots it once under QEMU (TCG, q35,
+# emulated Intel IOMMU, two edu devices), runs the named guest tests (all
+# of the default suite when none are named) and turns the serial log into
+# pass/fail. Exit 0 only if every requested test printed PASS, exited 0,
+# and the guest kernel logged no warning; 1 otherwise; 2 on setup errors.
+#
+# Environment:
+#   VB_VM_WORKDIR  build and log directory (default <repo>/build-vm)
+#   VB_VM_LOG      guest log file (default $VB_VM_WORKDIR/logs/<time>.log)
+#   VB_VM_TIMEOUT  seconds before QEMU is killed (default 120 + 120/test)
+#   VB_VM_VERBOSE  1: copy the guest log to stdout while it runs
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+case "${1:-}" in
+-h | --help)
+	sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'
+	echo "Tests:"
+	"$VM_WORK/guest/vmtest" --describe 2>/dev/null | sed 's/^/  /' ||
+		echo "  (build first: tests/vm/build-initramfs.sh)"
+	exit 0
+	;;
+esac
+
+rel=$(vm_kernel_release)
+"$VM_DIR/build-initramfs.sh" >/dev/null
+vmtest="$VM_WORK/guest/vmtest"
+
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || mapfile -t tests < <("$vmtest" --list)
+list=$(IFS=,; echo "${tests[*]}")
+
+mkdir -p "$VM_WORK/logs"
+log=${VB_VM_LOG:-$VM_WORK/logs/$(date +%Y%m%d-%H%M%S)-$$.log}
+ln -sfn "$log" "$VM_WORK/logs/latest.log"
+timeout_s=${VB_VM_TIMEOUT:-$((120 + 120 * ${#tests[@]}))}
+
+echo "vm: kernel $rel, tests: ${tests[*]}"
+echo "vm: guest log: $log"
+qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2
+	-nographic -no-reboot -vga none -net none
+	-device intel-iommu -device edu -device edu
+	-kernel "/boot/vmlinuz-$rel" -initrd "$VM_WORK/initramfs.cpio.gz"
+	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet vmtest.tests=$list vmtest.timeout=${VB_VM_TEST_TIMEOUT:-180}")
+start=$(date +%s)
+set +e
+if [ "${VB_VM_VERBOSE:-0}" = 1 ]; then
+	timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+	qrc=${PIPESTATUS[0]}
+else
+	timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null >"$log" 2>&1
+	qrc=$?
+fi
+set -e
+tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+echo "vm: QEMU exited with $qrc after $(($(date +%s) - start)) s"
+
+fail=0
+[ "$qrc" -ne 124 ] || { echo "vm: TIMEOUT after $timeout_s s"; fail=1; }
+grep -q '^VMTEST END' "$log" || { echo "vm: guest did not finish (no VMTEST END)"; fail=1; }
+grep -E '^VMTEST (ERROR|MODULE|DEVICE)' "$log" | sed 's/^VMTEST /vm: guest: /' || true
+
+# Failure detail lines first, then one verdict per test.
+grep -E 'VMTEST (FAIL|NOTE) ' "$log" | sed 's/^.*VMTEST /  /' || true
+for t in "${tests[@]}" kernel_log; do
+	res=$(grep -oE "VMTEST RESULT $t (PASS|FAIL)" "$log" | tail -1 | awk '{ print $4 }' || true)
+	rc=0
+	if [ "$t" != kernel_log ]; then
+		rc=$(grep -oE "VMTEST DONE $t rc=[0-9]+" "$log" | tail -1 | sed 's/.*rc=//' || true)
+	fi
+	subs=$(grep -oE "VMTEST SUB $t/[a-z0-9]+ (PASS|FAIL)" "$log" | awk '{ printf " %s:%s", substr($3, index($3, "/") + 1), $4 }' || true)
+	if [ "$res" = PASS ] && [ "$rc" = 0 ]; then
+		printf '%-18s PASS%s\n' "$t" "$subs"
+	else
+		printf '%-18s FAIL (result=%s rc=%s)%s\n' "$t" "${res:-missing}" "${rc:-missing}" "$subs"
+		fail=1
+	fi
+done
+if [ $fail -ne 0 ]; then
+	echo "vm: FAILED; full guest log: $log"
+	exit 1
+fi
+echo "vm: all passed; guest log: $log"

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Installs what the VM tier needs from Debian: QEMU, a static busybox, cpio,
+# xz, and ONE kernel version for image, headers and source. The version is
+# the candidate of linux-source-6.12 (the only package that names no
+# version), so the three always match. Idempotent: when everything is
+# installed it only queries dpkg and returns.
+set -euo pipefail
+
+installed_version() {
+	dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
+		awk '$3 == "installed" { print $4 }'
+}
+
+pkgs_for() {
+	local up=${1%%-*}
+	echo "linux-image-$up+deb12-amd64-unsigned linux-headers-$up+deb12-amd64 linux-source-6.12"
+}
+
+base="qemu-system-x86 busybox-static cpio xz-utils"
+
+# Fast path: an installed linux-source-6.12 whose image and headers match.
+ver=$(installed_version linux-source-6.12)
+if [ -n "$ver" ]; then
+	missing=""
+	for p in $base $(pkgs_for "$ver"); do
+		[ "$(installed_version "$p")" ] || missing="$missing $p"
+	done
+	if [ -z "$missing" ]; then
+		echo "vm setup: kernel ${ver%%-*}+deb12-amd64 ($ver), everything installed"
+		exit 0
+	fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+cand=$(apt-cache policy linux-source-6.12 | awk '/Candidate:/ { print $2 }')
+[ -n "$cand" ] && [ "$cand" != "(none)" ] || {
+	echo "vm setup: no linux-source-6.12 in the archive" >&2
+	exit 1
+}
+# The image and headers of that version must exist at that exact version.
+for p in $(pkgs_for "$cand"); do
+	apt-cache show "$p=$cand" >/dev/null 2>&1 || {
+		echo "vm setup: $p=$cand not in the archive" >&2
+		exit 1
+	}
+done
+pins=""
+for p in $(pkgs_for "$cand"); do
+	pins="$pins $p=$cand"
+done
+apt-get install -y -q --no-install-recommends $base $pins
+echo "vm setup: kernel ${cand%%-*}+deb12-amd64 ($cand) installed"
