@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Backend choice by name. Only this file knows which backends exist; the
+ * rest of the broker sees struct backend.
+ */
+#ifndef VB_BROKER_BACKEND_SELECT_H
+#define VB_BROKER_BACKEND_SELECT_H
+
+#include "broker/backend.h"
+
+/*
+ * "auto" picks the best available backend and logs why; a named backend
+ * that is unknown (-EINVAL) or not available here (-ENODEV) is an error.
+ */
+int backend_select(const char *name, struct backend **out);
+
+#endif /* VB_BROKER_BACKEND_SELECT_H */

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Cross-client batching (design in batcher.h).
+ *
+ * A "run" is the longest prefix of a domain's queue whose executable
+ * requests (MAP or UNMAP, not refused, peer alive) all have the same
+ * operation and whose entries fit in BATCHER_MAX_MERGE. Non-executable
+ * requests inside the run are answered in their place. Accounting happens
+ * whether or not the peer is still alive, because the backend state changed
+ * either way; only the reply is skipped for a dead peer.
+ */
+#include "broker/batcher.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/domain.h"
+#include "broker/peer.h"
+#include "common/log.h"
+
+static void batcher_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	(void)fd;
+	(void)what;
+	batcher_flush(b);
+}
+
+int batcher_init(struct broker *b)
+{
+	b->scratch_map = calloc(BATCHER_MAX_MERGE, sizeof(*b->scratch_map));
+	b->scratch_unmap = calloc(BATCHER_MAX_MERGE, sizeof(*b->scratch_unmap));
+	b->scratch_pages = calloc(BATCHER_MAX_MERGE, sizeof(*b->scratch_pages));
+	if (!b->scratch_map || !b->scratch_unmap || !b->scratch_pages)
+		return -ENOMEM;
+	if (!b->base)
+		return 0;	/* unit tests flush by hand */
+	b->ev_flush = event_new(b->base, -1, 0, batcher_flush_cb, b);
+	if (!b->ev_flush)
+		return -ENOMEM;
+	/* Priority 1 (lowest): runs after the iteration's socket reads. */
+	if (event_priority_set(b->ev_flush, 1) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+void batcher_fini(struct broker *b)
+{
+	if (b->ev_flush)
+		event_free(b->ev_flush);
+	b->ev_flush = NULL;
+	free(b->scratch_map);
+	free(b->scratch_unmap);
+	free(b->scratch_pages);
+	b->scratch_map = NULL;
+	b->scratch_unmap = NULL;
+	b->scratch_pages = NULL;
+}
+
+struct request *batcher_request_new(struct peer *p, uint16_t type,
+				    uint64_t id, uint32_t count)
+{
+	size_t esz = 0;
+	struct request *r;
+
+	if (type == VB_MSG_MAP)
+		esz = sizeof(struct backend_map_entry);
+	else if (type == VB_MSG_UNMAP)
+		esz = sizeof(struct backend_unmap_entry);
+	if (count > VB_MAX_ENTRIES_HARD)
+		return NULL;
+	r = calloc(1, sizeof(*r) + esz * count);
+	if (!r)
+		return NULL;
+	r->peer = p;
+	r->id = id;
+	r->type = type;
+	r->count = count;
+	r->failed_index = VB_NO_INDEX;
+	r->t_recv_ns = stats_now_ns();
+	if (type == VB_MSG_MAP)
+		r->map = (struct backend_map_entry *)(r + 1);
+	else if (type == VB_MSG_UNMAP)
+		r->unmap = (struct backend_unmap_entry *)(r + 1);
+	return r;
+}
+
+void batcher_request_free(struct request *r)
+{
+	free(r);
+}
+
+void batcher_submit(struct broker *b, struct request *r)
+{
+	struct domain *d = r->peer->dev->domain;
+
+	TAILQ_INSERT_TAIL(&d->pending, r, link);
+	d->n_pending++;
+	if (b->ev_flush && !b->flush_armed) {
+		b->flush_armed = true;
+		event_active(b->ev_flush, 0, 0);
+	}
+}
+
+void batcher_drop_peer(struct broker *b, struct peer *p)
+{
+	if (!p->dev)
+		return;
+	struct domain *d = p->dev->domain;
+	struct request *r, *next;
+
+	(void)b;
+	for (r = TAILQ_FIRST(&d->pending); r; r = next) {
+		next = TAILQ_NEXT(r, link);
+		if (r->peer != p)
+			continue;
+		TAILQ_REMOVE(&d->pending, r, link);
+		d->n_pending--;
+		batcher_request_free(r);
+	}
+}
+
+static bool batcher_executable(const struct request *r)
+{
+	return r->status == 0 && r->peer->state != PEER_DEAD &&
+	       (r->type == VB_MSG_MAP || r->type == VB_MSG_UNMAP);
+}
+
+static uint64_t batcher_pages(const struct request *r)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < r->count; i++)
+		n += r->type == VB_MSG_MAP ? r->map[i].npages : r->unmap[i].npages;
+	return n;
+}
+
+/* Count one backend call of @n entries for the domain and each client in it. */
+static void batcher_account_call(struct broker *b, struct domain *d,
+				 struct request *first, struct request *end,
+				 size_t n)
+{
+	uint64_t gen = ++b->batch_gen;
+
+	d->stats.batches++;
+	stats_hist_add(&d->stats.batch_entries, n);
+	for (struct request *r = first; r != end; r = TAILQ_NEXT(r, link)) {
+		if (!batcher_executable(r) || r->peer->batch_gen == gen)
+			continue;
+		r->peer->batch_gen = gen;
+		r->peer->stats.batches++;
+		stats_hist_add(&r->peer->stats.batch_entries, n);
+	}
+}
+
+static int batcher_status(int ret)
+{
+	return ret < 0 ? -ret : EIO;
+}
+
+static int batcher_do_map(struct broker *b, struct domain *d,
+			  const struct backend_map_entry *e, size_t n,
+			  struct backend_result *res)
+{
+	res->failed_index = VB_NO_INDEX;
+	res->pages_done = 0;
+	res->entry_pages = NULL;
+	return b->be->ops->map(d->bd, e, n, res);
+}
+
+static int batcher_do_unmap(struct broker *b, struct domain *d,
+			    const struct backend_unmap_entry *e, size_t n,
+			    struct backend_result *res, uint64_t *entry_pages)
+{
+	/* A sentinel shows whether the backend filled the per-entry counts. */
+	for (size_t i = 0; i < n; i++)
+		entry_pages[i] = UINT64_MAX;
+	res->failed_index = VB_NO_INDEX;
+	res->pages_done = 0;
+	res->entry_pages = entry_pages;
+	return b->be->ops->unmap(d->bd, e, n, res);
+}
+
+/* Re-issue each executable request of the run alone. */
+static void batcher_retry_alone(struct broker *b, struct domain *d,
+				struct request *first, struct request *end)
+{
+	struct backend_result res;
+	int ret;
+
+	for (struct request *r = first; r != end; r = TAILQ_NEXT(r, link)) {
+		if (!batcher_executable(r))
+			continue;
+		if (r->type == VB_MSG_MAP)
+			ret = batcher_do_map(b, d, r->map, r->count, &res);
+		else
+			ret = batcher_do_unmap(b, d, r->unmap, r->count, &res,
+					       b->scratch_pages);
+		batcher_account_call(b, d, r, TAILQ_NEXT(r, link), r->count);
+		if (ret) {
+			r->status = batcher_status(ret);
+			r->failed_index = res.failed_index;
+			r->pages_done = 0;
+			/* Not executable any more: later retries skip it. */
+		} else {
+			r->pages_done = res.pages_done;
+		}
+	}
+}
+
+static void batcher_map_run(struct broker *b, struct domain *d,
+			    struct request *first, struct request *end,
+			    size_t n, unsigned int nreq)
+{
+	struct backend_result res;
+	size_t k = 0;
+	int ret;
+
+	for (struct request *r = first; r != end; r = TAILQ_NEXT(r, link)) {
+		if (!batcher_executable(r))
+			continue;
+		memcpy(b->scratch_map + k, r->map, r->count * sizeof(*r->map));
+		k += r->count;
+	}
+	ret = batcher_do_map(b, d, b->scratch_map, n, &res);
+	batcher_account_call(b, d, first, end, n);
+	if (!ret) {
+		for (struct request *r = first; r != end; r = TAILQ_NEXT(r, link))
+			if (batcher_executable(r))
+				r->pages_done = batcher_pages(r);
+		return;
+	}
+	if (nreq == 1) {
+		for (struct request *r = first; r != end; r = TAILQ_NEXT(r, link)) {
+			if (!batcher_executable(r))
+				continue;
+			r->status = batcher_status(ret);
+			r->failed_index = res.failed_index;
+		}
+		return;
+	}
+	log_debug("domain %u: merged MAP of %u requests failed at entry %u (%s); issuing each alone",
+		  d->id, nreq, res.failed_index, strerror(-ret));
+	batcher_retry_alone(b, d, first, end);
+}
+
+static void batcher_unmap_run(struct broker *b, struct domain *d,
+			      struct request *first, struct request *end,
+			      size_t n, unsigned int nreq)
+{
+	uint64_t requested = 0, left;
+	struct backend_result res;
+	bool per_entry = true;
+	size_t k = 0;
+	int ret;
+
+	for (struct request *r = first; r != end; r = TAILQ_NEXT(r, link)) {
+		if (!batcher_executable(r))
+			continue;
+		memcpy(b->scratch_unmap + k, r->unmap, r->count * sizeof(*r->unmap));
+		k += r->count;
+		requested += batcher_pages(r);
+	}
+	ret = batcher_do_unmap(b, d, b->scratch_unmap, n, &res, b->scratch_pages);
+	batcher_account_call(b, d, first, end, n);
+	if (ret) {
+		if (nreq == 1) {
+			for (struct request *r = first; r != end; r = TAILQ_NEXT(r, link))
+				if (batcher_executable(r)) {
+					r->status = batcher_status(ret);
+					r->failed_index = res.failed_index;
+				}
+			return;
+		}
+		batcher_retry_alone(b, d, first, end);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (b->scratch_pages[i] == UINT64_MAX)
+			per_entry = false;
+	/*
+	 * Each request's own pages_done: from the per-entry counts when the
+	 * backend gives them, trivially when nothing was a hole, and otherwise
+	 * (a backend without per-entry counts, holes in a merged batch) in
+	 * arrival order, which is exact for the totals but not per request.
+	 */
+	if (!per_entry && nreq > 1 && res.pages_done != requested)
+		log_debug("domain %u: merged UNMAP crossed holes and the backend gives no per-entry counts",
+			  d->id);
+	k = 0;
+	left = res.pages_done;
+	for (struct request *r = first; r != end; r = TAILQ_NEXT(r, link)) {
+		uint64_t want;
+
+		if (!batcher_executable(r))
+			continue;
+		if (per_entry) {
+			r->pages_done = 0;
+			for (uint32_t i = 0; i < r->count; i++)
+				r->pages_done += b->scratch_pages[k + i];
+		} else {
+			want = batcher_pages(r);
+			r->pages_done = want < left ? want : left;
+			left -= r->pages_done;
+		}
+		k += r->count;
+	}
+}
+
+/* Account and answer one request; it leaves the queue afterwards. */
+static void batcher_complete(struct broker *b, struct domain *d,
+			     struct request *r)
+{
+	struct peer *p = r->peer;
+	uint64_t lat = (stats_now_ns() - r->t_recv_ns) / 1000;
+
+	stats_hist_add(&p->stats.latency_us, lat);
+	stats_hist_add(&d->stats.latency_us, lat);
+	if (r->status) {
+		p->stats.errors++;
+		d->stats.errors++;
+	} else if (r->type == VB_MSG_MAP) {
+		p->stats.pages_mapped += r->pages_done;
+		d->stats.pages_mapped += r->pages_done;
+		p->pages_current += r->pages_done;
+		b->mapped_now += r->pages_done;
+	} else if (r->type == VB_MSG_UNMAP) {
+		p->stats.pages_unmapped += r->pages_done;
+		d->stats.pages_unmapped += r->pages_done;
+		p->pages_current -= r->pages_done < p->pages_current ?
+				    r->pages_done : p->pages_current;
+		b->mapped_now -= r->pages_done < b->mapped_now ?
+				 r->pages_done : b->mapped_now;
+	}
+	if (p->state == PEER_DEAD)
+		return;
+	if (r->type == VB_MSG_STATS && !r->status)
+		peer_reply_stats(p, r->id);
+	else
+		peer_reply(p, r->id, r->status, r->failed_index, r->pages_done);
+}
+
+static void batcher_domain(struct broker *b, struct domain *d)
+{
+	while (!TAILQ_EMPTY(&d->pending)) {
+		struct request *first = TAILQ_FIRST(&d->pending), *r;
+		unsigned int nreq = 0;
+		uint16_t op = 0;
+		size_t n = 0;
+
+		for (r = first; r; r = TAILQ_NEXT(r, link)) {
+			if (!batcher_executable(r))
+				continue;
+			if (op && (r->type != op || n + r->count > BATCHER_MAX_MERGE))
+				break;
+			op = r->type;
+			n += r->count;
+			nreq++;
+		}
+		if (op == VB_MSG_MAP)
+			batcher_map_run(b, d, first, r, n, nreq);
+		else if (op == VB_MSG_UNMAP)
+			batcher_unmap_run(b, d, first, r, n, nreq);
+
+		struct request *end = r;
+
+		while ((r = TAILQ_FIRST(&d->pending)) != end) {
+			TAILQ_REMOVE(&d->pending, r, link);
+			d->n_pending--;
+			batcher_complete(b, d, r);
+			batcher_request_free(r);
+		}
+	}
+}
+
+void batcher_flush(struct broker *b)
+{
+	b->flush_armed = false;
+	for (unsigned int i = 0; i < b->n_domains; i++)
+		batcher_domain(b, &b->domains[i]);
+	if (b->mapped_now > b->peak_pages) {
+		b->peak_pages = b->mapped_now;
+		domain_usage(b, &b->peak_usage);
+	}
+}

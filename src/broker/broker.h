@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The broker's state, one instance per process (no globals): guest RAM,
+ * the backend and its domains, the configured devices, connected peers and
+ * the pending batch. Ownership: a device belongs to at most one peer at a
+ * time (device->owner); a domain's pending queue holds requests of peers
+ * whose device is in that domain, in arrival order.
+ */
+#ifndef VB_BROKER_BROKER_H
+#define VB_BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "broker/backend.h"
+#include "broker/config.h"
+#include "broker/memory.h"
+#include "broker/stats.h"
+
+struct event_base;
+struct event;
+struct peer;
+struct request;
+struct listener;
+struct control;
+
+struct domain {
+	uint32_t id;
+	char name[CONFIG_NAME_MAX];
+	struct backend_domain *bd;
+	struct stats_counters stats;
+	TAILQ_HEAD(, request) pending;	/* batcher queue, arrival order */
+	unsigned int n_pending;
+};
+
+struct device {
+	const struct config_device *cfg;
+	uint32_t id;
+	struct domain *domain;
+	struct peer *owner;		/* claimed by, or NULL */
+	pid_t child;			/* spawned devproc, 0 if none */
+	bool spawned;			/* has (had) a child */
+	bool child_done;
+	int child_status;		/* wait status */
+};
+
+struct broker {
+	struct event_base *base;
+	struct config *cfg;
+	struct backend *be;
+	struct memory mem;
+
+	struct domain *domains;
+	unsigned int n_domains;
+	struct device *devices;
+	unsigned int n_devices;
+
+	TAILQ_HEAD(, peer) peers;
+	unsigned int n_peers;
+	uint8_t *rxbuf;			/* one datagram, VB_MSG_MAX_LEN */
+
+	/* batcher */
+	struct event *ev_flush;
+	bool flush_armed;
+	struct backend_map_entry *scratch_map;
+	struct backend_unmap_entry *scratch_unmap;
+	uint64_t *scratch_pages;
+	uint64_t batch_gen;		/* numbers backend calls, see batcher.c */
+
+	struct listener *listener;
+	struct control *control;
+
+	/* devprocs spawned by the broker */
+	unsigned int n_children;
+	unsigned int n_children_live;
+	bool child_failed;
+	bool exit_when_done;
+	bool stopping;
+
+	/* whole-run figures for progress and the summary */
+	uint64_t start_ns;
+	uint64_t mapped_now;
+	uint64_t peak_pages;
+	struct backend_usage peak_usage;
+	uint64_t prog_ns;		/* last progress line */
+	uint64_t prog_pages;		/* mapped + unmapped at it */
+};
+
+/* Stop the loop if --exit-when-done and nothing is left to wait for. */
+void broker_check_done(struct broker *b);
+
+#endif /* VB_BROKER_BROKER_H */

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The permission table (design in dispatch.h). HELLO is the only handler
+ * that changes the peer's state: it binds the peer to a device and moves
+ * it to READY, which is what enables the request handlers.
+ */
+#include "broker/dispatch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/batcher.h"
+#include "broker/domain.h"
+#include "broker/policy.h"
+#include "common/log.h"
+
+#define DISPATCH_ST(s)	(1u << (s))
+
+static int dispatch_refuse(struct peer *p, uint64_t id, int err,
+			   const char *why)
+{
+	char reason[160];
+
+	snprintf(reason, sizeof(reason), "HELLO: %s (%s)", why, strerror(err));
+	peer_reply(p, id, err, VB_NO_INDEX, 0);
+	peer_finish(p, reason);
+	return 0;
+}
+
+/* Pick the device a listening-socket peer asked for, or explain why not. */
+static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
+			 const char **why)
+{
+	struct broker *b = p->b;
+	bool allowed_any = false;
+
+	if (want != VB_DEVICE_ANY) {
+		struct device *dev = domain_find_device(b, want);
+
+		if (!dev) {
+			*why = "no such device";
+			return ENODEV;
+		}
+		if (!config_device_allows(dev->cfg, p->uid, p->gid)) {
+			*why = "uid/gid not allowed for this device";
+			return EPERM;
+		}
+		if (dev->owner) {
+			*why = "device already claimed";
+			return EBUSY;
+		}
+		*out = dev;
+		return 0;
+	}
+	for (unsigned int i = 0; i < b->n_devices; i++) {
+		struct device *dev = &b->devices[i];
+
+		if (!config_device_allows(dev->cfg, p->uid, p->gid))
+			continue;
+		allowed_any = true;
+		if (!dev->owner) {
+			*out = dev;
+			return 0;
+		}
+	}
+	*why = allowed_any ? "every device this uid may claim is claimed" :
+			     "uid/gid not allowed for any device";
+	return allowed_any ? EBUSY : EPERM;
+}
+
+static int dispatch_welcome(struct peer *p, uint64_t id)
+{
+	struct broker *b = p->b;
+	const struct config_device *cd = p->dev->cfg;
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	int fds[VB_MAX_RAM_REGIONS];
+	struct vb_welcome w = {
+		.version = p->version,
+		.n_iova = (uint16_t)cd->n_iova,
+		.n_ram = (uint16_t)b->mem.n,
+		.device_id = p->dev->id,
+		.domain_id = p->dev->domain->id,
+		.page_size = VB_PAGE_SIZE,
+		.max_entries = b->cfg->max_entries,
+		.window = b->cfg->window,
+	};
+	uint8_t buf[sizeof(struct vb_hdr) + sizeof(w) +
+		    VB_MAX_IOVA_RANGES * sizeof(struct vb_range) +
+		    VB_MAX_RAM_REGIONS * sizeof(struct vb_ram_region)];
+	ssize_t n;
+
+	for (unsigned int i = 0; i < b->mem.n; i++) {
+		ram[i] = (struct vb_ram_region){
+			.gpa = b->mem.r[i].gpa,
+			.size = b->mem.r[i].size,
+			.offset = 0,
+			.flags = VB_RAM_F_SHARED,
+		};
+		fds[i] = b->mem.r[i].fd;
+	}
+	n = vb_encode_welcome(buf, sizeof(buf), id, &w, cd->iova, ram);
+	if (n < 0) {
+		log_err("%s: encoding WELCOME failed: %s", p->name,
+			strerror((int)-n));
+		return (int)n;
+	}
+	return peer_send(p, buf, (size_t)n, fds, b->mem.n);
+}
+
+static int dispatch_hello(struct peer *p, const struct vb_msg *m)
+{
+	const char *why = NULL;
+	struct device *dev = NULL;
+	struct vb_hello h;
+	uint16_t version;
+	int err;
+
+	if (vb_msg_hello(m, &h))
+		return -EPROTO;
+	version = vb_negotiate(h.min_version, h.max_version);
+	if (!version)
+		return dispatch_refuse(p, m->hdr.id, EPROTONOSUPPORT,
+				       "no common protocol version");
+	if (p->bound) {
+		/* A spawned devproc is its device; it may not ask for another. */
+		if (h.device_id != VB_DEVICE_ANY && h.device_id != p->bound->id)
+			return dispatch_refuse(p, m->hdr.id, EPERM,
+					       "spawned for another device");
+		if (p->bound->owner)
+			return dispatch_refuse(p, m->hdr.id, EBUSY,
+					       "device already claimed");
+		dev = p->bound;
+	} else {
+		err = dispatch_pick(p, h.device_id, &dev, &why);
+		if (err)
+			return dispatch_refuse(p, m->hdr.id, err, why);
+	}
+	dev->owner = p;
+	p->dev = dev;
+	p->version = version;
+	p->state = PEER_READY;
+	peer_set_name(p);
+	log_info("%s: claimed device %u (domain %u), protocol v%u, uid %u",
+		 p->name, dev->id, dev->domain->id, version,
+		 (unsigned int)p->uid);
+	if (dispatch_welcome(p, m->hdr.id) < 0 && p->state != PEER_DEAD)
+		peer_fail(p, "cannot send WELCOME");
+	return 0;
+}
+
+static void dispatch_count(struct peer *p, uint16_t type)
+{
+	struct stats_counters *pc = &p->stats, *dc = &p->dev->domain->stats;
+
+	pc->requests++;
+	dc->requests++;
+	switch (type) {
+	case VB_MSG_MAP:
+		pc->map_requests++;
+		dc->map_requests++;
+		break;
+	case VB_MSG_UNMAP:
+		pc->unmap_requests++;
+		dc->unmap_requests++;
+		break;
+	case VB_MSG_SYNC:
+		pc->sync_requests++;
+		dc->sync_requests++;
+		break;
+	default:
+		pc->stats_requests++;
+		dc->stats_requests++;
+		break;
+	}
+}
+
+static struct request *dispatch_request(struct peer *p, const struct vb_msg *m,
+					uint32_t count)
+{
+	struct request *r = batcher_request_new(p, m->hdr.type, m->hdr.id, count);
+
+	if (!r)
+		log_err("%s: out of memory for a %s request", p->name,
+			vb_msg_name(m->hdr.type));
+	return r;
+}
+
+static void dispatch_submit(struct peer *p, struct request *r)
+{
+	peer_request_started(p);
+	batcher_submit(p->b, r);
+}
+
+static int dispatch_entries(struct peer *p, const struct vb_msg *m)
+{
+	const struct config_device *cd = p->dev->cfg;
+	struct policy_limits l = {
+		.iova = cd->iova,
+		.n_iova = cd->n_iova,
+		.mem = &p->b->mem,
+		.max_entries = p->b->cfg->max_entries,
+	};
+	struct request *r;
+	int ret;
+
+	dispatch_count(p, m->hdr.type);
+	ret = policy_check_batch(&l, m->count, m->batch_flags);
+	r = dispatch_request(p, m, ret ? 0 : m->count);
+	if (!r)
+		return -ENOMEM;
+	if (ret) {
+		r->status = -ret;
+		log_debug("%s: %s id %llu refused: %s", p->name,
+			  vb_msg_name(m->hdr.type), (unsigned long long)m->hdr.id,
+			  strerror(-ret));
+		dispatch_submit(p, r);
+		return 0;
+	}
+	for (uint32_t i = 0; i < m->count; i++) {
+		if (m->hdr.type == VB_MSG_MAP) {
+			struct vb_map_entry e;
+
+			vb_msg_map_entry(m, i, &e);
+			ret = policy_check_map(&l, &e, &r->map[i]);
+		} else {
+			struct vb_unmap_entry e;
+
+			vb_msg_unmap_entry(m, i, &e);
+			ret = policy_check_unmap(&l, &e, &r->unmap[i]);
+		}
+		if (ret) {
+			r->status = -ret;
+			r->failed_index = i;
+			log_debug("%s: %s id %llu entry %u refused: %s", p->name,
+				  vb_msg_name(m->hdr.type),
+				  (unsigned long long)m->hdr.id, i, strerror(-ret));
+			break;
+		}
+	}
+	dispatch_submit(p, r);
+	return 0;
+}
+
+/* SYNC and STATS take their place in the queue, so they answer in order. */
+static int dispatch_barrier(struct peer *p, const struct vb_msg *m)
+{
+	struct request *r;
+
+	dispatch_count(p, m->hdr.type);
+	r = dispatch_request(p, m, 0);
+	if (!r)
+		return -ENOMEM;
+	dispatch_submit(p, r);
+	return 0;
+}
+
+static const struct dispatch_rule {
+	uint16_t type;
+	unsigned int states;
+	int (*handler)(struct peer *p, const struct vb_msg *m);
+} dispatch_table[] = {
+	{ VB_MSG_HELLO, DISPATCH_ST(PEER_NEW), dispatch_hello },
+	{ VB_MSG_MAP, DISPATCH_ST(PEER_READY), dispatch_entries },
+	{ VB_MSG_UNMAP, DISPATCH_ST(PEER_READY), dispatch_entries },
+	{ VB_MSG_SYNC, DISPATCH_ST(PEER_READY), dispatch_barrier },
+	{ VB_MSG_STATS, DISPATCH_ST(PEER_READY), dispatch_barrier },
+};
+
+int dispatch_message(struct peer *p, const struct vb_msg *m)
+{
+	for (size_t i = 0; i < sizeof(dispatch_table) / sizeof(*dispatch_table); i++) {
+		const struct dispatch_rule *rule = &dispatch_table[i];
+
+		if (rule->type != m->hdr.type)
+			continue;
+		if (!(rule->states & DISPATCH_ST(p->state)))
+			return -EPROTO;
+		return rule->handler(p, m);
+	}
+	return -EPROTO;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Builds the domain and device tables from the configuration and opens one
+ * backend domain per domain. Domain ids are assigned in order of first
+ * appearance in the file, starting at 1, so they are stable for a given
+ * configuration and appear in WELCOME and in the counters.
+ */
+#include "broker/domain.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static struct domain *domain_by_name(struct broker *b, const char *name)
+{
+	for (unsigned int i = 0; i < b->n_domains; i++)
+		if (!strcmp(b->domains[i].name, name))
+			return &b->domains[i];
+	return NULL;
+}
+
+int domain_setup(struct broker *b)
+{
+	const struct config *cfg = b->cfg;
+	int ret;
+
+	b->domains = calloc(cfg->n_dev, sizeof(*b->domains));
+	b->devices = calloc(cfg->n_dev, sizeof(*b->devices));
+	if (!b->domains || !b->devices)
+		return -ENOMEM;
+
+	for (unsigned int i = 0; i < cfg->n_dev; i++) {
+		const struct config_device *cd = &cfg->dev[i];
+		struct device *dev = &b->devices[i];
+		struct domain *d = domain_by_name(b, cd->domain);
+
+		if (!d) {
+			d = &b->domains[b->n_domains];
+			d->id = b->n_domains + 1;
+			snprintf(d->name, sizeof(d->name), "%s", cd->domain);
+			TAILQ_INIT(&d->pending);
+			ret = b->be->ops->domain_open(b->be, d->id, &d->bd);
+			if (ret) {
+				log_err("backend %s: opening domain %u (%s): %s",
+					b->be->ops->name, d->id, d->name,
+					strerror(-ret));
+				return ret;
+			}
+			b->n_domains++;
+		}
+		dev->cfg = cd;
+		dev->id = cd->id;
+		dev->domain = d;
+		b->n_devices++;
+		char group[16] = "sim";
+
+		if (cd->group != CONFIG_GROUP_SIM)
+			snprintf(group, sizeof(group), "%d", cd->group);
+		log_info("device %u: domain %u (%s%s), group %s, %u window(s)",
+			 dev->id, d->id, d->name, cd->fenced ? ", fenced" : "",
+			 group, cd->n_iova);
+	}
+	return 0;
+}
+
+void domain_teardown(struct broker *b)
+{
+	for (unsigned int i = 0; i < b->n_domains; i++)
+		if (b->domains[i].bd)
+			b->be->ops->domain_close(b->domains[i].bd);
+	free(b->domains);
+	free(b->devices);
+	b->domains = NULL;
+	b->devices = NULL;
+	b->n_domains = 0;
+	b->n_devices = 0;
+}
+
+struct device *domain_find_device(struct broker *b, uint32_t id)
+{
+	for (unsigned int i = 0; i < b->n_devices; i++)
+		if (b->devices[i].id == id)
+			return &b->devices[i];
+	return NULL;
+}
+
+int64_t domain_release_device(struct broker *b, struct device *dev)
+{
+	const struct config_device *cd = dev->cfg;
+	struct backend_unmap_entry e[VB_MAX_IOVA_RANGES];
+	struct backend_result res = { .failed_index = VB_NO_INDEX };
+	struct domain *d = dev->domain;
+	int ret;
+
+	for (unsigned int i = 0; i < cd->n_iova; i++) {
+		e[i].iova = cd->iova[i].start;
+		e[i].npages = cd->iova[i].size >> VB_PAGE_SHIFT;
+	}
+	ret = b->be->ops->unmap(d->bd, e, cd->n_iova, &res);
+	if (ret) {
+		log_err("device %u: unmapping its windows in domain %u failed: %s",
+			dev->id, d->id, strerror(-ret));
+		return ret;
+	}
+	d->stats.pages_unmapped += res.pages_done;
+	d->stats.pages_released += res.pages_done;
+	d->stats.batches++;
+	stats_hist_add(&d->stats.batch_entries, cd->n_iova);
+	b->mapped_now -= res.pages_done < b->mapped_now ? res.pages_done : b->mapped_now;
+	return (int64_t)res.pages_done;
+}
+
+void domain_usage(struct broker *b, struct backend_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	for (unsigned int i = 0; i < b->n_domains; i++) {
+		struct backend_usage du = { 0 };
+
+		b->be->ops->usage(b->domains[i].bd, &du);
+		u->mapped_pages += du.mapped_pages;
+		u->extents += du.extents;
+		u->bytes_self += du.bytes_self;
+		u->bytes_type1 += du.bytes_type1;
+		u->bytes_iommufd += du.bytes_iommufd;
+		u->bytes_v3 += du.bytes_v3;
+	}
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Listening socket. The socket file is world-connectable on purpose: who
+ * may claim what is decided per device from SO_PEERCRED, not by file mode.
+ */
+#define _GNU_SOURCE
+#include "broker/listener.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "broker/peer.h"
+#include "common/log.h"
+
+struct listener {
+	int fd;
+	char *path;
+	struct event *ev;
+};
+
+int listener_bind_unix(const char *path, int type, unsigned int mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		log_err("socket: %s", strerror(err));
+		return -err;
+	}
+	/* A stale socket from an earlier run would make bind fail. */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		err = errno;
+		log_err("unlink %s: %s", path, strerror(err));
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = errno;
+		log_err("bind %s: %s", path, strerror(err));
+		goto fail;
+	}
+	if (chmod(path, mode) < 0) {
+		err = errno;
+		log_err("chmod %s: %s", path, strerror(err));
+		goto fail;
+	}
+	if (listen(fd, 64) < 0) {
+		err = errno;
+		log_err("listen %s: %s", path, strerror(err));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -err;
+}
+
+static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct broker *b = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd;
+
+	(void)what;
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			log_warn("SO_PEERCRED: %s; closing connection",
+				 strerror(errno));
+			close(fd);
+			continue;
+		}
+		if (!peer_new(b, fd, NULL, cred.pid, cred.uid, cred.gid))
+			continue;
+		log_debug("connection from pid %d uid %u gid %u", (int)cred.pid,
+			  (unsigned int)cred.uid, (unsigned int)cred.gid);
+	}
+}
+
+int listener_open(struct broker *b, const char *path)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	int fd;
+
+	if (!l)
+		return -ENOMEM;
+	fd = listener_bind_unix(path, SOCK_SEQPACKET, 0666);
+	if (fd < 0) {
+		free(l);
+		return fd;
+	}
+	l->fd = fd;
+	l->path = strdup(path);
+	l->ev = event_new(b->base, fd, EV_READ | EV_PERSIST, listener_accept_cb, b);
+	if (!l->path || !l->ev || event_priority_set(l->ev, 0) ||
+	    event_add(l->ev, NULL)) {
+		if (l->ev)
+			event_free(l->ev);
+		free(l->path);
+		close(fd);
+		free(l);
+		return -ENOMEM;
+	}
+	b->listener = l;
+	log_info("listening on %s", path);
+	return 0;
+}
+
+void listener_close(struct broker *b)
+{
+	struct listener *l = b->listener;
+
+	if (!l)
+		return;
+	event_free(l->ev);
+	close(l->fd);
+	unlink(l->path);
+	free(l->path);
+	free(l);
+	b->listener = NULL;
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vfio-broker: start-up, signals and shutdown. Start-up failures are fatal
+ * (the configuration or the machine is wrong); once the loop runs, nothing
+ * a client does can end the broker, only SIGINT/SIGTERM or, with
+ * --exit-when-done, the last spawned devproc finishing.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/backend_select.h"
+#include "broker/batcher.h"
+#include "broker/broker.h"
+#include "broker/control.h"
+#include "broker/domain.h"
+#include "broker/listener.h"
+#include "broker/peer.h"
+#include "broker/spawn.h"
+#include "broker/stats.h"
+#include "common/log.h"
+
+struct main_opts {
+	const char *config;
+	const char *socket;
+	const char *control;
+	const char *backend;
+	const char *summary_json;
+	unsigned int progress;
+	bool exit_when_done;
+	bool syslog;
+	bool verbose;
+};
+
+static void main_usage(FILE *f)
+{
+	fputs("usage: vfio-broker -c CONFIG [options]\n"
+	      "\n"
+	      "Privileged broker that owns guest RAM and the IOMMU backend and maps\n"
+	      "guest pages for sandboxed device processes (see docs/broker.md).\n"
+	      "\n"
+	      "  -c, --config FILE       configuration file (docs/config.md)\n"
+	      "  -s, --socket PATH       listening socket (overrides [broker] socket)\n"
+	      "      --control PATH      control socket (overrides [broker] control)\n"
+	      "  -b, --backend NAME      auto|sim|v3|v3-direct|type1|iommufd (overrides config)\n"
+	      "      --exit-when-done    exit once every spawned devproc has exited;\n"
+	      "                          exit status 1 if any of them failed\n"
+	      "      --progress SECS     print a progress line to stderr every SECS\n"
+	      "      --summary-json FILE also write the exit summary as JSON\n"
+	      "      --syslog            log to syslog instead of stderr\n"
+	      "  -v, --verbose           debug logging\n"
+	      "  -h, --help              this text\n", f);
+}
+
+static void main_parse(int argc, char **argv, struct main_opts *o)
+{
+	enum { OPT_CONTROL = 256, OPT_EXIT, OPT_PROGRESS, OPT_JSON, OPT_SYSLOG };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "exit-when-done", no_argument, NULL, OPT_EXIT },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
+		{ "summary-json", required_argument, NULL, OPT_JSON },
+		{ "syslog", no_argument, NULL, OPT_SYSLOG },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:s:b:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 's': o->socket = optarg; break;
+		case OPT_CONTROL: o->control = optarg; break;
+		case 'b': o->backend = optarg; break;
+		case OPT_EXIT: o->exit_when_done = true; break;
+		case OPT_PROGRESS:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 86400) {
+				fprintf(stderr, "vfio-broker: --progress needs 1..86400 seconds\n");
+				exit(2);
+			}
+			o->progress = (unsigned int)v;
+			break;
+		case OPT_JSON: o->summary_json = optarg; break;
+		case OPT_SYSLOG: o->syslog = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': main_usage(stdout); exit(0);
+		default: main_usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc || !o->config) {
+		main_usage(stderr);
+		exit(2);
+	}
+}
+
+void broker_check_done(struct broker *b)
+{
+	const struct peer *p;
+
+	if (!b->exit_when_done || b->stopping || b->n_children_live)
+		return;
+	TAILQ_FOREACH(p, &b->peers, link)
+		if (p->bound)
+			return;
+	log_info("every spawned devproc has finished");
+	b->stopping = true;
+	event_base_loopexit(b->base, NULL);
+}
+
+static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	(void)what;
+	if (sig == SIGCHLD) {
+		spawn_reap(b);
+		broker_check_done(b);
+		return;
+	}
+	log_info("%s: shutting down", strsignal((int)sig));
+	b->stopping = true;
+	event_base_loopexit(b->base, NULL);
+}
+
+static void main_progress_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stats_progress(arg);
+}
+
+static struct event *main_event(struct broker *b, evutil_socket_t fd,
+				short what, event_callback_fn cb, void *arg)
+{
+	struct event *ev = event_new(b->base, fd, what, cb, arg);
+
+	if (!ev || event_priority_set(ev, 0))
+		fatal("cannot create an event");
+	return ev;
+}
+
+static void main_config_override(struct config *cfg, const struct main_opts *o)
+{
+	if (o->socket) {
+		free(cfg->socket_path);
+		cfg->socket_path = strdup(o->socket);
+	}
+	if (o->control) {
+		free(cfg->control_path);
+		cfg->control_path = strdup(o->control);
+	}
+	if ((o->socket && !cfg->socket_path) || (o->control && !cfg->control_path))
+		fatal("out of memory");
+	if (o->backend)
+		snprintf(cfg->backend, sizeof(cfg->backend), "%s", o->backend);
+}
+
+int main(int argc, char **argv)
+{
+	struct main_opts o = { 0 };
+	struct broker b = { 0 };
+	struct event *sig[3], *progress = NULL;
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGCHLD };
+	int ret;
+
+	main_parse(argc, argv, &o);
+	log_init("vfio-broker", o.syslog, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	/* Replies to a vanished client must fail with EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (config_load(o.config, &b.cfg))
+		fatal("cannot use configuration %s", o.config);
+	main_config_override(b.cfg, &o);
+	b.exit_when_done = o.exit_when_done;
+	TAILQ_INIT(&b.peers);
+	b.start_ns = stats_now_ns();
+
+	ret = backend_select(b.cfg->backend, &b.be);
+	if (ret)
+		fatal("no usable backend '%s'", b.cfg->backend);
+	b.base = event_base_new();
+	if (!b.base || event_base_priority_init(b.base, 2) < 0)
+		fatal("cannot create the event loop");
+	ret = memory_init(&b.mem, b.cfg);
+	if (ret)
+		fatal("cannot set up guest RAM: %s", strerror(-ret));
+	ret = domain_setup(&b);
+	if (ret)
+		fatal("cannot set up domains: %s", strerror(-ret));
+	b.rxbuf = malloc(VB_MSG_MAX_LEN);
+	if (!b.rxbuf || batcher_init(&b))
+		fatal("out of memory");
+
+	for (int i = 0; i < 3; i++) {
+		sig[i] = main_event(&b, sigs[i], EV_SIGNAL | EV_PERSIST,
+				    main_signal_cb, &b);
+		if (event_add(sig[i], NULL))
+			fatal("cannot watch signal %d", sigs[i]);
+	}
+	if (b.cfg->socket_path && listener_open(&b, b.cfg->socket_path))
+		fatal("cannot listen on %s", b.cfg->socket_path);
+	if (b.cfg->control_path && control_open(&b, b.cfg->control_path))
+		fatal("cannot open control socket %s", b.cfg->control_path);
+	for (unsigned int i = 0; i < b.n_devices; i++)
+		if (b.devices[i].cfg->spawn && spawn_device(&b, &b.devices[i]))
+			fatal("device %u: cannot spawn its devproc", b.devices[i].id);
+	if (o.progress) {
+		struct timeval tv = { .tv_sec = o.progress };
+
+		progress = main_event(&b, -1, EV_PERSIST, main_progress_cb, &b);
+		if (event_add(progress, &tv))
+			fatal("cannot arm the progress timer");
+	}
+	if (b.exit_when_done && !b.n_children)
+		log_warn("--exit-when-done without any 'spawn =' device: exiting at once");
+	broker_check_done(&b);
+
+	log_info("ready: backend %s, %u domain(s), %u device(s), %u devproc(s) spawned",
+		 b.be->ops->name, b.n_domains, b.n_devices, b.n_children);
+	if (!b.stopping && event_base_dispatch(b.base) < 0)
+		log_err("event loop failed");
+
+	/* Answer what is queued, then release every client's mappings. */
+	batcher_flush(&b);
+	peer_close_all(&b);
+	spawn_stop_all(&b, 2000);
+	stats_summary(&b, stdout);
+	fflush(stdout);
+	ret = b.child_failed ? 1 : 0;
+	if (o.summary_json && stats_summary_json(&b, o.summary_json))
+		ret = 1;
+
+	if (progress)
+		event_free(progress);
+	for (int i = 0; i < 3; i++)
+		event_free(sig[i]);
+	control_close(&b);
+	listener_close(&b);
+	batcher_fini(&b);
+	domain_teardown(&b);
+	b.be->ops->destroy(b.be);
+	memory_fini(&b.mem);
+	event_base_free(b.base);
+	free(b.rxbuf);
+	config_free(b.cfg);
+	return ret;
+}

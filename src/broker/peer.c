@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Peer transport (design in peer.h). Everything here is about the socket:
+ * datagrams in, through the codec, to dispatch; datagrams out through a
+ * bounded ring. Nothing here decides what a client may do.
+ */
+#define _GNU_SOURCE
+#include "broker/peer.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/batcher.h"
+#include "broker/dispatch.h"
+#include "broker/domain.h"
+#include "common/log.h"
+#include "proto/codec.h"
+
+/* Datagrams handled per read callback, so one client cannot hog a turn. */
+#define PEER_READ_BURST		64
+
+struct peer_msg {
+	size_t len;
+	unsigned int nfds;
+	int fds[VB_MAX_RAM_REGIONS];
+	uint8_t data[];
+};
+
+static void peer_read_cb(evutil_socket_t fd, short what, void *arg);
+static void peer_write_cb(evutil_socket_t fd, short what, void *arg);
+static void peer_close_cb(evutil_socket_t fd, short what, void *arg);
+
+void peer_set_name(struct peer *p)
+{
+	if (p->dev)
+		snprintf(p->name, sizeof(p->name), "dev %u pid %d", p->dev->id,
+			 (int)p->pid);
+	else if (p->bound)
+		snprintf(p->name, sizeof(p->name), "dev %u? pid %d",
+			 p->bound->id, (int)p->pid);
+	else
+		snprintf(p->name, sizeof(p->name), "pid %d uid %u", (int)p->pid,
+			 (unsigned int)p->uid);
+}
+
+struct peer *peer_new(struct broker *b, int fd, struct device *bound,
+		      pid_t pid, uid_t uid, gid_t gid)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+	int fl = fcntl(fd, F_GETFL);
+
+	if (!p || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		log_err("cannot set up peer on fd %d: %s", fd,
+			p ? strerror(errno) : "out of memory");
+		free(p);
+		close(fd);
+		return NULL;
+	}
+	p->b = b;
+	p->fd = fd;
+	p->bound = bound;
+	p->pid = pid;
+	p->uid = uid;
+	p->gid = gid;
+	p->window = b->cfg->window;
+	/* window replies + WELCOME; see the bound in peer.h. */
+	p->outq_cap = p->window + 2;
+	p->outq = calloc(p->outq_cap, sizeof(*p->outq));
+	p->ev_read = event_new(b->base, fd, EV_READ | EV_PERSIST, peer_read_cb, p);
+	p->ev_write = event_new(b->base, fd, EV_WRITE | EV_PERSIST, peer_write_cb, p);
+	p->ev_close = event_new(b->base, -1, 0, peer_close_cb, p);
+	if (!p->outq || !p->ev_read || !p->ev_write || !p->ev_close ||
+	    event_priority_set(p->ev_read, 0) || event_priority_set(p->ev_write, 0) ||
+	    event_priority_set(p->ev_close, 0) || event_add(p->ev_read, NULL)) {
+		log_err("cannot set up peer on fd %d: out of memory", fd);
+		if (p->ev_read)
+			event_free(p->ev_read);
+		if (p->ev_write)
+			event_free(p->ev_write);
+		if (p->ev_close)
+			event_free(p->ev_close);
+		free(p->outq);
+		free(p);
+		close(fd);
+		return NULL;
+	}
+	p->reading = true;
+	p->connected_ns = stats_now_ns();
+	peer_set_name(p);
+	TAILQ_INSERT_TAIL(&b->peers, p, link);
+	b->n_peers++;
+	log_debug("%s: connected", p->name);
+	return p;
+}
+
+static bool peer_throttled(const struct peer *p)
+{
+	return p->pending + p->outq_len >= p->window;
+}
+
+/* EV_READ is on exactly when the peer may send and has room. */
+static void peer_update_read(struct peer *p)
+{
+	bool want = (p->state == PEER_NEW || p->state == PEER_READY) &&
+		    !peer_throttled(p);
+
+	if (want == p->reading)
+		return;
+	if (want ? event_add(p->ev_read, NULL) : event_del(p->ev_read)) {
+		peer_fail(p, "cannot %s read event", want ? "add" : "delete");
+		return;
+	}
+	p->reading = want;
+}
+
+void peer_fail(struct peer *p, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	if (p->state == PEER_DEAD)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (!strcmp(reason, "disconnected"))
+		log_info("%s: disconnected", p->name);
+	else
+		log_warn("%s: dropping client: %s", p->name, reason);
+	p->state = PEER_DEAD;
+	event_del(p->ev_read);
+	event_del(p->ev_write);
+	p->reading = false;
+	event_active(p->ev_close, 0, 0);
+}
+
+void peer_finish(struct peer *p, const char *reason)
+{
+	if (p->state == PEER_DEAD)
+		return;
+	log_info("%s: refusing client: %s", p->name, reason);
+	p->state = PEER_CLOSING;
+	peer_update_read(p);
+	if (!p->outq_len)
+		peer_fail(p, "refused (%s)", reason);
+}
+
+static ssize_t peer_sendmsg(struct peer *p, const void *buf, size_t len,
+			    const int *fds, unsigned int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VB_MAX_RAM_REGIONS)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	do
+		n = sendmsg(p->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int peer_send(struct peer *p, const void *buf, size_t len, const int *fds,
+	      unsigned int nfds)
+{
+	struct peer_msg *m;
+	ssize_t n;
+
+	if (p->state == PEER_DEAD)
+		return -EPIPE;
+	if (nfds > VB_MAX_RAM_REGIONS)
+		return -EINVAL;
+	if (!p->outq_len) {
+		n = peer_sendmsg(p, buf, len, fds, nfds);
+		if (n >= 0)
+			return 0;
+		if (n != -EAGAIN) {
+			peer_fail(p, "sendmsg: %s", strerror((int)-n));
+			return (int)n;
+		}
+	}
+	if (p->outq_len == p->outq_cap) {
+		/* Cannot happen while throttling holds (peer.h); be safe. */
+		peer_fail(p, "outgoing queue full (%u datagrams)", p->outq_cap);
+		return -ENOBUFS;
+	}
+	m = malloc(sizeof(*m) + len);
+	if (!m) {
+		peer_fail(p, "out of memory queueing a reply");
+		return -ENOMEM;
+	}
+	m->len = len;
+	m->nfds = nfds;
+	memcpy(m->fds, fds, nfds * sizeof(int));
+	memcpy(m->data, buf, len);
+	p->outq[(p->outq_head + p->outq_len) % p->outq_cap] = m;
+	if (p->outq_len++ == 0 && event_add(p->ev_write, NULL)) {
+		peer_fail(p, "cannot add write event");
+		return -EIO;
+	}
+	return 0;
+}
+
+static void peer_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)fd;
+	(void)what;
+	while (p->outq_len && p->state != PEER_DEAD) {
+		struct peer_msg *m = p->outq[p->outq_head];
+		ssize_t n = peer_sendmsg(p, m->data, m->len, m->fds, m->nfds);
+
+		if (n == -EAGAIN)
+			return;
+		if (n < 0) {
+			peer_fail(p, "sendmsg: %s", strerror((int)-n));
+			return;
+		}
+		free(m);
+		p->outq[p->outq_head] = NULL;
+		p->outq_head = (p->outq_head + 1) % p->outq_cap;
+		p->outq_len--;
+	}
+	if (p->state == PEER_DEAD)
+		return;
+	event_del(p->ev_write);
+	if (p->state == PEER_CLOSING) {
+		peer_fail(p, "refused");
+		return;
+	}
+	peer_update_read(p);
+}
+
+/* Wire version for a reply: the negotiated one, or our lowest before it. */
+static uint16_t peer_version(const struct peer *p)
+{
+	return p->version ? p->version : VB_PROTO_VERSION_MIN;
+}
+
+void peer_request_started(struct peer *p)
+{
+	p->pending++;
+	peer_update_read(p);
+}
+
+void peer_reply(struct peer *p, uint64_t id, int status,
+		uint32_t failed_index, uint64_t pages_done)
+{
+	struct vb_reply r = {
+		.status = status,
+		.failed_index = failed_index,
+		.pages_done = pages_done,
+	};
+	uint8_t buf[sizeof(struct vb_hdr) + sizeof(r)];
+	ssize_t n = vb_encode_reply(buf, sizeof(buf), peer_version(p), id, &r);
+
+	if (n < 0) {
+		log_err("%s: encoding a reply failed: %s", p->name,
+			strerror((int)-n));
+		peer_fail(p, "internal error encoding a reply");
+		return;
+	}
+	/* Count the slot free before sending, so a queued reply fits. */
+	if (p->pending)
+		p->pending--;
+	peer_send(p, buf, (size_t)n, NULL, 0);
+	peer_update_read(p);
+}
+
+void peer_reply_stats(struct peer *p, uint64_t id)
+{
+	struct vb_stats s = {
+		.reply = { .status = 0, .failed_index = VB_NO_INDEX },
+		.requests = p->stats.requests,
+		.map_requests = p->stats.map_requests,
+		.unmap_requests = p->stats.unmap_requests,
+		.pages_mapped = p->stats.pages_mapped,
+		.pages_unmapped = p->stats.pages_unmapped,
+		.pages_current = p->pages_current,
+		.errors = p->stats.errors,
+		.batches = p->stats.batches,
+	};
+	uint8_t buf[sizeof(struct vb_hdr) + sizeof(s)];
+	ssize_t n = vb_encode_stats(buf, sizeof(buf), peer_version(p), id, &s);
+
+	if (n < 0) {
+		log_err("%s: encoding STATS_REPLY failed: %s", p->name,
+			strerror((int)-n));
+		peer_fail(p, "internal error encoding a reply");
+		return;
+	}
+	if (p->pending)
+		p->pending--;
+	peer_send(p, buf, (size_t)n, NULL, 0);
+	peer_update_read(p);
+}
+
+/* Close every fd a client passed us: clients never have reason to. */
+static unsigned int peer_close_fds(struct msghdr *msg)
+{
+	unsigned int n = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fd;
+
+		for (size_t i = 0; i < k; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(fd);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Receive and handle one datagram; returns false to stop reading. */
+static bool peer_read_one(struct peer *p)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VB_MAX_RAM_REGIONS)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = p->b->rxbuf, .iov_len = VB_MSG_MAX_LEN };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct vb_msg m;
+	unsigned int nfds;
+	ssize_t n;
+	int ret;
+
+	do
+		n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN)
+			return false;
+		peer_fail(p, "recvmsg: %s", strerror(errno));
+		return false;
+	}
+	nfds = peer_close_fds(&msg);
+	if (n == 0) {
+		peer_fail(p, "disconnected");
+		return false;
+	}
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		peer_fail(p, "datagram larger than %u bytes or too many fds",
+			  VB_MSG_MAX_LEN);
+		return false;
+	}
+	ret = vb_decode(p->b->rxbuf, (size_t)n, VB_DIR_TO_BROKER, p->version,
+			nfds, &m);
+	if (ret) {
+		uint16_t type = 0;
+
+		if (n >= 4)
+			memcpy(&type, p->b->rxbuf + 2, sizeof(type));
+		peer_fail(p, "malformed message (%zd bytes, type %u, %u fd(s)): %s",
+			  n, type, nfds, strerror(-ret));
+		return false;
+	}
+	ret = dispatch_message(p, &m);
+	if (ret) {
+		peer_fail(p, "%s not allowed now (%s)", vb_msg_name(m.hdr.type),
+			  strerror(-ret));
+		return false;
+	}
+	return true;
+}
+
+static void peer_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < PEER_READ_BURST; i++) {
+		if (p->state != PEER_NEW && p->state != PEER_READY)
+			break;
+		if (peer_throttled(p))
+			break;
+		if (!peer_read_one(p))
+			break;
+	}
+	if (p->state != PEER_DEAD)
+		peer_update_read(p);
+}
+
+static void peer_free(struct peer *p)
+{
+	struct broker *b = p->b;
+
+	batcher_drop_peer(b, p);
+	if (p->dev) {
+		int64_t released = domain_release_device(b, p->dev);
+
+		if (released > 0)
+			log_info("%s: released %lld page(s) left mapped",
+				 p->name, (long long)released);
+		p->dev->owner = NULL;
+	}
+	log_info("%s: closed: %llu request(s), %llu page(s) mapped, %llu unmapped, %llu error(s)",
+		 p->name, (unsigned long long)p->stats.requests,
+		 (unsigned long long)p->stats.pages_mapped,
+		 (unsigned long long)p->stats.pages_unmapped,
+		 (unsigned long long)p->stats.errors);
+	while (p->outq_len) {
+		free(p->outq[p->outq_head]);
+		p->outq_head = (p->outq_head + 1) % p->outq_cap;
+		p->outq_len--;
+	}
+	free(p->outq);
+	event_free(p->ev_read);
+	event_free(p->ev_write);
+	event_free(p->ev_close);
+	close(p->fd);
+	TAILQ_REMOVE(&b->peers, p, link);
+	b->n_peers--;
+	free(p);
+}
+
+static void peer_close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+	struct broker *b = p->b;
+
+	(void)fd;
+	(void)what;
+	peer_free(p);
+	broker_check_done(b);
+}
+
+void peer_close_all(struct broker *b)
+{
+	struct peer *p;
+
+	while ((p = TAILQ_FIRST(&b->peers))) {
+		p->state = PEER_DEAD;
+		peer_free(p);
+	}
+}

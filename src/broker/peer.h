@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One client connection (a spawned devproc's socketpair end or an accepted
+ * listening-socket connection). The peer layer knows the socket: it reads
+ * datagrams, runs them through the codec and hands them to dispatch; it
+ * keeps a bounded queue of outgoing datagrams and arms EV_WRITE only while
+ * that queue is non-empty.
+ *
+ * Flow control: the peer stops reading (EV_READ off) while
+ *   pending (requests not yet answered) + queued replies >= window,
+ * so a flooding client waits in its own socket buffer, never in ours; the
+ * outgoing queue can therefore never hold more than window + 1 datagrams.
+ *
+ * Lifetime: peer_fail() marks the peer dead and defers the teardown to an
+ * event, so callers up the stack (the read loop, the batcher) never see a
+ * freed peer. Teardown drops its queued requests, unmaps its device's
+ * windows and releases the device.
+ */
+#ifndef VB_BROKER_PEER_H
+#define VB_BROKER_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "broker/broker.h"
+
+enum peer_state {
+	PEER_NEW,	/* waiting for HELLO */
+	PEER_READY,	/* WELCOME sent: requests allowed */
+	PEER_CLOSING,	/* refused: send what is queued, then close */
+	PEER_DEAD,	/* teardown scheduled */
+};
+
+struct peer_msg;
+
+struct peer {
+	TAILQ_ENTRY(peer) link;
+	struct broker *b;
+	int fd;
+	struct event *ev_read;
+	struct event *ev_write;
+	struct event *ev_close;
+	enum peer_state state;
+	bool reading;
+
+	struct device *bound;	/* spawned for this device, else NULL */
+	struct device *dev;	/* claimed device (after WELCOME) */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	uint16_t version;	/* negotiated, 0 before WELCOME */
+	uint32_t window;
+
+	uint32_t pending;	/* requests received, reply not yet queued */
+	struct peer_msg **outq;	/* ring */
+	uint32_t outq_cap;
+	uint32_t outq_head;
+	uint32_t outq_len;
+
+	struct stats_counters stats;
+	uint64_t pages_current;
+	uint64_t batch_gen;	/* last backend call counted for this peer */
+	uint64_t connected_ns;
+	char name[64];		/* "dev 3 pid 1234", for every log line */
+};
+
+/* Takes ownership of @fd (non-blocking is set here). */
+struct peer *peer_new(struct broker *b, int fd, struct device *bound,
+		      pid_t pid, uid_t uid, gid_t gid);
+/* Queue or send one datagram; @fds are lent (not closed). */
+int peer_send(struct peer *p, const void *buf, size_t len, const int *fds,
+	      unsigned int nfds);
+/* Answer a request (status: 0 or positive errno); ends its pending slot. */
+void peer_reply(struct peer *p, uint64_t id, int status,
+		uint32_t failed_index, uint64_t pages_done);
+void peer_reply_stats(struct peer *p, uint64_t id);
+/* A request has been taken in (counts towards the window). */
+void peer_request_started(struct peer *p);
+/* Drop the peer now (protocol violation, I/O error, EOF). */
+__attribute__((format(printf, 2, 3)))
+void peer_fail(struct peer *p, const char *fmt, ...);
+/* Refuse the peer: flush queued replies, then close. */
+void peer_finish(struct peer *p, const char *reason);
+void peer_set_name(struct peer *p);
+/* Tear down every peer immediately (shutdown). */
+void peer_close_all(struct broker *b);
+
+#endif /* VB_BROKER_PEER_H */
