@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vfio-devproc: a sandboxed device process that drives one device's DMA
+ * mappings through libvfiobroker. Shared state of main and the workloads.
+ *
+ * Every workload checks its own results against what the broker reports;
+ * a mismatch is counted in res.errors and makes the run FAIL.
+ */
+#ifndef VB_DEVPROC_DEVPROC_H
+#define VB_DEVPROC_DEVPROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devproc/guest_mem.h"
+#include "vfio-broker/client.h"
+
+struct replay_trace;
+
+struct devproc_opts {
+	uint32_t device_id;
+	const char *workload;
+	const char *trace_path;
+	uint64_t iterations;
+	uint64_t buffer_pages;	/* virtio-iommu: max pages per buffer */
+	uint64_t buffers;	/* virtio-iommu: buffers per iteration */
+	uint64_t working_set;	/* coiommu: resident page cap */
+	uint64_t pages;		/* coiommu: guest pages accessed */
+	uint64_t seed;
+	unsigned int pipeline;	/* outstanding requests; 0: synchronous */
+	bool quiet;
+};
+
+struct devproc_result {
+	uint64_t requests;
+	uint64_t maps;
+	uint64_t unmaps;
+	uint64_t pages_mapped;
+	uint64_t pages_unmapped;
+	uint64_t errors;
+};
+
+struct devproc {
+	struct vb_client *client;
+	const struct vb_client_info *info;
+	struct guest_mem gm;
+	struct devproc_opts opts;
+	struct devproc_result res;
+	struct replay_trace *trace;	/* replay only, parsed before sandbox */
+};
+
+/* workload.c: helpers shared by the workloads */
+__attribute__((format(printf, 2, 3)))
+void workload_fail(struct devproc *dp, const char *fmt, ...);
+unsigned int workload_depth(const struct devproc *dp);
+/* Wait until fewer than the pipeline depth are outstanding. */
+int workload_make_room(struct devproc *dp);
+int workload_submit_map(struct devproc *dp, const struct vb_map_entry *e,
+			uint32_t n, vb_client_done_fn done, void *arg);
+int workload_submit_unmap(struct devproc *dp, const struct vb_unmap_entry *e,
+			  uint32_t n, vb_client_done_fn done, void *arg);
+void workload_note_map(struct devproc *dp, const struct vb_reply *r);
+void workload_note_unmap(struct devproc *dp, const struct vb_reply *r);
+int workload_map(struct devproc *dp, const struct vb_map_entry *e, uint32_t n,
+		 struct vb_reply *r);
+int workload_unmap(struct devproc *dp, const struct vb_unmap_entry *e,
+		   uint32_t n, struct vb_reply *r);
+int workload_stats(struct devproc *dp, struct vb_stats *st);
+/* STATS must agree with the workload's own totals and @current. */
+void workload_check_stats(struct devproc *dp, uint64_t current);
+/* "DMA": write a pattern over [gpa, gpa + npages pages) and read it back. */
+void workload_touch(struct devproc *dp, uint64_t gpa, uint64_t npages,
+		    uint64_t tag);
+
+int workload_virtio_iommu_run(struct devproc *dp);
+int workload_coiommu_run(struct devproc *dp);
+int workload_replay_run(struct devproc *dp);
+
+/* xorshift64*: deterministic per --seed, good enough for access patterns */
+static inline uint64_t devproc_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+#endif /* VB_DEVPROC_DEVPROC_H */

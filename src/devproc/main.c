@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vfio-devproc entry. The order is the security argument:
+ *   1. parse arguments, read the trace file and compile the seccomp policy
+ *      (the only steps that need the file system);
+ *   2. with --connect, connect the socket (needs the file system too);
+ *   3. sandbox_enter(): only stdin/out/err and the socket stay open;
+ *   4. handshake, map the guest RAM memfds, run the workload, print one
+ *      result line. Everything the broker sends is handled inside the
+ *      sandbox.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "devproc/devproc.h"
+#include "devproc/replay_trace.h"
+#include "sandbox/policy.h"
+#include "sandbox/sandbox.h"
+
+struct devproc_args {
+	struct devproc_opts opts;
+	int socket_fd;
+	const char *connect_path;
+	const char *policy;
+	bool selftest_forbidden;
+	bool hold;
+};
+
+static void devproc_usage(FILE *f)
+{
+	fprintf(f,
+"usage: vfio-devproc (--socket-fd N | --connect PATH) [--device ID]\n"
+"                    --workload virtio-iommu|coiommu|replay [options]\n"
+"\n"
+"A sandboxed device process: enters its seccomp sandbox, connects to the\n"
+"vfio-broker, drives one DMA mapping workload and checks its results.\n"
+"\n"
+"  --socket-fd N        use the already connected SOCK_SEQPACKET socket N\n"
+"  --connect PATH       connect to the broker's listening socket PATH\n"
+"  --device ID          device to claim (default: any the broker grants)\n"
+"  --workload W         virtio-iommu, coiommu or replay\n"
+"  --trace FILE         replay: the trace (docs/replay-format.md)\n"
+"  --iterations N       virtio-iommu: rounds; coiommu: page accesses (100)\n"
+"  --buffer-pages N     virtio-iommu: max pages per buffer (4)\n"
+"  --buffers N          virtio-iommu: buffers per round (16)\n"
+"  --working-set N      coiommu: resident page cap (256)\n"
+"  --pages N            coiommu: pages accessed (4096)\n"
+"  --seed N             random seed (1)\n"
+"  --pipeline DEPTH     outstanding requests, 0 = synchronous (8)\n"
+"  --policy FILE        seccomp policy (default: %s)\n"
+"  --quiet              only the result line and errors\n"
+"  --hold               after the workload, wait until killed\n"
+"  --selftest-forbidden-syscall\n"
+"                       test hook: make a forbidden syscall after the\n"
+"                       handshake (the process must die of SIGSYS)\n"
+"  --help               this text\n"
+"\n"
+"Prints 'vfio-devproc: device D workload W: requests R maps M unmaps U\n"
+"pages_mapped P errors E result OK|FAIL'; exits 0 on OK, 1 on FAIL.\n",
+		VB_POLICY_DIR_INSTALL "/devproc.policy");
+}
+
+static uint64_t devproc_num(const char *opt, const char *s, uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || !*s || *end || *s == '-' || v > max)
+		fatal("%s: bad number '%s'", opt, s);
+	return v;
+}
+
+static void devproc_parse(int argc, char **argv, struct devproc_args *a)
+{
+	enum { O_SOCKET_FD = 256, O_CONNECT, O_DEVICE, O_WORKLOAD, O_TRACE,
+	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED,
+	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP };
+	static const struct option opts[] = {
+		{ "socket-fd", required_argument, NULL, O_SOCKET_FD },
+		{ "connect", required_argument, NULL, O_CONNECT },
+		{ "device", required_argument, NULL, O_DEVICE },
+		{ "workload", required_argument, NULL, O_WORKLOAD },
+		{ "trace", required_argument, NULL, O_TRACE },
+		{ "iterations", required_argument, NULL, O_ITER },
+		{ "buffer-pages", required_argument, NULL, O_BUFPAGES },
+		{ "buffers", required_argument, NULL, O_BUFFERS },
+		{ "working-set", required_argument, NULL, O_WSET },
+		{ "pages", required_argument, NULL, O_PAGES },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "pipeline", required_argument, NULL, O_PIPELINE },
+		{ "policy", required_argument, NULL, O_POLICY },
+		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "hold", no_argument, NULL, O_HOLD },
+		{ "selftest-forbidden-syscall", no_argument, NULL, O_SELFTEST },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct devproc_opts *o = &a->opts;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->socket_fd = -1;
+	o->device_id = VB_DEVICE_ANY;
+	o->iterations = 100;
+	o->buffer_pages = 4;
+	o->buffers = 16;
+	o->working_set = 256;
+	o->pages = 4096;
+	o->seed = 1;
+	o->pipeline = 8;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_SOCKET_FD:
+			a->socket_fd = (int)devproc_num("--socket-fd", optarg,
+							INT_MAX);
+			break;
+		case O_CONNECT: a->connect_path = optarg; break;
+		case O_DEVICE:
+			o->device_id = (uint32_t)devproc_num("--device", optarg,
+							     UINT32_MAX);
+			break;
+		case O_WORKLOAD: o->workload = optarg; break;
+		case O_TRACE: o->trace_path = optarg; break;
+		case O_ITER:
+			o->iterations = devproc_num("--iterations", optarg,
+						    UINT64_MAX);
+			break;
+		case O_BUFPAGES:
+			o->buffer_pages = devproc_num("--buffer-pages", optarg,
+						      1u << 20);
+			break;
+		case O_BUFFERS:
+			o->buffers = devproc_num("--buffers", optarg, 1u << 20);
+			break;
+		case O_WSET:
+			o->working_set = devproc_num("--working-set", optarg,
+						     UINT32_MAX);
+			break;
+		case O_PAGES:
+			o->pages = devproc_num("--pages", optarg, UINT32_MAX);
+			break;
+		case O_SEED:
+			o->seed = devproc_num("--seed", optarg, UINT64_MAX);
+			break;
+		case O_PIPELINE:
+			o->pipeline = (unsigned int)devproc_num("--pipeline",
+								optarg, 65536);
+			break;
+		case O_POLICY: a->policy = optarg; break;
+		case O_QUIET: o->quiet = true; break;
+		case O_HOLD: a->hold = true; break;
+		case O_SELFTEST: a->selftest_forbidden = true; break;
+		case O_HELP:
+			devproc_usage(stdout);
+			exit(0);
+		default:
+			devproc_usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc)
+		fatal("unexpected argument '%s' (see --help)", argv[optind]);
+	if ((a->socket_fd >= 0) == (a->connect_path != NULL))
+		fatal("give exactly one of --socket-fd and --connect");
+	if (!o->workload)
+		fatal("--workload is required");
+	if (strcmp(o->workload, "virtio-iommu") &&
+	    strcmp(o->workload, "coiommu") && strcmp(o->workload, "replay"))
+		fatal("unknown workload '%s'", o->workload);
+	if (!strcmp(o->workload, "replay") != (o->trace_path != NULL))
+		fatal("--trace goes with --workload replay, and only there");
+	if (a->socket_fd >= 0 && a->socket_fd <= 2)
+		fatal("--socket-fd %d would be stdin/out/err", a->socket_fd);
+}
+
+/*
+ * Policies come from the source tree when this binary runs from the build
+ * tree, else from the installed data directory; so a build never picks up
+ * an older installed policy, and an installed binary never reads the
+ * source tree.
+ */
+static const char *devproc_policy_dir(void)
+{
+	static char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t blen = strlen(VB_BUILD_DIR);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if (!strncmp(exe, VB_BUILD_DIR, blen) && exe[blen] == '/')
+			return VB_SOURCE_DIR "/seccomp";
+	}
+	return VB_POLICY_DIR_INSTALL;
+}
+
+static scmp_filter_ctx devproc_policy(const char *explicit_path)
+{
+	char main_path[PATH_MAX], asan_path[PATH_MAX];
+	const char *paths[2];
+	const char *dir = devproc_policy_dir();
+	struct policy_error err;
+	scmp_filter_ctx ctx;
+	unsigned int n = 0;
+	int rc;
+
+	snprintf(main_path, sizeof(main_path), "%s/devproc.policy", dir);
+	paths[n++] = explicit_path ? explicit_path : main_path;
+	if (SANDBOX_ASAN) {
+		snprintf(asan_path, sizeof(asan_path), "%s/sanitizer.policy",
+			 dir);
+		paths[n++] = asan_path;
+	}
+	rc = policy_compile_files(paths, n, 0, &ctx, &err);
+	if (rc)
+		fatal("seccomp policy: %s", err.msg);
+	return ctx;
+}
+
+static int devproc_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		fatal("--connect: path too long");
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fatal("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		fatal("connect %s: %s", path, strerror(errno));
+	if (fd <= 2)
+		fatal("socket got fd %d: stdin/out/err must be open", fd);
+	return fd;
+}
+
+static bool devproc_output_is_file(void)
+{
+	struct stat st;
+
+	return (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode)) ||
+	       (fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode));
+}
+
+static void devproc_enter_sandbox(int sock, scmp_filter_ctx filter)
+{
+	struct sandbox_config cfg = { .filter = filter };
+	int keep[4];
+	unsigned int n = 0;
+
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			keep[n++] = fd;
+	keep[n++] = sock;
+	cfg.keep_fds = keep;
+	cfg.n_keep = n;
+	/* Room for the socket plus one memfd per RAM region. */
+	cfg.nofile = (rlim_t)sock + 1 + VB_MAX_RAM_REGIONS + 4;
+	cfg.nproc = 0;
+	/* RLIMIT_FSIZE 0 would kill the first write to a redirected log. */
+	cfg.fsize = devproc_output_is_file() ? RLIM_INFINITY : 0;
+	sandbox_enter(&cfg);
+}
+
+static void devproc_print_result(const struct devproc *dp, bool ok)
+{
+	char line[512];
+	int n;
+
+	/* write(2), not stdio: stdio's first use would fstat() stdout,
+	 * which the policy does not need to allow. */
+	n = snprintf(line, sizeof(line),
+		     "vfio-devproc: device %u workload %s: requests %llu maps %llu unmaps %llu pages_mapped %llu errors %llu result %s\n",
+		     dp->info ? dp->info->device_id : dp->opts.device_id,
+		     dp->opts.workload, (unsigned long long)dp->res.requests,
+		     (unsigned long long)dp->res.maps,
+		     (unsigned long long)dp->res.unmaps,
+		     (unsigned long long)dp->res.pages_mapped,
+		     (unsigned long long)dp->res.errors, ok ? "OK" : "FAIL");
+	if (n > 0 && write(STDOUT_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+int main(int argc, char **argv)
+{
+	struct replay_trace trace = { 0 };
+	struct devproc_args a;
+	struct devproc dp;
+	scmp_filter_ctx filter;
+	int sock, rc;
+	bool ok;
+
+	log_init("vfio-devproc", false, LOG_LVL_INFO);
+	devproc_parse(argc, argv, &a);
+	if (a.opts.quiet)
+		log_set_level(LOG_LVL_WARN);
+	memset(&dp, 0, sizeof(dp));
+	dp.opts = a.opts;
+	if (a.opts.trace_path) {
+		char err[512];
+
+		if (replay_trace_load(a.opts.trace_path, &trace, err,
+				      sizeof(err)))
+			fatal("trace: %s", err);
+		dp.trace = &trace;
+	}
+	filter = devproc_policy(a.policy);
+	sock = a.connect_path ? devproc_connect(a.connect_path) : a.socket_fd;
+
+	devproc_enter_sandbox(sock, filter);
+
+	rc = vb_client_open_fd(sock, a.opts.device_id, &dp.client);
+	if (rc) {
+		log_err("handshake with the broker failed: %s", strerror(-rc));
+		devproc_print_result(&dp, false);
+		return 1;
+	}
+	dp.info = vb_client_info(dp.client);
+	rc = guest_mem_map(&dp.gm, dp.info);
+	if (rc) {
+		devproc_print_result(&dp, false);
+		return 1;
+	}
+	if (!a.opts.quiet)
+		log_info("dev %u domain %u: window 0x%llx+0x%llx, %u RAM regions, max_entries %u, request window %u",
+			 dp.info->device_id, dp.info->domain_id,
+			 (unsigned long long)dp.info->iova[0].start,
+			 (unsigned long long)dp.info->iova[0].size,
+			 dp.info->n_ram, dp.info->max_entries, dp.info->window);
+	if (a.selftest_forbidden) {
+		/* ptrace is on the lint's never-unconditional list, so no
+		 * policy can allow it by accident. */
+		syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+		log_err("forbidden syscall returned: the seccomp filter is not working");
+		return 3;
+	}
+
+	if (!strcmp(a.opts.workload, "virtio-iommu"))
+		rc = workload_virtio_iommu_run(&dp);
+	else if (!strcmp(a.opts.workload, "coiommu"))
+		rc = workload_coiommu_run(&dp);
+	else
+		rc = workload_replay_run(&dp);
+	if (rc)
+		workload_fail(&dp, "stopped: %s", strerror(-rc));
+	ok = dp.res.errors == 0;
+	devproc_print_result(&dp, ok);
+
+	while (a.hold)
+		pause();
+	guest_mem_unmap(&dp.gm);
+	vb_client_close(dp.client);
+	replay_trace_free(&trace);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * coIOMMU pattern: the device touches guest pages in a skewed (zipf-like,
+ * s = 1) order; a page is pinned (mapped) on its first access, and when
+ * --working-set pages are resident the least recently used one is unpinned.
+ * Unpins are collected and sent as one UNMAP of merged page runs when the
+ * batch is full, without waiting for the reply; pins are synchronous
+ * because the device needs the page now.
+ *
+ * Page p of the accessed set lives at IOVA window + p pages and GPA
+ * RAM region 0 + p pages. A page whose unpin is still queued is pinned
+ * again only after that batch has been sent and answered, so a map never
+ * races its own unmap.
+ *
+ * Checks: every pin maps exactly one page, every batch unmaps exactly its
+ * pages, STATS pages_current equals the resident count at the end, and
+ * after unpinning everything it is 0.
+ */
+#include "devproc/devproc.h"
+#include "devproc/lru.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+enum { COI_NONE, COI_RESIDENT, COI_PENDING };
+
+struct coiommu {
+	struct devproc *dp;
+	uint64_t iova_base, gpa_base;
+	uint32_t npages, cap, batch_max;
+	struct lru lru;
+	uint8_t *state;
+	uint32_t *pending;
+	uint32_t n_pending;
+	double *cdf;		/* cumulative zipf weights by rank */
+	uint32_t stride;	/* rank -> page scatter, coprime to npages */
+	uint64_t hits, misses;
+};
+
+struct coi_batch {
+	struct devproc *dp;
+	uint64_t pages;
+};
+
+static uint64_t coi_gcd(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+static int coi_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static uint32_t coi_pick(struct coiommu *co, uint64_t *rng)
+{
+	double u = (double)(devproc_rand(rng) >> 11) / (double)(1ULL << 53);
+	uint32_t lo = 0, hi = co->npages - 1;
+
+	u *= co->cdf[co->npages - 1];
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (co->cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Scatter the hot ranks over the range so they are not adjacent. */
+	return (uint32_t)(((uint64_t)lo * co->stride) % co->npages);
+}
+
+static void coi_batch_done(void *arg, uint64_t id, const struct vb_reply *r)
+{
+	struct coi_batch *b = arg;
+
+	workload_note_unmap(b->dp, r);
+	if (r->status || r->pages_done != b->pages)
+		workload_fail(b->dp, "unpin batch id %llu: status %d pages_done %llu, expected 0 and %llu",
+			      (unsigned long long)id, r->status,
+			      (unsigned long long)r->pages_done,
+			      (unsigned long long)b->pages);
+	free(b);
+}
+
+/* Send the queued unpins as merged runs in UNMAP requests. */
+static int coi_flush(struct coiommu *co, uint32_t *pages, uint32_t n)
+{
+	struct devproc *dp = co->dp;
+	uint32_t max = dp->info->max_entries;
+	struct vb_unmap_entry *e;
+	uint32_t ne = 0;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	e = calloc(n, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	qsort(pages, n, sizeof(*pages), coi_cmp_u32);
+	for (uint32_t i = 0; i < n; i++) {
+		if (ne && e[ne - 1].iova + e[ne - 1].npages * VB_PAGE_SIZE ==
+			  co->iova_base + (uint64_t)pages[i] * VB_PAGE_SIZE) {
+			e[ne - 1].npages++;
+		} else {
+			e[ne].iova = co->iova_base +
+				     (uint64_t)pages[i] * VB_PAGE_SIZE;
+			e[ne].npages = 1;
+			ne++;
+		}
+		co->state[pages[i]] = COI_NONE;
+	}
+	for (uint32_t off = 0; off < ne && rc == 0; off += max) {
+		uint32_t cnt = ne - off < max ? ne - off : max;
+		struct coi_batch *b = calloc(1, sizeof(*b));
+
+		if (!b) {
+			rc = -ENOMEM;
+			break;
+		}
+		b->dp = dp;
+		for (uint32_t i = 0; i < cnt; i++)
+			b->pages += e[off + i].npages;
+		rc = workload_submit_unmap(dp, &e[off], cnt, coi_batch_done, b);
+		if (rc)
+			free(b);
+	}
+	free(e);
+	return rc;
+}
+
+static int coi_access(struct coiommu *co, uint32_t p, uint64_t tag)
+{
+	struct devproc *dp = co->dp;
+	struct vb_map_entry me;
+	struct vb_reply r;
+	int rc;
+
+	if (co->state[p] == COI_RESIDENT) {
+		co->hits++;
+		lru_touch(&co->lru, p);
+		workload_touch(dp, co->gpa_base + (uint64_t)p * VB_PAGE_SIZE, 1,
+			       tag);
+		return 0;
+	}
+	co->misses++;
+	if (co->state[p] == COI_PENDING) {
+		rc = coi_flush(co, co->pending, co->n_pending);
+		co->n_pending = 0;
+		if (!rc)
+			rc = vb_client_wait(dp->client);
+		if (rc)
+			return rc;
+	}
+	if (co->lru.count >= co->cap) {
+		uint32_t victim = lru_pop_tail(&co->lru);
+
+		co->state[victim] = COI_PENDING;
+		co->pending[co->n_pending++] = victim;
+		if (co->n_pending == co->batch_max) {
+			rc = coi_flush(co, co->pending, co->n_pending);
+			co->n_pending = 0;
+			if (rc)
+				return rc;
+		}
+	}
+	me = (struct vb_map_entry){
+		.iova = co->iova_base + (uint64_t)p * VB_PAGE_SIZE,
+		.gpa = co->gpa_base + (uint64_t)p * VB_PAGE_SIZE,
+		.npages = 1, .prot = VB_PROT_READ | VB_PROT_WRITE,
+	};
+	rc = workload_map(dp, &me, 1, &r);
+	if (rc == -EPIPE || rc == -EPROTO)
+		return rc;
+	if (rc || r.pages_done != 1) {
+		workload_fail(dp, "pin page %u: status %d pages_done %llu",
+			      p, -rc, (unsigned long long)r.pages_done);
+		return 0;
+	}
+	co->state[p] = COI_RESIDENT;
+	lru_touch(&co->lru, p);
+	workload_touch(dp, me.gpa, 1, tag);
+	return 0;
+}
+
+static int coi_setup(struct coiommu *co, struct devproc *dp)
+{
+	const struct vb_client_info *in = dp->info;
+	uint64_t n = dp->opts.pages;
+	double sum = 0;
+
+	memset(co, 0, sizeof(*co));
+	co->dp = dp;
+	if (in->n_ram == 0)
+		return -EINVAL;
+	co->iova_base = in->iova[0].start;
+	co->gpa_base = in->ram[0].gpa;
+	if (n > in->iova[0].size / VB_PAGE_SIZE)
+		n = in->iova[0].size / VB_PAGE_SIZE;
+	if (n > in->ram[0].size / VB_PAGE_SIZE)
+		n = in->ram[0].size / VB_PAGE_SIZE;
+	if (n > UINT32_MAX / 2)
+		n = UINT32_MAX / 2;
+	if (n == 0)
+		return -EINVAL;
+	co->npages = (uint32_t)n;
+	co->cap = dp->opts.working_set < n ? (uint32_t)dp->opts.working_set :
+					     co->npages;
+	if (co->cap == 0)
+		return -EINVAL;
+	co->batch_max = in->max_entries < 64 ? in->max_entries : 64;
+	co->state = calloc(n, 1);
+	co->pending = calloc(co->batch_max, sizeof(*co->pending));
+	co->cdf = calloc(n, sizeof(*co->cdf));
+	if (!co->state || !co->pending || !co->cdf ||
+	    lru_init(&co->lru, co->npages))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n; i++) {
+		sum += 1.0 / (double)(i + 1);
+		co->cdf[i] = sum;
+	}
+	co->stride = (uint32_t)(n * 0.618) | 1;
+	while (coi_gcd(co->stride, n) != 1)
+		co->stride++;
+	return 0;
+}
+
+static void coi_teardown(struct coiommu *co)
+{
+	lru_free(&co->lru);
+	free(co->state);
+	free(co->pending);
+	free(co->cdf);
+}
+
+int workload_coiommu_run(struct devproc *dp)
+{
+	uint64_t rng = dp->opts.seed ? dp->opts.seed : 1;
+	struct coiommu co;
+	uint32_t *all;
+	uint32_t n = 0;
+	int rc;
+
+	rc = coi_setup(&co, dp);
+	if (rc) {
+		workload_fail(dp, "setup: %s (needs guest RAM, --pages and --working-set > 0)",
+			      strerror(-rc));
+		coi_teardown(&co);
+		return rc;
+	}
+	for (uint64_t i = 0; i < dp->opts.iterations && rc == 0; i++)
+		rc = coi_access(&co, coi_pick(&co, &rng), i);
+	if (rc == 0) {
+		rc = coi_flush(&co, co.pending, co.n_pending);
+		co.n_pending = 0;
+	}
+	if (rc == 0)
+		rc = vb_client_wait(dp->client);
+	if (rc) {
+		coi_teardown(&co);
+		return rc;
+	}
+	if (!dp->opts.quiet)
+		log_info("dev %u: %llu accesses, %llu hits, %llu pins, %u resident",
+			 dp->info->device_id,
+			 (unsigned long long)dp->opts.iterations,
+			 (unsigned long long)co.hits,
+			 (unsigned long long)co.misses, co.lru.count);
+	if (co.lru.count > co.cap)
+		workload_fail(dp, "%u pages resident above the cap %u",
+			      co.lru.count, co.cap);
+	workload_check_stats(dp, co.lru.count);
+
+	all = calloc(co.lru.count ? co.lru.count : 1, sizeof(*all));
+	if (!all) {
+		coi_teardown(&co);
+		return -ENOMEM;
+	}
+	for (uint32_t p = lru_pop_tail(&co.lru); p != LRU_NONE;
+	     p = lru_pop_tail(&co.lru))
+		all[n++] = p;
+	rc = coi_flush(&co, all, n);
+	if (rc == 0)
+		rc = vb_client_wait(dp->client);
+	free(all);
+	coi_teardown(&co);
+	if (rc)
+		return rc;
+	workload_check_stats(dp, 0);
+	return 0;
+}

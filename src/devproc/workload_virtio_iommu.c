@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * virtio-iommu streaming pattern: the driver maps a few small buffers,
+ * the device does DMA into them, the driver unmaps them, over and over.
+ *
+ * Each iteration places --buffers buffers of 1..--buffer-pages pages at
+ * consecutive IOVAs (wrapping at the end of the window; the previous
+ * iteration's buffers are unmapped by then) and at random GPAs. Maps are
+ * pipelined up to --pipeline deep, then every buffer is touched through the
+ * guest-memory mapping, then the unmaps are pipelined. Every reply must
+ * be status 0 with pages_done exactly the buffer's size, and at the end
+ * STATS must show nothing mapped.
+ */
+#include "devproc/devproc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+struct viommu_buf {
+	struct devproc *dp;
+	uint64_t iova;
+	uint64_t gpa;
+	uint64_t npages;
+};
+
+static void viommu_check(struct viommu_buf *b, uint64_t id,
+			 const struct vb_reply *r, const char *what)
+{
+	if (r->status || r->pages_done != b->npages)
+		workload_fail(b->dp, "%s id %llu iova 0x%llx: status %d pages_done %llu, expected 0 and %llu",
+			      what, (unsigned long long)id,
+			      (unsigned long long)b->iova, r->status,
+			      (unsigned long long)r->pages_done,
+			      (unsigned long long)b->npages);
+}
+
+static void viommu_map_done(void *arg, uint64_t id, const struct vb_reply *r)
+{
+	struct viommu_buf *b = arg;
+
+	workload_note_map(b->dp, r);
+	viommu_check(b, id, r, "map");
+}
+
+static void viommu_unmap_done(void *arg, uint64_t id, const struct vb_reply *r)
+{
+	struct viommu_buf *b = arg;
+
+	workload_note_unmap(b->dp, r);
+	viommu_check(b, id, r, "unmap");
+}
+
+/* A random page-aligned GPA range of @npages inside one RAM region. */
+static int viommu_pick_gpa(struct devproc *dp, uint64_t *rng, uint64_t npages,
+			   uint64_t *gpa)
+{
+	const struct vb_client_info *in = dp->info;
+
+	for (int tries = 0; tries < 16; tries++) {
+		const struct vb_ram_region *r = &in->ram[devproc_rand(rng) %
+							 in->n_ram];
+		uint64_t region_pages = r->size / VB_PAGE_SIZE;
+
+		if (region_pages < npages)
+			continue;
+		*gpa = r->gpa + (devproc_rand(rng) % (region_pages - npages + 1)) *
+				VB_PAGE_SIZE;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static int viommu_issue(struct devproc *dp, struct viommu_buf *bufs,
+			uint64_t n, bool map)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		struct viommu_buf *b = &bufs[i];
+		struct vb_map_entry me = {
+			.iova = b->iova, .gpa = b->gpa, .npages = b->npages,
+			.prot = VB_PROT_READ | VB_PROT_WRITE,
+		};
+		struct vb_unmap_entry ue = { .iova = b->iova,
+					     .npages = b->npages };
+		struct vb_reply r;
+		int rc;
+
+		if (dp->opts.pipeline == 0) {
+			rc = map ? workload_map(dp, &me, 1, &r) :
+				   workload_unmap(dp, &ue, 1, &r);
+			if (rc == -EPIPE || rc == -EPROTO)
+				return rc;
+			/* the synchronous helpers did the accounting */
+			viommu_check(b, 0, &r, map ? "map" : "unmap");
+			continue;
+		}
+		rc = map ? workload_submit_map(dp, &me, 1, viommu_map_done, b) :
+			   workload_submit_unmap(dp, &ue, 1, viommu_unmap_done,
+						 b);
+		if (rc)
+			return rc;
+	}
+	return vb_client_wait(dp->client);
+}
+
+int workload_virtio_iommu_run(struct devproc *dp)
+{
+	const struct vb_range *win = &dp->info->iova[0];
+	uint64_t win_pages = win->size / VB_PAGE_SIZE;
+	uint64_t nbuf = dp->opts.buffers, maxp = dp->opts.buffer_pages;
+	uint64_t rng = dp->opts.seed ? dp->opts.seed : 1;
+	uint64_t cursor = 0;	/* page offset of the next IOVA in the window */
+	struct viommu_buf *bufs;
+	int rc = 0;
+
+	if (dp->info->n_ram == 0 || nbuf == 0 || maxp == 0) {
+		workload_fail(dp, "needs guest RAM, --buffers and --buffer-pages > 0");
+		return -EINVAL;
+	}
+	if (nbuf * maxp > win_pages) {
+		workload_fail(dp, "%llu buffers of up to %llu pages do not fit the %llu-page window",
+			      (unsigned long long)nbuf, (unsigned long long)maxp,
+			      (unsigned long long)win_pages);
+		return -EINVAL;
+	}
+	bufs = calloc(nbuf, sizeof(*bufs));
+	if (!bufs)
+		return -ENOMEM;
+
+	for (uint64_t it = 0; it < dp->opts.iterations && rc == 0; it++) {
+		for (uint64_t i = 0; i < nbuf; i++) {
+			struct viommu_buf *b = &bufs[i];
+
+			b->dp = dp;
+			b->npages = 1 + devproc_rand(&rng) % maxp;
+			if (cursor + b->npages > win_pages)
+				cursor = 0;
+			b->iova = win->start + cursor * VB_PAGE_SIZE;
+			cursor += b->npages;
+			rc = viommu_pick_gpa(dp, &rng, b->npages, &b->gpa);
+			if (rc) {
+				workload_fail(dp, "no RAM region holds %llu pages",
+					      (unsigned long long)b->npages);
+				break;
+			}
+		}
+		if (rc)
+			break;
+		rc = viommu_issue(dp, bufs, nbuf, true);
+		if (rc)
+			break;
+		for (uint64_t i = 0; i < nbuf; i++)
+			workload_touch(dp, bufs[i].gpa, bufs[i].npages,
+				       it * 0x9E3779B97F4A7C15ULL + i);
+		rc = viommu_issue(dp, bufs, nbuf, false);
+		if (!dp->opts.quiet && (it + 1) % 1000 == 0)
+			log_info("dev %u: %llu iterations", dp->info->device_id,
+				 (unsigned long long)(it + 1));
+	}
+	free(bufs);
+	if (rc)
+		return rc;
+	workload_check_stats(dp, 0);
+	return 0;
+}
