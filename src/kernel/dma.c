@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pinning, mapping, unmapping and rollback of IOVA pages.
+ *
+ * Map: every entry of a batch is validated first. The whole batch is then
+ * charged to locked_vm at once, and each entry is pinned in chunks of
+ * V3_DMA_PIN_CHUNK pages (pin_user_pages_fast, FOLL_LONGTERM, FOLL_WRITE
+ * when the device may write). Physically contiguous runs of a chunk become
+ * one iommu_map() per domain, and only then is the chunk recorded in the
+ * page store, so the store never names a page that some domain lacks. A
+ * failure undoes the failing chunk locally and the finished part of the
+ * batch through the ordinary unmap path, then returns the charge.
+ *
+ * Unmap: mapped pages are collected (their PFN read back from the first
+ * domain, since the store holds none) into a context of at most
+ * V3_DMA_UNMAP_CHUNK pages; the runs are removed from every domain with
+ * iommu_unmap_fast() into one iotlb gather per domain, flushed once with
+ * iommu_iotlb_sync(), and only after the flush are the pages unpinned. A
+ * batch of up to V3_DMA_UNMAP_CHUNK pages therefore costs one IOTLB flush
+ * per domain.
+ *
+ * Everything here runs with iommu->lock held; nothing sleeps under a
+ * spinlock (the xarray's own lock is taken only inside the stores).
+ */
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "type1v3.h"
+
+#define V3_DMA_PIN_CHUNK	512
+#define V3_DMA_UNMAP_CHUNK	4096
+#define V3_DMA_SMALL		8
+
+struct v3_dma_run {
+	unsigned long	pfn;
+	unsigned long	npages;
+};
+
+/*
+ * Pages waiting for the IOTLB flush before they may be unpinned. Pages the
+ * device could write are filled from the front, read-only ones from the
+ * back, so each group is unpinned with one call.
+ */
+struct v3_dma_unmap_ctx {
+	struct page		**pages;
+	struct v3_dma_run	*runs;
+	unsigned int		max;
+	unsigned int		ndirty;
+	unsigned int		nclean;
+	unsigned int		nlost;	/* in the store, but no translation */
+	unsigned int		nruns;
+	u64			done;
+	/* used when no memory can be had, so teardown never fails */
+	struct page		*small_pages[V3_DMA_SMALL];
+	struct v3_dma_run	small_runs[V3_DMA_SMALL];
+};
+
+int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn, unsigned long *last)
+{
+	u64 size, end;
+
+	if (!npages || !PAGE_ALIGNED(iova))
+		return -EINVAL;
+	if (check_shl_overflow(npages, PAGE_SHIFT, &size) ||
+	    check_add_overflow(iova, size - 1, &end))
+		return -EINVAL;
+	*pfn = iova >> PAGE_SHIFT;
+	*last = end >> PAGE_SHIFT;
+	return 0;
+}
+
+phys_addr_t v3_dma_phys(struct v3_iommu *iommu, unsigned long pfn)
+{
+	struct v3_domain *d = list_first_entry_or_null(&iommu->domains,
+						       struct v3_domain, next);
+
+	if (!d)
+		return 0;
+	return iommu_iova_to_phys(d->domain, (dma_addr_t)pfn << PAGE_SHIFT);
+}
+
+static int v3_dma_account(struct v3_iommu *iommu, long npages)
+{
+	struct mm_struct *mm = iommu->mm;
+	int ret;
+
+	if (!npages || !mm)
+		return 0;
+	if (!mmget_not_zero(mm))
+		return npages > 0 ? -ESRCH : 0;	/* the owner has exited */
+	if (npages > 0) {
+		ret = mmap_write_lock_killable(mm);
+		if (ret)
+			goto out;
+	} else {
+		/* a release must always give the charge back */
+		mmap_write_lock(mm);
+	}
+	ret = __account_locked_vm(mm, abs(npages), npages > 0, current,
+				  capable(CAP_IPC_LOCK));
+	mmap_write_unlock(mm);
+out:
+	mmput(mm);
+	return ret;
+}
+
+int v3_dma_check_entry(struct v3_iommu *iommu,
+		       const struct vfio_iommu_type1v3_map_entry *e)
+{
+	unsigned long pfn, last, vpfn, vlast;
+	u32 prot = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+
+	if (!e->flags || (e->flags & ~prot) || e->__reserved)
+		return -EINVAL;
+	if (v3_dma_range(e->iova, e->npages, &pfn, &last) ||
+	    v3_dma_range(e->vaddr, e->npages, &vpfn, &vlast))
+		return -EINVAL;
+	/* vaddr must be a user address the pin can name */
+	if (e->vaddr != untagged_addr(e->vaddr))
+		return -EINVAL;
+	if (!v3_domain_iova_valid(iommu, e->iova,
+				  ((u64)last << PAGE_SHIFT) + PAGE_SIZE - 1))
+		return -EINVAL;
+	return 0;
+}
+
+static void v3_dma_ctx_free(struct v3_dma_unmap_ctx *ctx)
+{
+	if (ctx->pages != ctx->small_pages)
+		kvfree(ctx->pages);
+	if (ctx->runs != ctx->small_runs)
+		kvfree(ctx->runs);
+}
+
+static void v3_dma_ctx_init(struct v3_dma_unmap_ctx *ctx, u64 want)
+{
+	ctx->ndirty = 0;
+	ctx->nclean = 0;
+	ctx->nlost = 0;
+	ctx->nruns = 0;
+	ctx->done = 0;
+	ctx->pages = ctx->small_pages;
+	ctx->runs = ctx->small_runs;
+	ctx->max = V3_DMA_SMALL;
+	if (want <= V3_DMA_SMALL)
+		return;
+
+	want = min_t(u64, want, V3_DMA_UNMAP_CHUNK);
+	ctx->pages = kvmalloc_array(want, sizeof(*ctx->pages), GFP_KERNEL);
+	ctx->runs = kvmalloc_array(want, sizeof(*ctx->runs), GFP_KERNEL);
+	if (ctx->pages && ctx->runs) {
+		ctx->max = want;
+		return;
+	}
+	v3_dma_ctx_free(ctx);
+	ctx->pages = ctx->small_pages;
+	ctx->runs = ctx->small_runs;
+}
+
+/* Remove the collected runs from every domain, flush, then unpin. */
+static void v3_dma_ctx_flush(struct v3_iommu *iommu,
+			     struct v3_dma_unmap_ctx *ctx)
+{
+	struct iommu_iotlb_gather gather;
+	struct v3_domain *d;
+	unsigned int i;
+
+	if (!ctx->nruns)
+		return;
+
+	list_for_each_entry(d, &iommu->domains, next) {
+		iommu_iotlb_gather_init(&gather);
+		for (i = 0; i < ctx->nruns; i++) {
+			size_t len = ctx->runs[i].npages << PAGE_SHIFT;
+			size_t got;
+
+			got = iommu_unmap_fast(d->domain,
+					       (dma_addr_t)ctx->runs[i].pfn <<
+					       PAGE_SHIFT, len, &gather);
+			V3_CHECK(got == len);
+		}
+		iommu_iotlb_sync(d->domain, &gather);
+	}
+
+	for (i = 0; i < ctx->nruns; i++)
+		iommu->store->erase(iommu, ctx->runs[i].pfn,
+				    ctx->runs[i].npages);
+
+	/* the device can no longer reach these pages: drop our pins */
+	unpin_user_pages_dirty_lock(ctx->pages, ctx->ndirty, true);
+	unpin_user_pages(ctx->pages + ctx->max - ctx->nclean, ctx->nclean);
+
+	ctx->done += ctx->ndirty + ctx->nclean + ctx->nlost;
+	ctx->ndirty = 0;
+	ctx->nclean = 0;
+	ctx->nlost = 0;
+	ctx->nruns = 0;
+}
+
+static void v3_dma_ctx_add(struct v3_iommu *iommu,
+			   struct v3_dma_unmap_ctx *ctx, unsigned long pfn)
+{
+	phys_addr_t phys = v3_dma_phys(iommu, pfn);
+	struct v3_dma_run *run = ctx->nruns ? &ctx->runs[ctx->nruns - 1] : NULL;
+	struct page *page;
+
+	if (ctx->ndirty + ctx->nclean + ctx->nlost == ctx->max) {
+		v3_dma_ctx_flush(iommu, ctx);
+		run = NULL;
+	}
+
+	if (run && run->pfn + run->npages == pfn) {
+		run->npages++;
+	} else {
+		run = &ctx->runs[ctx->nruns++];
+		run->pfn = pfn;
+		run->npages = 1;
+	}
+
+	/* a page in the store with no translation breaks the invariant */
+	V3_CHECK(phys && pfn_valid(PHYS_PFN(phys)));
+	if (!phys || !pfn_valid(PHYS_PFN(phys))) {
+		ctx->nlost++;
+		return;
+	}
+	page = pfn_to_page(PHYS_PFN(phys));
+	if (iommu->store->prot(iommu, pfn) & IOMMU_WRITE)
+		ctx->pages[ctx->ndirty++] = page;
+	else
+		ctx->pages[ctx->max - ++ctx->nclean] = page;
+}
+
+static int v3_dma_unmap_range(struct v3_iommu *iommu,
+			      struct v3_dma_unmap_ctx *ctx,
+			      unsigned long pfn, unsigned long last)
+{
+	while (iommu->store->find(iommu, &pfn, last)) {
+		v3_dma_ctx_add(iommu, ctx, pfn);
+		if (pfn == last)
+			break;
+		pfn++;
+		if (!(pfn % V3_DMA_UNMAP_CHUNK))
+			cond_resched();
+	}
+	return 0;
+}
+
+int v3_dma_unmap(struct v3_iommu *iommu,
+		 const struct vfio_iommu_type1v3_unmap_entry *entries,
+		 u32 nr, u64 *pages_done)
+{
+	struct v3_dma_unmap_ctx ctx;
+	unsigned long pfn, last;
+	u64 want = 0;
+	u32 i;
+
+	*pages_done = 0;
+	if (!iommu->npages)
+		return 0;
+	for (i = 0; i < nr; i++)
+		if (check_add_overflow(want, entries[i].npages, &want))
+			want = U64_MAX;
+
+	v3_dma_ctx_init(&ctx, min_t(u64, want, iommu->npages));
+	for (i = 0; i < nr; i++) {
+		/* entries were validated by the caller */
+		if (v3_dma_range(entries[i].iova, entries[i].npages, &pfn,
+				 &last))
+			continue;
+		v3_dma_unmap_range(iommu, &ctx, pfn, last);
+	}
+	v3_dma_ctx_flush(iommu, &ctx);
+	v3_dma_ctx_free(&ctx);
+
+	*pages_done = ctx.done;
+	v3_dma_account(iommu, -(long)ctx.done);
+	return 0;
+}
+
+void v3_dma_unmap_all(struct v3_iommu *iommu)
+{
+	struct v3_dma_unmap_ctx ctx;
+
+	if (!iommu->npages)
+		return;
+	v3_dma_ctx_init(&ctx, iommu->npages);
+	v3_dma_unmap_range(iommu, &ctx, 0, ULONG_MAX);
+	v3_dma_ctx_flush(iommu, &ctx);
+	v3_dma_ctx_free(&ctx);
+	V3_CHECK(!iommu->npages);
+	v3_dma_account(iommu, -(long)ctx.done);
+}
+
+/*
+ * Map @n pinned pages at @pfn into every domain. On failure nothing of
+ * this chunk stays mapped; the caller still owns the pins.
+ */
+static int v3_dma_map_pages(struct v3_iommu *iommu, unsigned long pfn,
+			    struct page **pages, unsigned int n, int prot)
+{
+	struct v3_domain *d;
+	unsigned int i, j;
+	int ret = 0;
+
+	list_for_each_entry(d, &iommu->domains, next) {
+		for (i = 0; i < n; i = j) {
+			unsigned long first = page_to_pfn(pages[i]);
+
+			for (j = i + 1; j < n; j++)
+				if (page_to_pfn(pages[j]) != first + (j - i))
+					break;
+			ret = iommu_map(d->domain,
+					(dma_addr_t)(pfn + i) << PAGE_SHIFT,
+					PFN_PHYS(first), (size_t)(j - i) <<
+					PAGE_SHIFT, prot | IOMMU_CACHE,
+					GFP_KERNEL_ACCOUNT);
+			if (ret)
+				break;
+		}
+		if (ret) {
+			if (i)
+				iommu_unmap(d->domain,
+					    (dma_addr_t)pfn << PAGE_SHIFT,
+					    (size_t)i << PAGE_SHIFT);
+			goto unwind;
+		}
+	}
+	return 0;
+
+unwind:
+	list_for_each_entry_continue_reverse(d, &iommu->domains, next)
+		iommu_unmap(d->domain, (dma_addr_t)pfn << PAGE_SHIFT,
+			    (size_t)n << PAGE_SHIFT);
+	return ret;
+}
+
+/* Map one validated entry; *done counts the pages it left mapped. */
+static int v3_dma_map_entry(struct v3_iommu *iommu,
+			    const struct vfio_iommu_type1v3_map_entry *e,
+			    struct page **pages, u64 *done)
+{
+	unsigned long pfn = e->iova >> PAGE_SHIFT;
+	unsigned long vaddr = e->vaddr;
+	unsigned long last, probe;
+	u64 left = e->npages;
+	unsigned int gup = FOLL_LONGTERM;
+	int prot = 0, ret = 0;
+
+	*done = 0;
+	last = pfn + left - 1;
+	probe = pfn;
+	if (iommu->store->find(iommu, &probe, last))
+		return -EEXIST;
+
+	if (e->flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if (e->flags & VFIO_DMA_MAP_FLAG_WRITE) {
+		prot |= IOMMU_WRITE;
+		gup |= FOLL_WRITE;
+	}
+
+	while (left) {
+		int n = min_t(u64, left, V3_DMA_PIN_CHUNK);
+		int got;
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+
+		got = pin_user_pages_fast(vaddr, n, gup, pages);
+		if (got <= 0)
+			return got ? got : -EFAULT;
+
+		ret = v3_dma_map_pages(iommu, pfn, pages, got, prot);
+		if (!ret) {
+			ret = iommu->store->insert(iommu, pfn, got,
+						   vaddr >> PAGE_SHIFT, prot);
+			if (ret) {
+				struct v3_domain *d;
+
+				list_for_each_entry(d, &iommu->domains, next)
+					iommu_unmap(d->domain,
+						    (dma_addr_t)pfn <<
+						    PAGE_SHIFT,
+						    (size_t)got << PAGE_SHIFT);
+			}
+		}
+		if (ret) {
+			unpin_user_pages(pages, got);
+			return ret;
+		}
+
+		*done += got;
+		left -= got;
+		pfn += got;
+		vaddr += (unsigned long)got << PAGE_SHIFT;
+		cond_resched();
+	}
+	return 0;
+}
+
+int v3_dma_map(struct v3_iommu *iommu,
+	       const struct vfio_iommu_type1v3_map_entry *entries,
+	       u32 nr, u32 *failed, u64 *pages_done)
+{
+	struct page **pages;
+	u64 total = 0, done = 0;
+	u32 i;
+	int ret;
+
+	*pages_done = 0;
+	*failed = U32_MAX;
+
+	if (list_empty(&iommu->domains))
+		return -ENODEV;	/* no page table to hold the mappings */
+	if (iommu->mm && iommu->mm != current->mm)
+		return -EPERM;
+
+	for (i = 0; i < nr; i++) {
+		ret = v3_dma_check_entry(iommu, &entries[i]);
+		if (!ret && check_add_overflow(total, entries[i].npages,
+					       &total))
+			ret = -EINVAL;
+		if (ret) {
+			*failed = i;
+			return ret;
+		}
+	}
+	if (total > LONG_MAX >> PAGE_SHIFT) {
+		*failed = 0;
+		return -ENOMEM;
+	}
+
+	if (!iommu->mm) {
+		mmgrab(current->mm);
+		iommu->mm = current->mm;
+	}
+
+	ret = v3_dma_account(iommu, total);
+	if (ret)
+		return ret;
+
+	pages = kmalloc_array(min_t(u64, total, V3_DMA_PIN_CHUNK),
+			      sizeof(*pages), GFP_KERNEL);
+	if (!pages) {
+		v3_dma_account(iommu, -(long)total);
+		return -ENOMEM;
+	}
+
+	for (i = 0; i < nr; i++) {
+		u64 n;
+
+		ret = v3_dma_map_entry(iommu, &entries[i], pages, &n);
+		done += n;
+		if (ret)
+			break;
+	}
+	kfree(pages);
+
+	if (ret) {
+		struct v3_dma_unmap_ctx ctx;
+		unsigned long pfn;
+		u32 j;
+
+		*failed = i;
+		/* undo whole entries before i, then the head of entry i */
+		v3_dma_ctx_init(&ctx, done);
+		for (j = 0; j <= i && j < nr && done; j++) {
+			u64 n = min_t(u64, entries[j].npages, done);
+
+			pfn = entries[j].iova >> PAGE_SHIFT;
+			v3_dma_unmap_range(iommu, &ctx, pfn, pfn + n - 1);
+			done -= n;
+		}
+		v3_dma_ctx_flush(iommu, &ctx);
+		v3_dma_ctx_free(&ctx);
+		v3_dma_account(iommu, -(long)total);
+		return ret;
+	}
+
+	*pages_done = total;
+	return 0;
+}
+
+/*
+ * Update or invalidate the vaddrs of a tracked range. An update from a
+ * new process (live update after exec) moves the container, and its
+ * locked_vm charge, to the caller's mm.
+ */
+int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr,
+		     bool invalidate)
+{
+	unsigned long pfn, last, vpfn, vlast;
+	struct mm_struct *old = iommu->mm;
+	long ret;
+
+	if (v3_dma_range(iova, npages, &pfn, &last))
+		return -EINVAL;
+	if (!invalidate && v3_dma_range(vaddr, npages, &vpfn, &vlast))
+		return -EINVAL;
+	if (invalidate) {
+		ret = v3_tracked_set_vaddr(iommu, pfn, last, 0, true);
+		return min_t(long, ret, INT_MAX);
+	}
+
+	if (old && old != current->mm && iommu->npages) {
+		ret = mmap_write_lock_killable(current->mm);
+		if (ret)
+			return ret;
+		ret = __account_locked_vm(current->mm, iommu->npages, true,
+					  current, capable(CAP_IPC_LOCK));
+		mmap_write_unlock(current->mm);
+		if (ret)
+			return ret;
+		v3_dma_account(iommu, -(long)iommu->npages);
+		mmgrab(current->mm);
+		iommu->mm = current->mm;
+		mmdrop(old);
+	}
+	ret = v3_tracked_set_vaddr(iommu, pfn, last, vaddr >> PAGE_SHIFT, false);
+	return ret < 0 ? ret : 0;
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Emulated (mdev-style) device support: pin_pages, unpin_pages, dma_rw
+ * and the unmap notification those devices need.
+ *
+ * An emulated device has no IOMMU; it reaches guest memory through pages
+ * that this container already pinned and mapped for the IOMMU-backed
+ * groups. Its "pin" is therefore a plain page reference on top of our
+ * FOLL_LONGTERM pin: the long-term pin keeps the page in place while it is
+ * mapped, and the extra reference keeps it from being freed should the
+ * device's unpin arrive after an unmap. The references live in iommu->ext,
+ * indexed by IOVA page frame, each entry packing the page frame number and
+ * a reference count; release drops any the device left behind.
+ *
+ * Mappings need an IOMMU domain to record their PFNs, so a container whose
+ * groups are all emulated cannot map; emulated groups may join a container
+ * that has an IOMMU-backed group.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "type1v3.h"
+
+#define V3_EXT_COUNT_BITS	16
+#define V3_EXT_COUNT_MAX	((1UL << V3_EXT_COUNT_BITS) - 1)
+
+struct v3_device {
+	struct list_head	next;
+	struct vfio_device	*vdev;
+};
+
+static int v3_emulated_page(struct v3_iommu *iommu, unsigned long pfn,
+			    int prot, struct page **page)
+{
+	unsigned long probe = pfn;
+	phys_addr_t phys;
+
+	if (!iommu->store->find(iommu, &probe, pfn))
+		return -EINVAL;
+	if ((iommu->store->prot(iommu, pfn) & prot) != prot)
+		return -EPERM;
+	phys = v3_dma_phys(iommu, pfn);
+	if (!phys || !pfn_valid(PHYS_PFN(phys)))
+		return -EFAULT;
+	*page = pfn_to_page(PHYS_PFN(phys));
+	return 0;
+}
+
+static void v3_emulated_put(struct v3_iommu *iommu, unsigned long pfn)
+{
+	void *entry = xa_load(&iommu->ext, pfn);
+	unsigned long v;
+
+	if (!entry)
+		return;
+	v = xa_to_value(entry);
+	put_page(pfn_to_page(v >> V3_EXT_COUNT_BITS));
+	if ((v & V3_EXT_COUNT_MAX) == 1)
+		xa_erase(&iommu->ext, pfn);
+	else
+		xa_store(&iommu->ext, pfn, xa_mk_value(v - 1), GFP_KERNEL);
+}
+
+static int v3_emulated_get(struct v3_iommu *iommu, unsigned long pfn,
+			   struct page *page)
+{
+	void *entry = xa_load(&iommu->ext, pfn);
+	unsigned long v;
+	int ret;
+
+	if (entry) {
+		v = xa_to_value(entry);
+		if ((v & V3_EXT_COUNT_MAX) == V3_EXT_COUNT_MAX ||
+		    (v >> V3_EXT_COUNT_BITS) != page_to_pfn(page))
+			return -EBUSY;
+		v++;
+	} else {
+		v = (page_to_pfn(page) << V3_EXT_COUNT_BITS) | 1;
+	}
+	ret = xa_err(xa_store(&iommu->ext, pfn, xa_mk_value(v),
+			      GFP_KERNEL_ACCOUNT));
+	if (!ret)
+		get_page(page);
+	return ret;
+}
+
+int v3_emulated_pin_pages(void *data, struct iommu_group *group,
+			  dma_addr_t iova, int npage, int prot,
+			  struct page **pages)
+{
+	struct v3_iommu *iommu = data;
+	unsigned long pfn = iova >> PAGE_SHIFT;
+	int i, ret = 0;
+
+	if (!PAGE_ALIGNED(iova) || npage <= 0)
+		return -EINVAL;
+
+	mutex_lock(&iommu->lock);
+	for (i = 0; i < npage; i++) {
+		ret = v3_emulated_page(iommu, pfn + i, prot, &pages[i]);
+		if (!ret)
+			ret = v3_emulated_get(iommu, pfn + i, pages[i]);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		while (i--)
+			v3_emulated_put(iommu, pfn + i);
+	}
+	mutex_unlock(&iommu->lock);
+	return ret ? ret : npage;
+}
+
+void v3_emulated_unpin_pages(void *data, dma_addr_t iova, int npage)
+{
+	struct v3_iommu *iommu = data;
+	unsigned long pfn = iova >> PAGE_SHIFT;
+	int i;
+
+	mutex_lock(&iommu->lock);
+	for (i = 0; i < npage; i++)
+		v3_emulated_put(iommu, pfn + i);
+	mutex_unlock(&iommu->lock);
+}
+
+/* Drop the references a device never gave back. */
+void v3_emulated_release(struct v3_iommu *iommu)
+{
+	unsigned long index, v;
+	void *entry;
+
+	xa_for_each(&iommu->ext, index, entry) {
+		v = xa_to_value(entry);
+		while (v & V3_EXT_COUNT_MAX) {
+			put_page(pfn_to_page(v >> V3_EXT_COUNT_BITS));
+			v--;
+		}
+	}
+	xa_destroy(&iommu->ext);
+}
+
+int v3_emulated_dma_rw(void *data, dma_addr_t iova, void *buf,
+		       size_t count, bool write)
+{
+	struct v3_iommu *iommu = data;
+	int prot = write ? IOMMU_WRITE : IOMMU_READ;
+	int ret = 0;
+
+	mutex_lock(&iommu->lock);
+	while (count) {
+		size_t off = offset_in_page(iova);
+		size_t n = min_t(size_t, count, PAGE_SIZE - off);
+		struct page *page;
+		void *va;
+
+		ret = v3_emulated_page(iommu, iova >> PAGE_SHIFT, prot, &page);
+		if (ret)
+			break;
+		va = kmap_local_page(page);
+		if (write)
+			memcpy(va + off, buf, n);
+		else
+			memcpy(buf, va + off, n);
+		kunmap_local(va);
+		iova += n;
+		buf += n;
+		count -= n;
+	}
+	mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+void v3_emulated_register(void *data, struct vfio_device *vdev)
+{
+	struct v3_iommu *iommu = data;
+	struct v3_device *dev;
+
+	/* only devices that can be told about unmaps need to be listed */
+	if (!vdev->ops->dma_unmap)
+		return;
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return;
+	dev->vdev = vdev;
+	mutex_lock(&iommu->devices_lock);
+	list_add(&dev->next, &iommu->devices);
+	mutex_unlock(&iommu->devices_lock);
+}
+
+void v3_emulated_unregister(void *data, struct vfio_device *vdev)
+{
+	struct v3_iommu *iommu = data;
+	struct v3_device *dev;
+
+	mutex_lock(&iommu->devices_lock);
+	list_for_each_entry(dev, &iommu->devices, next) {
+		if (dev->vdev == vdev) {
+			list_del(&dev->next);
+			kfree(dev);
+			break;
+		}
+	}
+	mutex_unlock(&iommu->devices_lock);
+}
+
+/*
+ * Tell emulated devices a range is gone so they drop their references.
+ * Called without iommu->lock: the devices call back into unpin_pages.
+ */
+void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size)
+{
+	struct v3_device *dev;
+
+	if (!size)
+		return;
+	mutex_lock(&iommu->devices_lock);
+	list_for_each_entry(dev, &iommu->devices, next)
+		dev->vdev->ops->dma_unmap(dev->vdev, iova, size);
+	mutex_unlock(&iommu->devices_lock);
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tracked page store: one xarray value entry per mapped IOVA page frame.
+ *
+ * The entry is a single word built with xa_mk_value(): the user virtual
+ * page frame the page was pinned from, shifted left by V3_TRACKED_SHIFT,
+ * with the READ/WRITE protection and a "vaddr invalid" bit below it. User
+ * page frames are below 2^52 on every supported architecture, so the packed
+ * value stays below LONG_MAX as xa_mk_value() requires.
+ *
+ * Memory: a dense run costs one xa_node (576 bytes on 64-bit) per 64 pages,
+ * about 9 bytes per page; a lone page costs a whole leaf node.
+ */
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "type1v3.h"
+
+static int v3_tracked_init(struct v3_iommu *iommu)
+{
+	xa_init(&iommu->pages);
+	return 0;
+}
+
+static void v3_tracked_destroy(struct v3_iommu *iommu)
+{
+	V3_CHECK(xa_empty(&iommu->pages));
+	xa_destroy(&iommu->pages);
+}
+
+static void v3_tracked_erase(struct v3_iommu *iommu, unsigned long pfn,
+			     unsigned long npages)
+{
+	XA_STATE(xas, &iommu->pages, pfn);
+	unsigned long last = pfn + npages - 1;
+	void *entry;
+
+	unsigned int n = 0;
+
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, last) {
+		if (xa_to_value(entry) & V3_TRACKED_NOVADDR)
+			iommu->vaddr_invalid--;
+		xas_store(&xas, NULL);
+		iommu->npages--;
+		/* do not hold the xa spinlock across a huge range */
+		if (!(++n % 4096)) {
+			xas_pause(&xas);
+			xas_unlock(&xas);
+			cond_resched();
+			xas_lock(&xas);
+		}
+	}
+	xas_unlock(&xas);
+}
+
+static int v3_tracked_insert(struct v3_iommu *iommu, unsigned long pfn,
+			     unsigned long npages, unsigned long vaddr_pfn,
+			     int prot)
+{
+	unsigned long bits = 0, i;
+	int ret;
+
+	if (prot & IOMMU_READ)
+		bits |= V3_TRACKED_READ;
+	if (prot & IOMMU_WRITE)
+		bits |= V3_TRACKED_WRITE;
+
+	for (i = 0; i < npages; i++) {
+		unsigned long v = ((vaddr_pfn + i) << V3_TRACKED_SHIFT) | bits;
+
+		ret = xa_insert(&iommu->pages, pfn + i, xa_mk_value(v),
+				GFP_KERNEL_ACCOUNT);
+		if (ret) {
+			/* -EBUSY would mean the caller broke the contract */
+			V3_CHECK(ret != -EBUSY);
+			iommu->npages += i;
+			if (i)
+				v3_tracked_erase(iommu, pfn, i);
+			return ret == -EBUSY ? -EEXIST : ret;
+		}
+	}
+	iommu->npages += npages;
+	return 0;
+}
+
+static bool v3_tracked_find(struct v3_iommu *iommu, unsigned long *pfn,
+			    unsigned long last)
+{
+	return xa_find(&iommu->pages, pfn, last, XA_PRESENT);
+}
+
+/*
+ * VFIO_DMA_MAP_FLAG_VADDR / VFIO_DMA_UNMAP_FLAG_VADDR. Invalidating marks
+ * the mapped pages of [pfn, last] and returns how many there were;
+ * updating requires every page of the range to be mapped and gives page
+ * pfn + i the user page frame vaddr_pfn + i.
+ */
+long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
+			  unsigned long last, unsigned long vaddr_pfn,
+			  bool invalidate)
+{
+	XA_STATE(xas, &iommu->pages, pfn);
+	unsigned long count = 0;
+	void *entry;
+
+	if (!invalidate) {
+		xas_lock(&xas);
+		xas_for_each(&xas, entry, last)
+			count++;
+		xas_unlock(&xas);
+		if (count != last - pfn + 1)
+			return -EINVAL;
+		xas_set(&xas, pfn);
+		count = 0;
+	}
+
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, last) {
+		unsigned long v = xa_to_value(entry);
+		unsigned long bits = v & (BIT(V3_TRACKED_SHIFT) - 1);
+
+		if (v & V3_TRACKED_NOVADDR)
+			iommu->vaddr_invalid--;
+		if (invalidate) {
+			bits |= V3_TRACKED_NOVADDR;
+			iommu->vaddr_invalid++;
+			v = (v & ~(BIT(V3_TRACKED_SHIFT) - 1)) | bits;
+		} else {
+			bits &= ~V3_TRACKED_NOVADDR;
+			v = ((vaddr_pfn + (xas.xa_index - pfn)) <<
+			     V3_TRACKED_SHIFT) | bits;
+		}
+		/* replacing a present value entry never allocates */
+		xas_store(&xas, xa_mk_value(v));
+		count++;
+	}
+	xas_unlock(&xas);
+	return count;
+}
+
+/*
+ * Count the xarray nodes a set of indices needs: one per distinct
+ * index >> (6 * level) at every level up to the root. This models the
+ * radix tree exactly for a tree of XA_CHUNK_SHIFT == 6.
+ */
+u64 v3_tracked_count_nodes(struct xarray *xa)
+{
+	unsigned int shift;
+	u64 nodes = 0;
+
+	for (shift = XA_CHUNK_SHIFT; shift < BITS_PER_LONG + XA_CHUNK_SHIFT;
+	     shift += XA_CHUNK_SHIFT) {
+		unsigned long index, prev = ULONG_MAX, level = 0;
+		void *entry;
+
+		xa_for_each(xa, index, entry) {
+			unsigned long key = shift < BITS_PER_LONG ?
+					    index >> shift : 0;
+
+			if (key != prev || !level)
+				level++;
+			prev = key;
+			cond_resched();
+		}
+		nodes += level;
+		if (level <= 1)
+			break;
+	}
+	return nodes;
+}
+
+static int v3_tracked_prot(struct v3_iommu *iommu, unsigned long pfn)
+{
+	void *entry = xa_load(&iommu->pages, pfn);
+	unsigned long v = entry ? xa_to_value(entry) : 0;
+	int prot = 0;
+
+	if (v & V3_TRACKED_READ)
+		prot |= IOMMU_READ;
+	if (v & V3_TRACKED_WRITE)
+		prot |= IOMMU_WRITE;
+	return prot;
+}
+
+static u64 v3_tracked_metadata_bytes(struct v3_iommu *iommu)
+{
+	return v3_tracked_count_nodes(&iommu->pages) * sizeof(struct xa_node);
+}
+
+const struct v3_store_ops v3_tracked_ops = {
+	.init		= v3_tracked_init,
+	.destroy	= v3_tracked_destroy,
+	.insert		= v3_tracked_insert,
+	.erase		= v3_tracked_erase,
+	.find		= v3_tracked_find,
+	.prot		= v3_tracked_prot,
+	.metadata_bytes	= v3_tracked_metadata_bytes,
+};

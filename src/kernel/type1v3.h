@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vfio_iommu_type1v3: private definitions shared by the module's files.
+ *
+ * Object model. One struct v3_iommu per container. It owns:
+ *  - a page store (tracked or direct, chosen at VFIO_SET_IOMMU time) that
+ *    records which IOVA page frames are mapped; there is no per-mapping
+ *    object, so a mapping made by one call may be unmapped page by page;
+ *  - a list of IOMMU domains; every mapped page is present in every domain,
+ *    and the first domain's page table is the authoritative IOVA -> PFN
+ *    record (iommu_iova_to_phys), so no PFN is stored by the backend;
+ *  - the list of IOVA ranges a mapping may use: the intersection of the
+ *    domains' apertures minus every attached group's reserved regions.
+ *
+ * Invariants, all under iommu->lock:
+ *  - a page is in the store iff it is mapped in every domain and holds
+ *    exactly one FOLL_LONGTERM pin taken by this container;
+ *  - npages == number of pages in the store == pages accounted in
+ *    mm->locked_vm on behalf of this container;
+ *  - the store is empty whenever the domain list is empty.
+ *
+ * Ranges use an inclusive last page frame (last = first + npages - 1) so a
+ * range may end at the top of the address space without overflow.
+ */
+#ifndef V3_TYPE1V3_H
+#define V3_TYPE1V3_H
+
+#include <linux/iommu.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/vfio.h>
+#include <linux/xarray.h>
+
+/*
+ * In-tree the uAPI lives in <uapi/linux/vfio.h>, which <linux/vfio.h> pulls
+ * in; out of tree it is the project's separate header.
+ */
+#ifndef VFIO_TYPE1v3_IOMMU
+#include <linux/vfio_type1v3.h>
+#endif
+
+/* Private VFIO core definitions (struct vfio_iommu_driver_ops). */
+#include "vfio.h"
+
+#if IS_ENABLED(CONFIG_VFIO_IOMMU_TYPE1V3_DEBUG)
+#define V3_CHECK(cond)	WARN_ON_ONCE(!(cond))
+#else
+#define V3_CHECK(cond)	BUILD_BUG_ON_INVALID(cond)
+#endif
+
+struct v3_iommu;
+
+/*
+ * A page store records mapped IOVA page frames. insert() is all-or-nothing
+ * for its range and is only called on a range that is entirely unmapped.
+ * find() returns the first mapped frame in [*pfn, last] through *pfn;
+ * prot() the IOMMU_READ/IOMMU_WRITE bits a mapped frame was mapped with.
+ */
+struct v3_store_ops {
+	int (*init)(struct v3_iommu *iommu);
+	void (*destroy)(struct v3_iommu *iommu);
+	int (*insert)(struct v3_iommu *iommu, unsigned long pfn,
+		      unsigned long npages, unsigned long vaddr_pfn, int prot);
+	void (*erase)(struct v3_iommu *iommu, unsigned long pfn,
+		      unsigned long npages);
+	bool (*find)(struct v3_iommu *iommu, unsigned long *pfn,
+		     unsigned long last);
+	int (*prot)(struct v3_iommu *iommu, unsigned long pfn);
+	u64 (*metadata_bytes)(struct v3_iommu *iommu);
+};
+
+extern const struct v3_store_ops v3_tracked_ops;
+extern const struct v3_store_ops v3_direct_ops;
+
+u64 v3_tracked_count_nodes(struct xarray *xa);
+
+struct v3_domain {
+	struct list_head	next;
+	struct iommu_domain	*domain;
+	struct list_head	groups;		/* struct v3_group */
+	bool			coherent;
+};
+
+struct v3_group {
+	struct list_head	next;
+	struct iommu_group	*iommu_group;
+};
+
+struct v3_range {
+	struct list_head	next;
+	u64			start;
+	u64			last;
+};
+
+struct v3_iommu {
+	struct mutex		lock;
+	int			mode;		/* VFIO_TYPE1v3_MODE_* */
+	const struct v3_store_ops *store;
+	struct xarray		pages;		/* the page store */
+	unsigned long		npages;		/* pages in the store */
+	struct xarray		ro;		/* direct: read-only pages */
+	struct xarray		ext;		/* emulated devices' refs */
+	unsigned long		nchunks;	/* direct: bitmap chunks */
+	unsigned long		nro_chunks;	/* direct: chunks of ro */
+	struct list_head	domains;	/* struct v3_domain */
+	struct list_head	emulated;	/* struct v3_group, no domain */
+	struct list_head	ranges;		/* struct v3_range, sorted */
+	struct list_head	devices;	/* struct v3_device */
+	struct mutex		devices_lock;
+	struct mm_struct	*mm;		/* first mapper's, mmgrab()ed */
+	u64			pgsize_bitmap;
+	unsigned long		vaddr_invalid;	/* tracked: pages w/o vaddr */
+};
+
+/* Tracked mode entry bits below the vaddr page frame. */
+#define V3_TRACKED_READ		BIT(0)
+#define V3_TRACKED_WRITE	BIT(1)
+#define V3_TRACKED_NOVADDR	BIT(2)
+#define V3_TRACKED_SHIFT	3
+
+/* dma.c */
+int v3_dma_map(struct v3_iommu *iommu,
+	       const struct vfio_iommu_type1v3_map_entry *entries,
+	       u32 nr, u32 *failed, u64 *pages_done);
+int v3_dma_unmap(struct v3_iommu *iommu,
+		 const struct vfio_iommu_type1v3_unmap_entry *entries,
+		 u32 nr, u64 *pages_done);
+void v3_dma_unmap_all(struct v3_iommu *iommu);
+int v3_dma_check_entry(struct v3_iommu *iommu,
+		       const struct vfio_iommu_type1v3_map_entry *e);
+int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn,
+		 unsigned long *last);
+phys_addr_t v3_dma_phys(struct v3_iommu *iommu, unsigned long pfn);
+int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr,
+		     bool invalidate);
+
+/* store_tracked.c */
+long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
+			  unsigned long last, unsigned long vaddr_pfn,
+			  bool invalidate);
+
+/* domain.c */
+int v3_domain_attach(struct v3_iommu *iommu, struct iommu_group *group,
+		     enum vfio_group_type type);
+void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *group);
+void v3_domain_release_all(struct v3_iommu *iommu);
+bool v3_domain_iova_valid(struct v3_iommu *iommu, u64 start, u64 last);
+bool v3_domain_coherent(struct v3_iommu *iommu);
+struct iommu_domain *v3_domain_of_group(struct v3_iommu *iommu,
+					struct iommu_group *group);
+
+/* emulated.c */
+int v3_emulated_pin_pages(void *data, struct iommu_group *group,
+			  dma_addr_t iova, int npage, int prot,
+			  struct page **pages);
+void v3_emulated_unpin_pages(void *data, dma_addr_t iova, int npage);
+int v3_emulated_dma_rw(void *data, dma_addr_t iova, void *buf,
+		       size_t count, bool write);
+void v3_emulated_register(void *data, struct vfio_device *vdev);
+void v3_emulated_unregister(void *data, struct vfio_device *vdev);
+void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size);
+void v3_emulated_release(struct v3_iommu *iommu);
+
+#endif /* V3_TYPE1V3_H */
