@@ -86,6 +86,17 @@ int config_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Names appear in logs and JSON: keep them to a safe alphabet. */
+static bool config_name_ok(const char *s)
+{
+	if (!*s || strlen(s) >= CONFIG_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
 static int config_u32(struct config_parser *p, const char *v, uint32_t *out)
 {
 	uint64_t x;
@@ -251,9 +262,9 @@ static int config_device_key(struct config_parser *p, const char *k, char *v)
 		return 0;
 	}
 	if (!strcmp(k, "domain")) {
-		if (!*v || strlen(v) >= CONFIG_NAME_MAX || strchr(v, ' '))
+		if (!config_name_ok(v))
 			return config_error(p, p->line,
-					    "domain must be one word below %d characters",
+					    "domain must be one word of letters, digits, '_', '.', '-' below %d characters",
 					    CONFIG_NAME_MAX);
 		snprintf(d->domain, sizeof(d->domain), "%s", v);
 		return 0;
@@ -321,8 +332,9 @@ static int config_section(struct config_parser *p, char *s)
 		return 0;
 	}
 	if (!strcmp(name, "ram")) {
-		if (!*arg || strlen(arg) >= CONFIG_NAME_MAX)
-			return config_error(p, p->line, "[ram NAME] needs a short name");
+		if (!config_name_ok(arg))
+			return config_error(p, p->line,
+					    "[ram NAME] needs a short name of letters, digits, '_', '.', '-'");
 		for (unsigned int i = 0; i < c->n_ram; i++)
 			if (!strcmp(c->ram[i].name, arg))
 				return config_error(p, p->line,
