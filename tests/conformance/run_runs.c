@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * Host runner for the run-splitting engine (backend_runs.c) that the type1
+ * and iommufd backends stand on: the conformance suite against it over a
+ * fake kernel as strict as type1. The fake keeps its own list of mappings,
+ * refuses overlaps (EEXIST), refuses any unmap that is not exactly one
+ * whole mapping (type1 and iommufd cannot split), can run out of entries
+ * (ENOSPC, like dma_entry_limit), and answers check_page from its own
+ * record, so a wrong vaddr in a re-mapped remainder is caught.
+ *
+ * After the suite, the dma_entry_limit case: a middle unmap needs one more
+ * mapping than it frees; at the limit the re-map fails, the unmap reports
+ * ENOSPC and the pages it was asked for, and the record still equals the
+ * fake kernel's list.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/backend_runs.h"
+#include "conformance.h"
+
+struct fake_map {
+	uint64_t iova, size, vaddr;
+};
+
+struct backend_domain {
+	struct backend_runs *runs;
+	struct backend_runs_kernel kernel;
+	struct fake_map *maps;
+	size_t n, cap, limit;
+	unsigned long bad_unmaps;
+};
+
+static int fake_map_run(void *ctx, const struct backend_run *r)
+{
+	struct backend_domain *d = ctx;
+	uint64_t size = r->npages * VB_PAGE_SIZE;
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (r->iova < d->maps[i].iova + d->maps[i].size &&
+		    d->maps[i].iova < r->iova + size)
+			return -EEXIST;
+	if (d->n == d->limit)
+		return -ENOSPC;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 64;
+		struct fake_map *m = realloc(d->maps, cap * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		d->maps = m;
+		d->cap = cap;
+	}
+	d->maps[d->n++] = (struct fake_map){ r->iova, size, r->vaddr };
+	return 0;
+}
+
+static int fake_unmap_run(void *ctx, const struct backend_run *r)
+{
+	struct backend_domain *d = ctx;
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->maps[i].iova == r->iova &&
+		    d->maps[i].size == r->npages * VB_PAGE_SIZE) {
+			d->maps[i] = d->maps[--d->n];
+			return 0;
+		}
+	d->bad_unmaps++;
+	return -EINVAL;
+}
+
+static int fake_check_page(void *ctx, uint64_t iova, void *vaddr)
+{
+	struct backend_domain *d = ctx;
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (iova >= d->maps[i].iova &&
+		    iova - d->maps[i].iova < d->maps[i].size)
+			return d->maps[i].vaddr + (iova - d->maps[i].iova) ==
+			       (uint64_t)(uintptr_t)vaddr ? 0 : -1;
+	return -1;
+}
+
+static int fake_domain_open(struct backend *be, uint32_t id,
+			    struct backend_domain **out)
+{
+	struct backend_domain *d = calloc(1, sizeof(*d));
+
+	(void)be;
+	(void)id;
+	if (!d || !(d->runs = backend_runs_new())) {
+		free(d);
+		return -ENOMEM;
+	}
+	d->kernel = (struct backend_runs_kernel){ fake_map_run,
+						   fake_unmap_run, d };
+	d->limit = SIZE_MAX;
+	*out = d;
+	return 0;
+}
+
+static void fake_domain_close(struct backend_domain *d)
+{
+	backend_runs_free(d->runs);
+	free(d->maps);
+	free(d);
+}
+
+static int fake_map(struct backend_domain *d,
+		    const struct backend_map_entry *e, size_t n,
+		    struct backend_result *res)
+{
+	return backend_runs_map(d->runs, &d->kernel, e, n, res);
+}
+
+static int fake_unmap(struct backend_domain *d,
+		      const struct backend_unmap_entry *e, size_t n,
+		      struct backend_result *res)
+{
+	return backend_runs_unmap(d->runs, &d->kernel, e, n, res);
+}
+
+static void fake_usage(struct backend_domain *d, struct backend_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->mapped_pages = backend_runs_pages(d->runs);
+	u->extents = backend_runs_count(d->runs);
+}
+
+static const struct backend_ops fake_ops = {
+	.name = "runs",
+	.domain_open = fake_domain_open,
+	.domain_close = fake_domain_close,
+	.map = fake_map,
+	.unmap = fake_unmap,
+	.usage = fake_usage,
+};
+
+/* Every recorded run is exactly one fake-kernel mapping, and vice versa. */
+static int record_matches_kernel(struct backend_domain *d)
+{
+	size_t i, found = 0;
+	struct backend_run r;
+	uint64_t at = 0;
+
+	while (!backend_runs_find_from(d->runs, at, &r)) {
+		for (i = 0; i < d->n; i++)
+			if (d->maps[i].iova == r.iova &&
+			    d->maps[i].size == r.npages * VB_PAGE_SIZE &&
+			    d->maps[i].vaddr == r.vaddr)
+				break;
+		if (i == d->n)
+			return 0;
+		found++;
+		at = r.iova + r.npages * VB_PAGE_SIZE;
+	}
+	return found == d->n && found == backend_runs_count(d->runs);
+}
+
+static int entry_limit_case(struct backend *be, void *buf)
+{
+	struct backend_map_entry m[2] = {
+		{ 0x100000, (uintptr_t)buf, 16, VB_PROT_READ },
+		{ 0x200000, (uintptr_t)buf, 1, VB_PROT_READ },
+	};
+	struct backend_unmap_entry u = { 0x100000 + 4 * VB_PAGE_SIZE, 2 };
+	struct backend_domain *d;
+	struct backend_result res = { 0 };
+	int ret, ok;
+
+	if (be->ops->domain_open(be, 2, &d))
+		return 0;
+	d->limit = 2;
+	ret = be->ops->map(d, m, 2, &res);
+	ok = !ret && res.pages_done == 17;
+	/* At the limit: the third entry of a batch fails, nothing stays. */
+	m[0].iova = 0x300000;
+	ret = be->ops->map(d, m, 1, &res);
+	ok = ok && ret == -ENOSPC && res.failed_index == 0 &&
+	     d->n == 2 && record_matches_kernel(d);
+	/* Middle unmap of the 16-page run needs head + tail = one extra. */
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->unmap(d, &u, 1, &res);
+	ok = ok && ret == -ENOSPC && res.pages_done == 2 &&
+	     record_matches_kernel(d) && d->bad_unmaps == 0;
+	printf("RESULT runs/dma_entry_limit_split %s ret %d pages_done %llu kernel maps %zu record %zu\n",
+	       ok ? "PASS" : "FAIL", ret, (unsigned long long)res.pages_done,
+	       d->n, backend_runs_count(d->runs));
+	be->ops->domain_close(d);
+	return ok;
+}
+
+int main(void)
+{
+	struct backend be = { .ops = &fake_ops };
+	struct conformance_env env = {
+		.name = "runs",
+		.iova_base = 1ull << 30,
+		.iova_size = 256ull << 20,
+		.buf_size = 1024 * VB_PAGE_SIZE,
+		.large_pages = 4096,
+		.check_page = fake_check_page,
+	};
+	struct backend_domain *d;
+	int failed, consistent;
+
+	env.buf = aligned_alloc(VB_PAGE_SIZE, env.buf_size);
+	if (!env.buf || fake_domain_open(&be, 1, &d))
+		return 2;
+	env.check_ctx = d;
+	failed = conformance_run(&be, d, &env);
+	consistent = record_matches_kernel(d) && d->n == 0 &&
+		     d->bad_unmaps == 0;
+	printf("RESULT runs/record_matches_kernel %s (%lu unmaps that would bisect)\n",
+	       consistent ? "PASS" : "FAIL", d->bad_unmaps);
+	fake_domain_close(d);
+	if (!consistent)
+		failed++;
+	if (!entry_limit_case(&be, env.buf))
+		failed++;
+	free(env.buf);
+	printf("conformance runs: %d failed\n", failed);
+	return failed ? 1 : 0;
+}
