@@ -26,7 +26,7 @@
 #include "common/log.h"
 #include "devproc/devproc.h"
 #include "devproc/replay_trace.h"
-#include "sandbox/policy.h"
+#include "sandbox/filter.h"
 #include "sandbox/sandbox.h"
 
 struct devproc_args {
@@ -212,7 +212,7 @@ static scmp_filter_ctx devproc_policy(const char *explicit_path)
 	char main_path[PATH_MAX], asan_path[PATH_MAX];
 	const char *paths[2];
 	const char *dir = devproc_policy_dir();
-	struct policy_error err;
+	struct filter_error err;
 	scmp_filter_ctx ctx;
 	unsigned int n = 0;
 	int rc;
@@ -224,7 +224,7 @@ static scmp_filter_ctx devproc_policy(const char *explicit_path)
 			 dir);
 		paths[n++] = asan_path;
 	}
-	rc = policy_compile_files(paths, n, 0, &ctx, &err);
+	rc = filter_compile_files(paths, n, 0, &ctx, &err);
 	if (rc)
 		fatal("seccomp policy: %s", err.msg);
 	return ctx;

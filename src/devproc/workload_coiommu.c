@@ -287,9 +287,13 @@ int workload_coiommu_run(struct devproc *dp)
 		coi_teardown(&co);
 		return -ENOMEM;
 	}
-	for (uint32_t p = lru_pop_tail(&co.lru); p != LRU_NONE;
-	     p = lru_pop_tail(&co.lru))
-		all[n++] = p;
+	/* In page order, so coi_flush's sort has nothing to do. */
+	for (uint32_t p = 0; p < co.npages; p++) {
+		if (co.state[p] == COI_RESIDENT) {
+			all[n++] = p;
+			lru_remove(&co.lru, p);
+		}
+	}
 	rc = coi_flush(&co, all, n);
 	if (rc == 0)
 		rc = vb_client_wait(dp->client);

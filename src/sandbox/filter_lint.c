@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Policy lint: syscalls that undo the sandbox (or reach far into the
+ * Seccomp policy lint: syscalls that undo the sandbox (or reach far into the
  * kernel) must not be allowed without a condition. A line may still do so
  * when it carries a `# lint-ok: <reason>` comment, which keeps the decision
  * visible to a reviewer instead of silent.
  */
-#include "sandbox/policy.h"
+#include "sandbox/filter.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 static const struct {
 	const char *syscall;
 	const char *why;
-} policy_lint_dangerous[] = {
+} filter_lint_dangerous[] = {
 	{ "ptrace", "inspects and controls other processes" },
 	{ "process_vm_readv", "reads another process's memory" },
 	{ "process_vm_writev", "writes another process's memory" },
@@ -52,16 +52,16 @@ static const struct {
 	{ "socket", "opens new network endpoints; restrict arg0" },
 };
 
-const char *policy_lint_unconditional(const char *syscall)
+const char *filter_lint_unconditional(const char *syscall)
 {
-	for (size_t i = 0; i < sizeof(policy_lint_dangerous) /
-				sizeof(policy_lint_dangerous[0]); i++)
-		if (!strcmp(policy_lint_dangerous[i].syscall, syscall))
-			return policy_lint_dangerous[i].why;
+	for (size_t i = 0; i < sizeof(filter_lint_dangerous) /
+				sizeof(filter_lint_dangerous[0]); i++)
+		if (!strcmp(filter_lint_dangerous[i].syscall, syscall))
+			return filter_lint_dangerous[i].why;
 	return NULL;
 }
 
-int policy_lint_required_arg(const char *syscall)
+int filter_lint_required_arg(const char *syscall)
 {
 	/* A condition on some other argument would leave every ioctl command
 	 * of that fd reachable. */

@@ -5,7 +5,7 @@
  * never carries a hex ioctl number, and a header change is picked up by a
  * rebuild. Add a name here when a policy needs it.
  */
-#include "sandbox/policy.h"
+#include "sandbox/filter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +27,7 @@
 static const struct {
 	const char *name;
 	uint64_t value;
-} policy_consts[] = {
+} filter_consts[] = {
 	/* errno values for `return ERRNO` */
 	C(EPERM), C(ENOENT), C(EINTR), C(EIO), C(EBADF), C(EAGAIN),
 	C(ENOMEM), C(EACCES), C(EFAULT), C(EBUSY), C(EEXIST), C(EINVAL),
@@ -81,12 +81,12 @@ static const struct {
 	C(SIG_BLOCK), C(SIG_UNBLOCK), C(SIG_SETMASK),
 };
 
-bool policy_consts_lookup(const char *name, uint64_t *value)
+bool filter_consts_lookup(const char *name, uint64_t *value)
 {
-	for (size_t i = 0; i < sizeof(policy_consts) / sizeof(policy_consts[0]);
+	for (size_t i = 0; i < sizeof(filter_consts) / sizeof(filter_consts[0]);
 	     i++) {
-		if (!strcmp(policy_consts[i].name, name)) {
-			*value = policy_consts[i].value;
+		if (!strcmp(filter_consts[i].name, name)) {
+			*value = filter_consts[i].value;
 			return true;
 		}
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Policy parser and compiler. One pass per line: tokenize, parse into
+ * Seccomp policy parser and compiler (text policy -> libseccomp filter). One pass per line: tokenize, parse into
  * alternatives of AND-ed comparisons, check (lint, duplicates), then hand
  * each alternative to libseccomp as one rule. libseccomp builds the BPF for
  * the architecture and the 64-bit argument splits; nothing here writes BPF.
@@ -10,7 +10,7 @@
  * not defined by the ABI, so an exact 64-bit compare could be dodged or
  * could spuriously fail.
  */
-#include "sandbox/policy.h"
+#include "sandbox/filter.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,57 +19,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLICY_MAX_ALTS		16
-#define POLICY_MAX_CMPS		6	/* one per syscall argument */
-#define POLICY_TOKEN_MAX	64
+#define FILTER_MAX_ALTS		16
+#define FILTER_MAX_CMPS		6	/* one per syscall argument */
+#define FILTER_TOKEN_MAX	64
 
-struct policy_seen {
+struct filter_seen {
 	int nr;
 	char *where;		/* "file:line" of the first rule */
 };
 
-struct policy_parser {
+struct filter_parser {
 	scmp_filter_ctx ctx;
 	unsigned int flags;
-	struct policy_error *err;
-	struct policy_seen *seen;
+	struct filter_error *err;
+	struct filter_seen *seen;
 	size_t n_seen;
 	int depth;
 };
 
 /* Where we are, for messages. */
-struct policy_pos {
+struct filter_pos {
 	const char *file;
 	unsigned int line;
 };
 
-enum policy_tok_kind { TOK_END, TOK_IDENT, TOK_NUM, TOK_OP };
+enum filter_tok_kind { TOK_END, TOK_IDENT, TOK_NUM, TOK_OP };
 
-struct policy_tok {
-	enum policy_tok_kind kind;
-	char text[POLICY_TOKEN_MAX];
+struct filter_tok {
+	enum filter_tok_kind kind;
+	char text[FILTER_TOKEN_MAX];
 	uint64_t num;
 };
 
-struct policy_lexer {
+struct filter_lexer {
 	const char *p;
-	struct policy_tok tok;	/* current token */
+	struct filter_tok tok;	/* current token */
 };
 
-struct policy_conj {
+struct filter_conj {
 	unsigned int n;
-	struct scmp_arg_cmp cmp[POLICY_MAX_CMPS];
+	struct scmp_arg_cmp cmp[FILTER_MAX_CMPS];
 };
 
-struct policy_rule {
+struct filter_rule {
 	int nr;
 	uint32_t action;
 	unsigned int n_alts;	/* 0: unconditional */
-	struct policy_conj alt[POLICY_MAX_ALTS];
+	struct filter_conj alt[FILTER_MAX_ALTS];
 };
 
 __attribute__((format(printf, 3, 4)))
-static int policy_fail(struct policy_parser *ps, const struct policy_pos *pos,
+static int filter_fail(struct filter_parser *ps, const struct filter_pos *pos,
 		       const char *fmt, ...)
 {
 	char what[384];
@@ -86,17 +86,17 @@ static int policy_fail(struct policy_parser *ps, const struct policy_pos *pos,
 	return -EINVAL;
 }
 
-static bool policy_is_ident_char(char c)
+static bool filter_is_ident_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '_';
 }
 
 /* Advance to the next token; -EINVAL (message set) on a bad character. */
-static int policy_lex(struct policy_parser *ps, const struct policy_pos *pos,
-		      struct policy_lexer *lx)
+static int filter_lex(struct filter_parser *ps, const struct filter_pos *pos,
+		      struct filter_lexer *lx)
 {
 	static const char *const two[] = { "==", "!=", "<=", ">=", "&&", "||" };
-	struct policy_tok *t = &lx->tok;
+	struct filter_tok *t = &lx->tok;
 	const char *p = lx->p;
 
 	while (*p == ' ' || *p == '\t')
@@ -110,10 +110,10 @@ static int policy_lex(struct policy_parser *ps, const struct policy_pos *pos,
 	if (isalpha((unsigned char)*p) || *p == '_') {
 		size_t n = 0;
 
-		while (policy_is_ident_char(p[n]))
+		while (filter_is_ident_char(p[n]))
 			n++;
 		if (n >= sizeof(t->text))
-			return policy_fail(ps, pos, "name too long");
+			return filter_fail(ps, pos, "name too long");
 		memcpy(t->text, p, n);
 		t->kind = TOK_IDENT;
 		lx->p = p + n;
@@ -124,8 +124,8 @@ static int policy_lex(struct policy_parser *ps, const struct policy_pos *pos,
 
 		errno = 0;
 		t->num = strtoull(p, &end, 0);
-		if (errno || policy_is_ident_char(*end))
-			return policy_fail(ps, pos, "bad number near '%.16s'", p);
+		if (errno || filter_is_ident_char(*end))
+			return filter_fail(ps, pos, "bad number near '%.16s'", p);
 		snprintf(t->text, sizeof(t->text), "%.*s", (int)(end - p), p);
 		t->kind = TOK_NUM;
 		lx->p = end;
@@ -145,45 +145,45 @@ static int policy_lex(struct policy_parser *ps, const struct policy_pos *pos,
 		lx->p = p + 1;
 		return 0;
 	}
-	return policy_fail(ps, pos, "unexpected character '%c'", *p);
+	return filter_fail(ps, pos, "unexpected character '%c'", *p);
 }
 
-static bool policy_tok_is(const struct policy_tok *t, const char *s)
+static bool filter_tok_is(const struct filter_tok *t, const char *s)
 {
 	return t->kind != TOK_END && !strcmp(t->text, s);
 }
 
 /* VALUE := term ('|' term)*, term := number | constant name */
-static int policy_parse_value(struct policy_parser *ps,
-			      const struct policy_pos *pos,
-			      struct policy_lexer *lx, uint64_t *out)
+static int filter_parse_value(struct filter_parser *ps,
+			      const struct filter_pos *pos,
+			      struct filter_lexer *lx, uint64_t *out)
 {
 	uint64_t v = 0;
 	int rc;
 
 	for (;;) {
-		struct policy_tok *t = &lx->tok;
+		struct filter_tok *t = &lx->tok;
 		uint64_t term;
 
 		if (t->kind == TOK_NUM) {
 			term = t->num;
 		} else if (t->kind == TOK_IDENT) {
-			if (!policy_consts_lookup(t->text, &term))
-				return policy_fail(ps, pos,
+			if (!filter_consts_lookup(t->text, &term))
+				return filter_fail(ps, pos,
 						   "unknown constant '%s'",
 						   t->text);
 		} else {
-			return policy_fail(ps, pos, "expected a value, got '%s'",
+			return filter_fail(ps, pos, "expected a value, got '%s'",
 					   t->kind == TOK_END ? "end of line" :
 					   t->text);
 		}
 		v |= term;
-		rc = policy_lex(ps, pos, lx);
+		rc = filter_lex(ps, pos, lx);
 		if (rc)
 			return rc;
-		if (!policy_tok_is(&lx->tok, "|"))
+		if (!filter_tok_is(&lx->tok, "|"))
 			break;
-		rc = policy_lex(ps, pos, lx);
+		rc = filter_lex(ps, pos, lx);
 		if (rc)
 			return rc;
 	}
@@ -191,20 +191,20 @@ static int policy_parse_value(struct policy_parser *ps,
 	return 0;
 }
 
-static bool policy_arg_is_32bit(const char *syscall, unsigned int arg)
+static bool filter_arg_is_32bit(const char *syscall, unsigned int arg)
 {
 	return arg == 1 && (!strcmp(syscall, "ioctl") ||
 			    !strcmp(syscall, "fcntl"));
 }
 
 /* argN OP VALUE */
-static int policy_parse_cmp(struct policy_parser *ps,
-			    const struct policy_pos *pos,
-			    struct policy_lexer *lx, const char *syscall,
+static int filter_parse_cmp(struct filter_parser *ps,
+			    const struct filter_pos *pos,
+			    struct filter_lexer *lx, const char *syscall,
 			    struct scmp_arg_cmp *cmp)
 {
-	struct policy_tok *t = &lx->tok;
-	char op[POLICY_TOKEN_MAX];
+	struct filter_tok *t = &lx->tok;
+	char op[FILTER_TOKEN_MAX];
 	unsigned int arg;
 	uint64_t v;
 	bool is32;
@@ -212,26 +212,26 @@ static int policy_parse_cmp(struct policy_parser *ps,
 
 	if (t->kind != TOK_IDENT || strncmp(t->text, "arg", 3) ||
 	    strlen(t->text) != 4 || t->text[3] < '0' || t->text[3] > '5')
-		return policy_fail(ps, pos, "expected arg0..arg5, got '%s'",
+		return filter_fail(ps, pos, "expected arg0..arg5, got '%s'",
 				   t->kind == TOK_END ? "end of line" : t->text);
 	arg = (unsigned int)(t->text[3] - '0');
-	rc = policy_lex(ps, pos, lx);
+	rc = filter_lex(ps, pos, lx);
 	if (rc)
 		return rc;
-	if (t->kind != TOK_OP && !policy_tok_is(t, "in"))
-		return policy_fail(ps, pos, "expected an operator after arg%u",
+	if (t->kind != TOK_OP && !filter_tok_is(t, "in"))
+		return filter_fail(ps, pos, "expected an operator after arg%u",
 				   arg);
 	snprintf(op, sizeof(op), "%s", t->text);
-	rc = policy_lex(ps, pos, lx);
+	rc = filter_lex(ps, pos, lx);
 	if (rc)
 		return rc;
-	rc = policy_parse_value(ps, pos, lx, &v);
+	rc = filter_parse_value(ps, pos, lx, &v);
 	if (rc)
 		return rc;
 
-	is32 = policy_arg_is_32bit(syscall, arg);
+	is32 = filter_arg_is_32bit(syscall, arg);
 	if (is32 && v > UINT32_MAX)
-		return policy_fail(ps, pos,
+		return filter_fail(ps, pos,
 				   "value 0x%llx does not fit 32-bit arg%u of %s",
 				   (unsigned long long)v, arg, syscall);
 	memset(cmp, 0, sizeof(*cmp));
@@ -254,7 +254,7 @@ static int policy_parse_cmp(struct policy_parser *ps,
 		cmp->datum_a = is32 ? (~v & UINT32_MAX) : ~v;
 		cmp->datum_b = 0;
 	} else if (is32) {
-		return policy_fail(ps, pos,
+		return filter_fail(ps, pos,
 				   "'%s' is not supported on 32-bit arg%u of %s (use ==, & or in)",
 				   op, arg, syscall);
 	} else {
@@ -272,7 +272,7 @@ static int policy_parse_cmp(struct policy_parser *ps,
 			if (!strcmp(op, ops[i].op))
 				break;
 		if (i == sizeof(ops) / sizeof(ops[0]))
-			return policy_fail(ps, pos, "unknown operator '%s'", op);
+			return filter_fail(ps, pos, "unknown operator '%s'", op);
 		cmp->op = ops[i].cmp;
 		cmp->datum_a = v;
 	}
@@ -280,58 +280,58 @@ static int policy_parse_cmp(struct policy_parser *ps,
 }
 
 /* cmp ('&&' cmp)* ('||' cmp ('&&' cmp)*)* */
-static int policy_parse_expr(struct policy_parser *ps,
-			     const struct policy_pos *pos,
-			     struct policy_lexer *lx, const char *syscall,
-			     struct policy_rule *r)
+static int filter_parse_expr(struct filter_parser *ps,
+			     const struct filter_pos *pos,
+			     struct filter_lexer *lx, const char *syscall,
+			     struct filter_rule *r)
 {
-	struct policy_conj *c;
+	struct filter_conj *c;
 	int rc;
 
 	r->n_alts = 1;
 	c = &r->alt[0];
 	c->n = 0;
 	for (;;) {
-		if (c->n == POLICY_MAX_CMPS)
-			return policy_fail(ps, pos, "too many comparisons joined by &&");
-		rc = policy_parse_cmp(ps, pos, lx, syscall, &c->cmp[c->n]);
+		if (c->n == FILTER_MAX_CMPS)
+			return filter_fail(ps, pos, "too many comparisons joined by &&");
+		rc = filter_parse_cmp(ps, pos, lx, syscall, &c->cmp[c->n]);
 		if (rc)
 			return rc;
 		for (unsigned int i = 0; i < c->n; i++)
 			if (c->cmp[i].arg == c->cmp[c->n].arg)
-				return policy_fail(ps, pos,
+				return filter_fail(ps, pos,
 						   "arg%u compared twice in one alternative",
 						   c->cmp[i].arg);
 		c->n++;
 		if (lx->tok.kind == TOK_END)
 			return 0;
-		if (policy_tok_is(&lx->tok, "||")) {
-			if (r->n_alts == POLICY_MAX_ALTS)
-				return policy_fail(ps, pos, "too many || alternatives");
+		if (filter_tok_is(&lx->tok, "||")) {
+			if (r->n_alts == FILTER_MAX_ALTS)
+				return filter_fail(ps, pos, "too many || alternatives");
 			c = &r->alt[r->n_alts++];
 			c->n = 0;
-		} else if (!policy_tok_is(&lx->tok, "&&")) {
-			return policy_fail(ps, pos, "expected && or || or end of line, got '%s'",
+		} else if (!filter_tok_is(&lx->tok, "&&")) {
+			return filter_fail(ps, pos, "expected && or || or end of line, got '%s'",
 					   lx->tok.text);
 		}
-		rc = policy_lex(ps, pos, lx);
+		rc = filter_lex(ps, pos, lx);
 		if (rc)
 			return rc;
 	}
 }
 
-static int policy_lint(struct policy_parser *ps, const struct policy_pos *pos,
-		       const char *syscall, const struct policy_rule *r)
+static int filter_lint(struct filter_parser *ps, const struct filter_pos *pos,
+		       const char *syscall, const struct filter_rule *r)
 {
-	int need = policy_lint_required_arg(syscall);
+	int need = filter_lint_required_arg(syscall);
 	const char *why;
 
 	if (r->action != SCMP_ACT_ALLOW)
 		return 0;	/* a denial is never dangerous */
 	if (r->n_alts == 0) {
-		why = policy_lint_unconditional(syscall);
+		why = filter_lint_unconditional(syscall);
 		if (why)
-			return policy_fail(ps, pos,
+			return filter_fail(ps, pos,
 					   "lint: '%s' allowed unconditionally (%s); add a condition or mark the line '# lint-ok: <reason>'",
 					   syscall, why);
 		return 0;
@@ -345,23 +345,23 @@ static int policy_lint(struct policy_parser *ps, const struct policy_pos *pos,
 			if (r->alt[a].cmp[i].arg == (unsigned int)need)
 				found = true;
 		if (!found)
-			return policy_fail(ps, pos,
+			return filter_fail(ps, pos,
 					   "lint: an alternative of '%s' does not filter arg%d; mark the line '# lint-ok: <reason>' if intended",
 					   syscall, need);
 	}
 	return 0;
 }
 
-static int policy_note_seen(struct policy_parser *ps,
-			    const struct policy_pos *pos, const char *syscall,
+static int filter_note_seen(struct filter_parser *ps,
+			    const struct filter_pos *pos, const char *syscall,
 			    int nr)
 {
-	struct policy_seen *grown;
+	struct filter_seen *grown;
 	char where[300];
 
 	for (size_t i = 0; i < ps->n_seen; i++)
 		if (ps->seen[i].nr == nr)
-			return policy_fail(ps, pos,
+			return filter_fail(ps, pos,
 					   "duplicate rule for '%s' (first at %s)",
 					   syscall, ps->seen[i].where);
 	grown = realloc(ps->seen, (ps->n_seen + 1) * sizeof(*grown));
@@ -378,90 +378,90 @@ static int policy_note_seen(struct policy_parser *ps,
 }
 
 /* syscall ':' ( '1' | 'return' ERRNO | expr ) */
-static int policy_parse_rule(struct policy_parser *ps,
-			     const struct policy_pos *pos, const char *text,
+static int filter_parse_rule(struct filter_parser *ps,
+			     const struct filter_pos *pos, const char *text,
 			     bool lint_ok)
 {
-	struct policy_lexer lx = { .p = text };
-	struct policy_rule r;
-	char syscall[POLICY_TOKEN_MAX];
+	struct filter_lexer lx = { .p = text };
+	struct filter_rule r;
+	char syscall[FILTER_TOKEN_MAX];
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	rc = policy_lex(ps, pos, &lx);
+	rc = filter_lex(ps, pos, &lx);
 	if (rc)
 		return rc;
 	if (lx.tok.kind != TOK_IDENT)
-		return policy_fail(ps, pos, "expected a syscall name");
+		return filter_fail(ps, pos, "expected a syscall name");
 	snprintf(syscall, sizeof(syscall), "%s", lx.tok.text);
 	r.nr = seccomp_syscall_resolve_name(syscall);
 	if (r.nr == __NR_SCMP_ERROR || r.nr < 0)
-		return policy_fail(ps, pos, "unknown syscall '%s'", syscall);
-	rc = policy_lex(ps, pos, &lx);
+		return filter_fail(ps, pos, "unknown syscall '%s'", syscall);
+	rc = filter_lex(ps, pos, &lx);
 	if (rc)
 		return rc;
-	if (!policy_tok_is(&lx.tok, ":"))
-		return policy_fail(ps, pos, "expected ':' after '%s'", syscall);
-	rc = policy_lex(ps, pos, &lx);
+	if (!filter_tok_is(&lx.tok, ":"))
+		return filter_fail(ps, pos, "expected ':' after '%s'", syscall);
+	rc = filter_lex(ps, pos, &lx);
 	if (rc)
 		return rc;
 
 	if (lx.tok.kind == TOK_NUM && lx.tok.num == 1) {
 		r.action = SCMP_ACT_ALLOW;
-		rc = policy_lex(ps, pos, &lx);
-	} else if (policy_tok_is(&lx.tok, "return")) {
+		rc = filter_lex(ps, pos, &lx);
+	} else if (filter_tok_is(&lx.tok, "return")) {
 		uint64_t e;
 
-		rc = policy_lex(ps, pos, &lx);
+		rc = filter_lex(ps, pos, &lx);
 		if (!rc)
-			rc = policy_parse_value(ps, pos, &lx, &e);
+			rc = filter_parse_value(ps, pos, &lx, &e);
 		if (rc)
 			return rc;
 		if (e == 0 || e > 4095)
-			return policy_fail(ps, pos, "errno %llu out of range",
+			return filter_fail(ps, pos, "errno %llu out of range",
 					   (unsigned long long)e);
 		r.action = SCMP_ACT_ERRNO((uint16_t)e);
 	} else if (lx.tok.kind == TOK_END) {
-		return policy_fail(ps, pos, "missing condition after ':'");
+		return filter_fail(ps, pos, "missing condition after ':'");
 	} else {
 		r.action = SCMP_ACT_ALLOW;
-		rc = policy_parse_expr(ps, pos, &lx, syscall, &r);
+		rc = filter_parse_expr(ps, pos, &lx, syscall, &r);
 	}
 	if (rc)
 		return rc;
 	if (lx.tok.kind != TOK_END)
-		return policy_fail(ps, pos, "trailing text '%s'", lx.tok.text);
+		return filter_fail(ps, pos, "trailing text '%s'", lx.tok.text);
 
-	if (!(ps->flags & POLICY_F_NO_LINT) && !lint_ok) {
-		rc = policy_lint(ps, pos, syscall, &r);
+	if (!(ps->flags & FILTER_F_NO_LINT) && !lint_ok) {
+		rc = filter_lint(ps, pos, syscall, &r);
 		if (rc)
 			return rc;
 	}
-	rc = policy_note_seen(ps, pos, syscall, r.nr);
+	rc = filter_note_seen(ps, pos, syscall, r.nr);
 	if (rc)
 		return rc;
 
 	if (r.n_alts == 0) {
 		rc = seccomp_rule_add(ps->ctx, r.action, r.nr, 0);
 		if (rc)
-			return policy_fail(ps, pos, "libseccomp rejected '%s': %s",
+			return filter_fail(ps, pos, "libseccomp rejected '%s': %s",
 					   syscall, strerror(-rc));
 	}
 	for (unsigned int a = 0; a < r.n_alts; a++) {
 		rc = seccomp_rule_add_array(ps->ctx, r.action, r.nr,
 					    r.alt[a].n, r.alt[a].cmp);
 		if (rc)
-			return policy_fail(ps, pos, "libseccomp rejected '%s': %s",
+			return filter_fail(ps, pos, "libseccomp rejected '%s': %s",
 					   syscall, strerror(-rc));
 	}
 	return 0;
 }
 
-static int policy_parse_file(struct policy_parser *ps, const char *path,
-			     const struct policy_pos *from);
+static int filter_parse_file(struct filter_parser *ps, const char *path,
+			     const struct filter_pos *from);
 
-static int policy_parse_include(struct policy_parser *ps,
-				const struct policy_pos *pos,
+static int filter_parse_include(struct filter_parser *ps,
+				const struct filter_pos *pos,
 				const char *base_dir, const char *arg)
 {
 	char path[4096];
@@ -473,23 +473,23 @@ static int policy_parse_include(struct policy_parser *ps,
 	while (n && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
 		n--;
 	if (n == 0)
-		return policy_fail(ps, pos, "@include needs a file name");
+		return filter_fail(ps, pos, "@include needs a file name");
 	if (memchr(arg, ' ', n) || memchr(arg, '\t', n))
-		return policy_fail(ps, pos, "@include takes one file name");
-	if (ps->depth >= POLICY_MAX_INCLUDE_DEPTH)
-		return policy_fail(ps, pos, "@include nested deeper than %d",
-				   POLICY_MAX_INCLUDE_DEPTH);
+		return filter_fail(ps, pos, "@include takes one file name");
+	if (ps->depth >= FILTER_MAX_INCLUDE_DEPTH)
+		return filter_fail(ps, pos, "@include nested deeper than %d",
+				   FILTER_MAX_INCLUDE_DEPTH);
 	if (arg[0] == '/')
 		snprintf(path, sizeof(path), "%.*s", (int)n, arg);
 	else
 		snprintf(path, sizeof(path), "%s/%.*s",
 			 base_dir ? base_dir : ".", (int)n, arg);
-	return policy_parse_file(ps, path, pos);
+	return filter_parse_file(ps, path, pos);
 }
 
 /* Parse one line; @line is modified (comment cut off). */
-static int policy_parse_line(struct policy_parser *ps,
-			     const struct policy_pos *pos,
+static int filter_parse_line(struct filter_parser *ps,
+			     const struct filter_pos *pos,
 			     const char *base_dir, char *line)
 {
 	char *hash = strchr(line, '#');
@@ -507,16 +507,16 @@ static int policy_parse_line(struct policy_parser *ps,
 		return 0;
 	if (*s == '@') {
 		if (!strncmp(s, "@include", 8) && (s[8] == ' ' || s[8] == '\t'))
-			return policy_parse_include(ps, pos, base_dir, s + 8);
-		return policy_fail(ps, pos, "unknown directive '%s'", s);
+			return filter_parse_include(ps, pos, base_dir, s + 8);
+		return filter_fail(ps, pos, "unknown directive '%s'", s);
 	}
-	return policy_parse_rule(ps, pos, s, lint_ok);
+	return filter_parse_rule(ps, pos, s, lint_ok);
 }
 
-static int policy_parse_text(struct policy_parser *ps, const char *name,
+static int filter_parse_text(struct filter_parser *ps, const char *name,
 			     const char *base_dir, const char *text)
 {
-	struct policy_pos pos = { .file = name, .line = 0 };
+	struct filter_pos pos = { .file = name, .line = 0 };
 	const char *p = text;
 	int rc = 0;
 
@@ -530,15 +530,15 @@ static int policy_parse_text(struct policy_parser *ps, const char *name,
 		if (n && line[n - 1] == '\r')
 			line[n - 1] = '\0';
 		pos.line++;
-		rc = policy_parse_line(ps, &pos, base_dir, line);
+		rc = filter_parse_line(ps, &pos, base_dir, line);
 		free(line);
 		p = nl ? nl + 1 : p + n;
 	}
 	return rc;
 }
 
-static int policy_parse_file(struct policy_parser *ps, const char *path,
-			     const struct policy_pos *from)
+static int filter_parse_file(struct filter_parser *ps, const char *path,
+			     const struct filter_pos *from)
 {
 	char *text = NULL, *dir, *slash;
 	size_t cap = 0, len = 0;
@@ -548,7 +548,7 @@ static int policy_parse_file(struct policy_parser *ps, const char *path,
 	f = fopen(path, "re");
 	if (!f) {
 		rc = -errno;
-		policy_fail(ps, from, "cannot open '%s': %s", path,
+		filter_fail(ps, from, "cannot open '%s': %s", path,
 			    strerror(-rc));
 		return rc;
 	}
@@ -575,13 +575,13 @@ static int policy_parse_file(struct policy_parser *ps, const char *path,
 	fclose(f);
 	if (rc) {
 		free(text);
-		policy_fail(ps, from, "cannot read '%s'", path);
+		filter_fail(ps, from, "cannot read '%s'", path);
 		return rc;
 	}
 	text[len] = '\0';
 	if (strlen(text) != len) {
 		free(text);
-		return policy_fail(ps, NULL, "%s: contains a NUL byte", path);
+		return filter_fail(ps, NULL, "%s: contains a NUL byte", path);
 	}
 
 	dir = strdup(path);
@@ -593,15 +593,15 @@ static int policy_parse_file(struct policy_parser *ps, const char *path,
 	if (slash)
 		*slash = '\0';
 	ps->depth++;
-	rc = policy_parse_text(ps, path, slash ? dir : ".", text);
+	rc = filter_parse_text(ps, path, slash ? dir : ".", text);
 	ps->depth--;
 	free(dir);
 	free(text);
 	return rc;
 }
 
-static int policy_begin(struct policy_parser *ps, unsigned int flags,
-			struct policy_error *err)
+static int filter_begin(struct filter_parser *ps, unsigned int flags,
+			struct filter_error *err)
 {
 	memset(ps, 0, sizeof(*ps));
 	ps->flags = flags;
@@ -609,24 +609,24 @@ static int policy_begin(struct policy_parser *ps, unsigned int flags,
 	err->msg[0] = '\0';
 	ps->ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ps->ctx) {
-		policy_fail(ps, NULL, "seccomp_init failed");
+		filter_fail(ps, NULL, "seccomp_init failed");
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static int policy_end(struct policy_parser *ps, int rc, scmp_filter_ctx *out)
+static int filter_end(struct filter_parser *ps, int rc, scmp_filter_ctx *out)
 {
 	for (size_t i = 0; i < ps->n_seen; i++)
 		free(ps->seen[i].where);
 	free(ps->seen);
 	if (rc == 0 && ps->n_seen == 0) {
-		policy_fail(ps, NULL, "policy allows nothing (no rules)");
+		filter_fail(ps, NULL, "policy allows nothing (no rules)");
 		rc = -EINVAL;
 	}
 	if (rc) {
 		if (rc == -ENOMEM && !ps->err->msg[0])
-			policy_fail(ps, NULL, "out of memory");
+			filter_fail(ps, NULL, "out of memory");
 		seccomp_release(ps->ctx);
 		*out = NULL;
 		return rc;
@@ -635,32 +635,32 @@ static int policy_end(struct policy_parser *ps, int rc, scmp_filter_ctx *out)
 	return 0;
 }
 
-int policy_compile_files(const char *const *paths, unsigned int n,
+int filter_compile_files(const char *const *paths, unsigned int n,
 			 unsigned int flags, scmp_filter_ctx *out,
-			 struct policy_error *err)
+			 struct filter_error *err)
 {
-	struct policy_parser ps;
+	struct filter_parser ps;
 	int rc;
 
-	rc = policy_begin(&ps, flags, err);
+	rc = filter_begin(&ps, flags, err);
 	if (rc)
 		return rc;
 	for (unsigned int i = 0; i < n && !rc; i++)
-		rc = policy_parse_file(&ps, paths[i], NULL);
-	return policy_end(&ps, rc, out);
+		rc = filter_parse_file(&ps, paths[i], NULL);
+	return filter_end(&ps, rc, out);
 }
 
-int policy_compile_string(const char *name, const char *text,
+int filter_compile_string(const char *name, const char *text,
 			  const char *base_dir, unsigned int flags,
-			  scmp_filter_ctx *out, struct policy_error *err)
+			  scmp_filter_ctx *out, struct filter_error *err)
 {
-	struct policy_parser ps;
+	struct filter_parser ps;
 	int rc;
 
-	rc = policy_begin(&ps, flags, err);
+	rc = filter_begin(&ps, flags, err);
 	if (rc)
 		return rc;
 	ps.depth = 1;
-	rc = policy_parse_text(&ps, name, base_dir ? base_dir : ".", text);
-	return policy_end(&ps, rc, out);
+	rc = filter_parse_text(&ps, name, base_dir ? base_dir : ".", text);
+	return filter_end(&ps, rc, out);
 }

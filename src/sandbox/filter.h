@@ -16,19 +16,19 @@
  * finding) fails the whole compile with "file:line: reason" so a broken
  * policy is never half loaded.
  */
-#ifndef VB_SANDBOX_POLICY_H
-#define VB_SANDBOX_POLICY_H
+#ifndef VB_SANDBOX_FILTER_H
+#define VB_SANDBOX_FILTER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <seccomp.h>
 
-#define POLICY_MAX_INCLUDE_DEPTH 8
+#define FILTER_MAX_INCLUDE_DEPTH 8
 
 /* Compile flags. */
-#define POLICY_F_NO_LINT	(1u << 0)	/* skip the dangerous-rule lint */
+#define FILTER_F_NO_LINT	(1u << 0)	/* skip the dangerous-rule lint */
 
-struct policy_error {
+struct filter_error {
 	char msg[512];
 };
 
@@ -37,24 +37,24 @@ struct policy_error {
  * may appear only once across all of them) into a new filter in *@out.
  * Returns 0 or a negative errno with @err->msg set.
  */
-int policy_compile_files(const char *const *paths, unsigned int n,
+int filter_compile_files(const char *const *paths, unsigned int n,
 			 unsigned int flags, scmp_filter_ctx *out,
-			 struct policy_error *err);
+			 struct filter_error *err);
 
 /* Same for policy text held in memory; @name is used in messages and
  * @base_dir resolves @include (NULL: the current directory). */
-int policy_compile_string(const char *name, const char *text,
+int filter_compile_string(const char *name, const char *text,
 			  const char *base_dir, unsigned int flags,
-			  scmp_filter_ctx *out, struct policy_error *err);
+			  scmp_filter_ctx *out, struct filter_error *err);
 
-/* Build-time constant table (policy_consts.c). */
-bool policy_consts_lookup(const char *name, uint64_t *value);
+/* Build-time constant table (filter_consts.c). */
+bool filter_consts_lookup(const char *name, uint64_t *value);
 
-/* Lint (policy_lint.c): is an unconditional allow of @syscall dangerous?
+/* Lint (filter_lint.c): is an unconditional allow of @syscall dangerous?
  * Returns the reason or NULL. */
-const char *policy_lint_unconditional(const char *syscall);
+const char *filter_lint_unconditional(const char *syscall);
 /* Syscalls whose rules must compare a given argument (e.g. ioctl's
  * command); returns the argument index or -1. */
-int policy_lint_required_arg(const char *syscall);
+int filter_lint_required_arg(const char *syscall);
 
-#endif /* VB_SANDBOX_POLICY_H */
+#endif /* VB_SANDBOX_FILTER_H */

@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Unit tests for the client library, the sandbox and the devproc's
+# testable parts.
+vb_unit_test(test_filter SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_filter.c
+  LIBS vbsandbox)
+target_compile_definitions(test_filter PRIVATE _GNU_SOURCE
+  VB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
