@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# vm-run.sh --set type1|v3 --guest-bin PATH [--workdir DIR]
+#
+# Runs the backend conformance suite (vb-conformance-guest) in the VM:
+# Debian's 6.12 kernel under QEMU (TCG, q35, emulated Intel IOMMU, one edu
+# device bound to vfio-pci). Reuses tests/vm/lib.sh for the kernel choice
+# and tool checks; packs its own small initramfs because the VM tier's
+# /init runs only its own test program.
+#
+#   --set type1  stock kernel: the type1 backend; auto-probe must say type1
+#   --set v3     builds src/kernel, loads vfio_iommu_type1v3: v3 tracked,
+#                v3 direct and type1; auto-probe must say v3
+#
+# Prints the guest's RESULT lines and the path of the full guest log.
+# Exit 0 only if every RESULT passed, the runner exited 0 and the guest
+# kernel logged no warning; 1 on a failure; 2 when the run cannot be set up
+# (never a silent skip).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../vm/lib.sh"
+
+set_name="" guest_bin="" work=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--set) set_name=$2; shift 2 ;;
+	--guest-bin) guest_bin=$2; shift 2 ;;
+	--workdir) work=$2; shift 2 ;;
+	*) vm_die "conformance: unknown argument $1" ;;
+	esac
+done
+case $set_name in
+type1) backends=type1 expect=type1 ;;
+v3) backends=v3-tracked,v3-direct,type1 expect=v3 ;;
+*) vm_die "conformance: --set type1|v3 required" ;;
+esac
+[ -n "$guest_bin" ] ||
+	vm_die "conformance: no guest binary (a VB_SANITIZE build cannot link it statically)"
+[ -x "$guest_bin" ] || vm_die "conformance: guest binary $guest_bin missing: build vb-conformance-guest"
+work=${work:-$VM_WORK/conformance-$set_name}
+
+rel=$(vm_kernel_release)
+vm_require_tools
+mkdir -p "$work"
+
+ko=""
+if [ "$set_name" = v3 ]; then
+	[ -f "$VM_SRC/src/kernel/Makefile" ] || vm_die "conformance: src/kernel has no Makefile: no v3 module to test"
+	make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
+		BUILD_DIR="$work/kmod" V3_DEBUG=1 >&2 ||
+		vm_die "conformance: building src/kernel failed"
+	ko="$work/kmod/vfio_iommu_type1v3.ko"
+	[ -f "$ko" ] || vm_die "conformance: $ko missing after the module build"
+fi
+
+# --- initramfs: busybox, the VFIO modules, the runner, maybe the module ---
+root="$work/root"
+rm -rf "$root"
+mkdir -p "$root"/{bin,dev,proc,sys} "$root/lib/modules/$rel/extra"
+cp /bin/busybox "$root/bin/busybox"
+for a in $(/bin/busybox --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+done
+cp "$guest_bin" "$root/bin/conformance"
+declare -A seen=()
+add_module() {
+	local f dep
+	[ -z "${seen[$1]:-}" ] || return 0
+	seen[$1]=1
+	f=$(modinfo -k "$rel" -F filename "$1")
+	mkdir -p "$root$(dirname "$f")"
+	case $f in
+	*.xz) xz -dc "$f" >"$root${f%.xz}" ;;
+	*) cp "$f" "$root$f" ;;
+	esac
+	for dep in $(modinfo -k "$rel" -F depends "$1" | tr , ' '); do
+		add_module "$dep"
+	done
+}
+for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
+	add_module "$m"
+done
+cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
+: >"$root/lib/modules/$rel/modules.order"
+[ -z "$ko" ] || cp "$ko" "$root/lib/modules/$rel/extra/"
+depmod -b "$root" "$rel"
+
+cat >"$root/init" <<'INIT'
+#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "3 4 1 7" >/proc/sys/kernel/printk
+for w in $(cat /proc/cmdline); do
+	case $w in
+	conf.backends=*) BACKENDS=$(echo "${w#*=}" | tr , ' ') ;;
+	conf.expect=*) EXPECT=${w#*=} ;;
+	esac
+done
+for m in vfio vfio_iommu_type1 vfio-pci; do
+	modprobe $m || echo "CONF ERROR modprobe $m"
+done
+if [ -f /lib/modules/$(uname -r)/extra/vfio_iommu_type1v3.ko ]; then
+	modprobe vfio_iommu_type1v3 && echo "CONF MODULE vfio_iommu_type1v3 loaded" ||
+		echo "CONF ERROR modprobe vfio_iommu_type1v3"
+fi
+DEV="" GROUP=""
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat $d/vendor)" = 0x1234 ] && [ "$(cat $d/device)" = 0x11e8 ] || continue
+	echo vfio-pci >$d/driver_override
+	echo ${d##*/} >/sys/bus/pci/drivers_probe
+	g=$(readlink $d/iommu_group)
+	DEV=${d##*/} GROUP=${g##*/}
+	echo "CONF DEVICE $DEV group $GROUP driver $(basename $(readlink $d/driver))"
+	break
+done
+n0=$(dmesg | wc -l)
+if [ -n "$DEV" ]; then
+	timeout -s KILL 600 /bin/conformance --group $GROUP --device $DEV \
+		--expect-probe $EXPECT $BACKENDS
+	echo "CONF EXIT rc=$?"
+else
+	echo "CONF ERROR no edu device found"
+fi
+if dmesg | tail -n +$((n0 + 1)) | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace'; then
+	echo "RESULT kernel_log FAIL warning, BUG or oops during the run"
+else
+	echo "RESULT kernel_log PASS"
+fi
+echo "CONF DMESG-BEGIN"
+dmesg
+echo "CONF END"
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+
+# --- boot -------------------------------------------------------------------
+log="$work/guest.log"
+echo "conformance vm: kernel $rel, set $set_name ($backends), log $log"
+set +e
+timeout -k 5 "${VB_VM_TIMEOUT:-800}" qemu-system-x86_64 -machine q35 -accel tcg \
+	-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
+	-device intel-iommu -device edu \
+	-kernel "/boot/vmlinuz-$rel" -initrd "$work/initramfs.cpio.gz" \
+	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet conf.backends=$backends conf.expect=$expect" \
+	</dev/null >"$log" 2>&1
+qrc=$?
+set -e
+tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+
+fail=0
+[ "$qrc" -ne 124 ] || { echo "conformance vm: QEMU timed out"; fail=1; }
+# The first console line can carry terminal escapes: match unanchored.
+grep -oE '(CONF (ERROR|MODULE|DEVICE|EXIT)|probe:).*' "$log" || true
+results=$(grep -oE 'RESULT \S+ (PASS|FAIL).*' "$log" || true)
+[ -z "$results" ] || echo "$results"
+grep -q 'CONF END' "$log" || { echo "conformance vm: guest did not finish"; fail=1; }
+grep -q 'CONF EXIT rc=0$' "$log" || { echo "conformance vm: runner did not exit 0"; fail=1; }
+npass=$(echo "$results" | grep -cE '^RESULT \S+ PASS' || true)
+nfail=$(echo "$results" | grep -cE '^RESULT \S+ FAIL' || true)
+# Each backend contributes its setup lines plus the suite's cases.
+[ "$npass" -ge 10 ] || { echo "conformance vm: only $npass passing results"; fail=1; }
+[ "$nfail" -eq 0 ] || fail=1
+echo "conformance vm: $npass passed, $nfail failed; full guest log: $log"
+exit $fail
