@@ -105,20 +105,6 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	}
 }
 
-void broker_check_done(struct broker *b)
-{
-	const struct peer *p;
-
-	if (!b->exit_when_done || b->stopping || b->n_children_live)
-		return;
-	TAILQ_FOREACH(p, &b->peers, link)
-		if (p->bound)
-			return;
-	log_info("every spawned devproc has finished");
-	b->stopping = true;
-	event_base_loopexit(b->base, NULL);
-}
-
 static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct broker *b = arg;
