@@ -5,3 +5,7 @@ vb_unit_test(test_filter SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_filter.c
   LIBS vbsandbox)
 target_compile_definitions(test_filter PRIVATE _GNU_SOURCE
   VB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+vb_unit_test(test_sandbox SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_sandbox.c
+  LIBS vbsandbox)
+target_compile_definitions(test_sandbox PRIVATE _GNU_SOURCE
+  VB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
