@@ -53,23 +53,29 @@ struct v3_dma_unmap_ctx {
 	unsigned int		nclean;
 	unsigned int		nlost;	/* in the store, but no translation */
 	unsigned int		nruns;
+	unsigned int		nerased;	/* runs already out of the store */
 	u64			done;
 	/* used when no memory can be had, so teardown never fails */
 	struct page		*small_pages[V3_DMA_SMALL];
 	struct v3_dma_run	small_runs[V3_DMA_SMALL];
 };
 
+/*
+ * Turn a byte address and a page count into an inclusive page-frame range,
+ * refusing unaligned starts, empty ranges and ranges past 2^64. Working in
+ * page frames lets a range end exactly at the top of the address space.
+ */
 int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn, unsigned long *last)
 {
-	u64 size, end;
+	u64 first = iova >> PAGE_SHIFT, end;
 
 	if (!npages || !PAGE_ALIGNED(iova))
 		return -EINVAL;
-	if (check_shl_overflow(npages, PAGE_SHIFT, &size) ||
-	    check_add_overflow(iova, size - 1, &end))
+	if (check_add_overflow(first, npages - 1, &end) ||
+	    end > (U64_MAX >> PAGE_SHIFT))
 		return -EINVAL;
-	*pfn = iova >> PAGE_SHIFT;
-	*last = end >> PAGE_SHIFT;
+	*pfn = first;
+	*last = end;
 	return 0;
 }
 
@@ -142,6 +148,7 @@ static void v3_dma_ctx_init(struct v3_dma_unmap_ctx *ctx, u64 want)
 	ctx->nclean = 0;
 	ctx->nlost = 0;
 	ctx->nruns = 0;
+	ctx->nerased = 0;
 	ctx->done = 0;
 	ctx->pages = ctx->small_pages;
 	ctx->runs = ctx->small_runs;
@@ -161,6 +168,18 @@ static void v3_dma_ctx_init(struct v3_dma_unmap_ctx *ctx, u64 want)
 	ctx->runs = ctx->small_runs;
 }
 
+/*
+ * Take the collected runs out of the page store, so that a later entry of
+ * the same batch naming the same pages cannot collect them twice.
+ */
+static void v3_dma_ctx_close(struct v3_iommu *iommu,
+			     struct v3_dma_unmap_ctx *ctx)
+{
+	for (; ctx->nerased < ctx->nruns; ctx->nerased++)
+		iommu->store->erase(iommu, ctx->runs[ctx->nerased].pfn,
+				    ctx->runs[ctx->nerased].npages);
+}
+
 /* Remove the collected runs from every domain, flush, then unpin. */
 static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 			     struct v3_dma_unmap_ctx *ctx)
@@ -171,6 +190,7 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 
 	if (!ctx->nruns)
 		return;
+	v3_dma_ctx_close(iommu, ctx);
 
 	list_for_each_entry(d, &iommu->domains, next) {
 		iommu_iotlb_gather_init(&gather);
@@ -186,10 +206,6 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 		iommu_iotlb_sync(d->domain, &gather);
 	}
 
-	for (i = 0; i < ctx->nruns; i++)
-		iommu->store->erase(iommu, ctx->runs[i].pfn,
-				    ctx->runs[i].npages);
-
 	/* the device can no longer reach these pages: drop our pins */
 	unpin_user_pages_dirty_lock(ctx->pages, ctx->ndirty, true);
 	unpin_user_pages(ctx->pages + ctx->max - ctx->nclean, ctx->nclean);
@@ -199,6 +215,7 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 	ctx->nclean = 0;
 	ctx->nlost = 0;
 	ctx->nruns = 0;
+	ctx->nerased = 0;
 }
 
 static void v3_dma_ctx_add(struct v3_iommu *iommu,
@@ -213,7 +230,8 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 		run = NULL;
 	}
 
-	if (run && run->pfn + run->npages == pfn) {
+	if (run && ctx->nerased < ctx->nruns &&
+	    run->pfn + run->npages == pfn) {
 		run->npages++;
 	} else {
 		run = &ctx->runs[ctx->nruns++];
@@ -246,6 +264,7 @@ static int v3_dma_unmap_range(struct v3_iommu *iommu,
 		if (!(pfn % V3_DMA_UNMAP_CHUNK))
 			cond_resched();
 	}
+	v3_dma_ctx_close(iommu, ctx);
 	return 0;
 }
 

@@ -95,7 +95,7 @@ struct v3_range {
 };
 
 struct v3_iommu {
-	struct mutex		lock;
+	struct mutex		lock;		/* guards all but devices */
 	int			mode;		/* VFIO_TYPE1v3_MODE_* */
 	const struct v3_store_ops *store;
 	struct xarray		pages;		/* the page store */
@@ -108,7 +108,7 @@ struct v3_iommu {
 	struct list_head	emulated;	/* struct v3_group, no domain */
 	struct list_head	ranges;		/* struct v3_range, sorted */
 	struct list_head	devices;	/* struct v3_device */
-	struct mutex		devices_lock;
+	struct mutex		devices_lock;	/* guards devices */
 	struct mm_struct	*mm;		/* first mapper's, mmgrab()ed */
 	u64			pgsize_bitmap;
 	unsigned long		vaddr_invalid;	/* tracked: pages w/o vaddr */
