@@ -5,7 +5,8 @@
 # /init that binds edu devices to vfio-pci and runs the tests named on the
 # kernel command line (vmtest.tests=a,b,c). Output: $VM_WORK/initramfs.cpio.gz
 #
-# VB_V3_KO=path uses a prebuilt module instead of building src/kernel.
+# VB_V3_KO=path uses a prebuilt module instead of building src/kernel;
+# VB_V3_DEBUG=0 builds it without its invariant checks (the benchmark).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -42,12 +43,14 @@ ko=""
 if [ -n "${VB_V3_KO:-}" ]; then
 	ko=$VB_V3_KO
 elif [ -f "$VM_SRC/src/kernel/Makefile" ]; then
-	make -s -C "$VM_SRC/src/kernel" KVER="$rel" >&2 ||
+	# V3_DEBUG=1 compiles the module's invariant checks (WARN_ON_ONCE) in;
+	# a warning fails the run through the kernel_log result.
+	kdir="$VM_WORK/kmod-debug${VB_V3_DEBUG:-1}"
+	make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
+		BUILD_DIR="$kdir" V3_DEBUG="${VB_V3_DEBUG:-1}" >&2 ||
 		vm_die "building src/kernel failed"
-	ko=$(find "$VM_SRC/src/kernel" -name vfio_iommu_type1v3.ko -newer \
-		"$VM_SRC/src/kernel/Makefile" -print -quit)
-	[ -n "$ko" ] || ko=$(find "$VM_SRC/src/kernel" -name vfio_iommu_type1v3.ko -print -quit)
-	[ -n "$ko" ] || vm_die "src/kernel built but no vfio_iommu_type1v3.ko found"
+	ko="$kdir/vfio_iommu_type1v3.ko"
+	[ -f "$ko" ] || vm_die "src/kernel built but $ko is missing"
 else
 	echo "vm: src/kernel has no Makefile yet: guest has no v3 module" >&2
 fi

@@ -543,3 +543,34 @@ int harness_unmap(struct vt_ctx *ctx, uint64_t iova, uint64_t npages)
 		return -ENOENT;
 	return ret;
 }
+
+/*
+ * Interrupts taken by the DMAR fault handler. Unlike the kernel's fault
+ * messages, which are rate-limited, every reported fault raises one.
+ */
+long long harness_dmar_faults(void)
+{
+	char line[512];
+	long long sum = 0;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':');
+
+		if (!p || !strstr(line, "dmar"))
+			continue;
+		for (p++; ; ) {
+			char *end;
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			sum += v;
+			p = end;
+		}
+	}
+	fclose(f);
+	return sum;
+}

@@ -124,6 +124,7 @@ int harness_kmsg_mark(void);
 int harness_kmsg_find(int fd, const char *needle);
 
 uint64_t harness_now_ns(void);
+long long harness_dmar_faults(void);
 
 
 

@@ -5,7 +5,10 @@
  * "VMTEST RESULT name PASS|FAIL". The exit status is 0 only if all passed.
  */
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "tests.h"
 
@@ -48,6 +51,31 @@ static const struct vt_test tests[] = {
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
 
+/*
+ * Each mode runs in its own process: a failing check returns early and may
+ * leave a container or group open, which must not leak into the next mode
+ * (a VFIO group can be opened only once), and a crash fails one mode.
+ */
+static int run_mode(const struct vt_test *t, enum vt_mode mode)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		printf("VMTEST FAIL %s fork: %s\n", vt_test_name, strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		_exit(t->fn(mode) ? 1 : 0);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		printf("VMTEST FAIL %s killed by signal %d\n", vt_test_name, WTERMSIG(status));
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 static int run_test(const struct vt_test *t)
 {
 	int mode, failed = 0;
@@ -65,7 +93,7 @@ static int run_test(const struct vt_test *t)
 		snprintf(name, sizeof(name), "%s/%s", t->name, harness_mode_name(mode));
 		vt_test_name = name;
 		printf("VMTEST SUBSTART %s\n", name);
-		rc = t->fn(mode);
+		rc = run_mode(t, mode);
 		printf("VMTEST SUB %s %s\n", name, rc ? "FAIL" : "PASS");
 		failed |= rc != 0;
 	}
@@ -82,7 +110,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && (!strcmp(argv[1], "--list") || !strcmp(argv[1], "--describe"))) {
 		for (j = 0; j < NTESTS; j++)
 			if (tests[j].in_suite)
-				printf(argv[1][3] == 'l' ? "%s\n" : "%-18s %s\n",
+				printf(argv[1][2] == 'l' ? "%s\n" : "%-18s %s\n",
 				       tests[j].name, tests[j].what);
 		return 0;
 	}
