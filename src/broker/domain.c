@@ -107,8 +107,6 @@ int64_t domain_release_device(struct broker *b, struct device *dev)
 	}
 	d->stats.pages_unmapped += res.pages_done;
 	d->stats.pages_released += res.pages_done;
-	d->stats.batches++;
-	stats_hist_add(&d->stats.batch_entries, cd->n_iova);
 	b->mapped_now -= res.pages_done < b->mapped_now ? res.pages_done : b->mapped_now;
 	return (int64_t)res.pages_done;
 }

@@ -120,6 +120,16 @@ static void peer_update_read(struct peer *p)
 	p->reading = want;
 }
 
+/* Mark dead and defer the teardown; see "Lifetime" in peer.h. */
+static void peer_schedule_close(struct peer *p)
+{
+	p->state = PEER_DEAD;
+	event_del(p->ev_read);
+	event_del(p->ev_write);
+	p->reading = false;
+	event_active(p->ev_close, 0, 0);
+}
+
 void peer_fail(struct peer *p, const char *fmt, ...)
 {
 	char reason[256];
@@ -134,11 +144,7 @@ void peer_fail(struct peer *p, const char *fmt, ...)
 		log_info("%s: disconnected", p->name);
 	else
 		log_warn("%s: dropping client: %s", p->name, reason);
-	p->state = PEER_DEAD;
-	event_del(p->ev_read);
-	event_del(p->ev_write);
-	p->reading = false;
-	event_active(p->ev_close, 0, 0);
+	peer_schedule_close(p);
 }
 
 void peer_finish(struct peer *p, const char *reason)
@@ -148,8 +154,8 @@ void peer_finish(struct peer *p, const char *reason)
 	log_info("%s: refusing client: %s", p->name, reason);
 	p->state = PEER_CLOSING;
 	peer_update_read(p);
-	if (!p->outq_len)
-		peer_fail(p, "refused (%s)", reason);
+	if (!p->outq_len && p->state != PEER_DEAD)
+		peer_schedule_close(p);
 }
 
 static ssize_t peer_sendmsg(struct peer *p, const void *buf, size_t len,
@@ -247,16 +253,16 @@ static void peer_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	event_del(p->ev_write);
 	if (p->state == PEER_CLOSING) {
-		peer_fail(p, "refused");
+		peer_schedule_close(p);
 		return;
 	}
 	peer_update_read(p);
 }
 
-/* Wire version for a reply: the negotiated one, or our lowest before it. */
+/* Wire version for a reply: the negotiated one; 0 (a refusal) before it. */
 static uint16_t peer_version(const struct peer *p)
 {
-	return p->version ? p->version : VB_PROTO_VERSION_MIN;
+	return p->version;
 }
 
 void peer_request_started(struct peer *p)
