@@ -152,6 +152,10 @@ int vb_client_poll(struct vb_client *c, int timeout_ms)
 				   delivered ? 0 : timeout_ms);
 		if (n == -EAGAIN)
 			break;
+		/* The hangup stays visible on the socket: report what was
+		 * delivered now, the hangup on the next call. */
+		if (n == -EPIPE && delivered)
+			break;
 		if (n < 0)
 			return client_die(c, n == -EPIPE ? -EPIPE : -EPROTO);
 		rc = client_complete(c, (size_t)n, nfds);

@@ -29,8 +29,13 @@ static int transport_wait(int fd, short events, int timeout_ms)
 
 int transport_send(int fd, const void *buf, size_t len)
 {
+	/* sendmsg rather than send: glibc's send() is the sendto syscall, and
+	 * one syscall for both directions keeps the seccomp policy short. */
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
 	for (;;) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		int rc;
 
 		if (n == (ssize_t)len)
@@ -115,10 +120,11 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 		n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n >= 0)
 			break;
-		if (errno == EINTR)
+		/* A peer that closed while our requests sat unread in its
+		 * queue is reported once as ECONNRESET, before the replies it
+		 * did send; read on, they and then EOF follow. */
+		if (errno == EINTR || errno == ECONNRESET)
 			continue;
-		if (errno == ECONNRESET)
-			return -EPIPE;
 		if (errno != EAGAIN)
 			return -errno;
 		rc = transport_wait(fd, POLLIN, timeout_ms);

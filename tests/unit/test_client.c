@@ -1,0 +1,685 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libvfiobroker against a fake broker on the other end of a socketpair, in
+ * the same process: messages the client will read are queued on the socket
+ * before the (blocking) call, and what the client sent is read back and
+ * decoded with the codec afterwards. Covers the handshake with fd passing
+ * and its refusals, synchronous calls, the pipelined window, in-order
+ * completion, broker statuses, hangup and malformed replies.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/codec.h"
+#include "vfio-broker/client.h"
+
+#define DEV	7
+
+static uint8_t buf[VB_MSG_MAX_LEN];
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* the DIR's own fd */
+}
+
+static void send_with_fds(int fd, const void *msg, size_t len, const int *fds,
+			  unsigned int nfds)
+{
+	union {
+		char b[CMSG_SPACE(16 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(fd, &mh, 0), (ssize_t)len);
+}
+
+/* Queue a WELCOME describing @n_ram regions, with @nfds memfds. */
+static void fake_welcome(int bfd, unsigned int n_ram, unsigned int nfds,
+			 uint32_t window, uint32_t max_entries)
+{
+	struct vb_welcome w = {
+		.version = 1, .n_iova = 1, .n_ram = (uint16_t)n_ram,
+		.device_id = DEV, .domain_id = 3, .page_size = VB_PAGE_SIZE,
+		.max_entries = max_entries, .window = window,
+	};
+	struct vb_range iova = { .start = 0x100000, .size = 0x1000000 };
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS] = { 0 };
+	int fds[16];
+	ssize_t n;
+
+	for (unsigned int i = 0; i < VB_MAX_RAM_REGIONS; i++) {
+		ram[i].gpa = (uint64_t)i << 30;
+		ram[i].size = 0x10000;
+		ram[i].flags = VB_RAM_F_SHARED;
+	}
+	/* the encoder wants the fds to match; build the body for n_ram */
+	w.window = window ? window : 1;
+	w.max_entries = max_entries ? max_entries : 1;
+	n = vb_encode_welcome(buf, sizeof(buf), 0, &w, &iova, ram);
+	ck_assert_int_gt(n, 0);
+	/* values the encoder refuses are patched in afterwards */
+	memcpy(buf + sizeof(struct vb_hdr) + offsetof(struct vb_welcome, window),
+	       &window, sizeof(window));
+	memcpy(buf + sizeof(struct vb_hdr) +
+	       offsetof(struct vb_welcome, max_entries),
+	       &max_entries, sizeof(max_entries));
+	for (unsigned int i = 0; i < nfds; i++) {
+		fds[i] = memfd_create("ram", MFD_CLOEXEC);
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_int_eq(ftruncate(fds[i], 0x10000 + i * 4096), 0);
+	}
+	send_with_fds(bfd, buf, (size_t)n, fds, nfds);
+	for (unsigned int i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+static void fake_reply_v(int bfd, uint16_t version, uint64_t id,
+			 int32_t status, uint64_t done, uint32_t failed)
+{
+	struct vb_reply r = { .status = status, .failed_index = failed,
+			      .pages_done = done };
+	ssize_t n = vb_encode_reply(buf, sizeof(buf), version, id, &r);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(send(bfd, buf, (size_t)n, 0), n);
+}
+
+static void fake_reply(int bfd, uint64_t id, int32_t status, uint64_t done,
+		       uint32_t failed)
+{
+	fake_reply_v(bfd, 1, id, status, done, failed);
+}
+
+static void fake_raw(int bfd, const void *msg, size_t len)
+{
+	ck_assert_int_eq(send(bfd, msg, len, 0), (ssize_t)len);
+}
+
+/* Read and decode what the client sent. */
+static struct vb_msg fake_read(int bfd, uint16_t version)
+{
+	static uint8_t rx[VB_MSG_MAX_LEN];
+	struct vb_msg m;
+	ssize_t n = recv(bfd, rx, sizeof(rx), MSG_DONTWAIT);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(vb_decode(rx, (size_t)n, VB_DIR_TO_BROKER, version,
+				   0, &m), 0);
+	return m;
+}
+
+static bool fake_nothing_sent(int bfd)
+{
+	char b[16];
+
+	return recv(bfd, b, sizeof(b), MSG_DONTWAIT) < 0 && errno == EAGAIN;
+}
+
+static void pair(int *cfd, int *bfd)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	*cfd = sv[0];
+	*bfd = sv[1];
+}
+
+/* A connected handle with window @window and 2 RAM regions. */
+static struct vb_client *open_client(int *bfd, uint32_t window)
+{
+	struct vb_client *c = NULL;
+	struct vb_hello h;
+	struct vb_msg m;
+	int cfd;
+
+	pair(&cfd, bfd);
+	fake_welcome(*bfd, 2, 2, window, 16);
+	ck_assert_int_eq(vb_client_open_fd(cfd, DEV, &c), 0);
+	ck_assert_ptr_nonnull(c);
+	m = fake_read(*bfd, 0);
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_HELLO);
+	ck_assert_uint_eq(m.hdr.id, 0);
+	ck_assert_int_eq(vb_msg_hello(&m, &h), 0);
+	ck_assert_uint_eq(h.min_version, VB_PROTO_VERSION_MIN);
+	ck_assert_uint_eq(h.max_version, VB_PROTO_VERSION_MAX);
+	ck_assert_uint_eq(h.device_id, DEV);
+	return c;
+}
+
+struct rec {
+	unsigned int n;
+	uint64_t id[64];
+	int32_t status[64];
+	uint64_t done[64];
+};
+
+static void rec_done(void *arg, uint64_t id, const struct vb_reply *r)
+{
+	struct rec *rc = arg;
+
+	ck_assert_uint_lt(rc->n, 64);
+	rc->id[rc->n] = id;
+	rc->status[rc->n] = r->status;
+	rc->done[rc->n] = r->pages_done;
+	rc->n++;
+}
+
+static const struct vb_map_entry me1 = {
+	.iova = 0x100000, .gpa = 0x2000, .npages = 3, .prot = VB_PROT_READ,
+};
+static const struct vb_unmap_entry ue1 = { .iova = 0x100000, .npages = 3 };
+
+START_TEST(handshake)
+{
+	const struct vb_client_info *in;
+	struct vb_client *c;
+	struct stat st;
+	int bfd, before = count_fds();
+
+	c = open_client(&bfd, 8);
+	in = vb_client_info(c);
+	ck_assert_uint_eq(in->version, 1);
+	ck_assert_uint_eq(in->device_id, DEV);
+	ck_assert_uint_eq(in->domain_id, 3);
+	ck_assert_uint_eq(in->page_size, VB_PAGE_SIZE);
+	ck_assert_uint_eq(in->max_entries, 16);
+	ck_assert_uint_eq(in->window, 8);
+	ck_assert_uint_eq(in->n_iova, 1);
+	ck_assert_uint_eq(in->iova[0].start, 0x100000);
+	ck_assert_uint_eq(in->n_ram, 2);
+	ck_assert_uint_eq(in->ram[1].gpa, 1ull << 30);
+	/* the memfds arrived, in order, and belong to the handle */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(fstat(in->ram_fd[i], &st), 0);
+		ck_assert_int_eq(st.st_size, 0x10000 + i * 4096);
+		ck_assert(fcntl(in->ram_fd[i], F_GETFD) & FD_CLOEXEC);
+	}
+	ck_assert_int_eq(in->ram_fd[2], -1);
+	ck_assert_int_ge(vb_client_fd(c), 0);
+	ck_assert_uint_eq(vb_client_outstanding(c), 0);
+	ck_assert_int_eq(count_fds(), before + 4);	/* 2 socket ends, 2 memfds */
+	vb_client_close(c);
+	close(bfd);
+	ck_assert_int_eq(count_fds(), before);
+	ck_assert_str_eq(vb_client_version(), "1.0.0");
+}
+END_TEST
+
+static int try_open(void (*queue)(int bfd), int *leftover_fds)
+{
+	struct vb_client *c = (struct vb_client *)1;
+	int cfd, bfd, before = count_fds(), rc;
+
+	pair(&cfd, &bfd);
+	queue(bfd);
+	rc = vb_client_open_fd(cfd, DEV, &c);
+	ck_assert_ptr_null(c);
+	close(bfd);
+	*leftover_fds = count_fds() - before;
+	return rc;
+}
+
+static void q_extra_fds(int bfd) { fake_welcome(bfd, 1, 2, 8, 16); }
+static void q_missing_fds(int bfd) { fake_welcome(bfd, 2, 1, 8, 16); }
+static void q_too_many_fds(int bfd) { fake_welcome(bfd, 1, 12, 8, 16); }
+/* refusals carry header version 0: nothing was negotiated */
+static void q_refused_eperm(int bfd) { fake_reply_v(bfd, 0, 0, EPERM, 0, VB_NO_INDEX); }
+static void q_refused_ebusy(int bfd) { fake_reply_v(bfd, 0, 0, EBUSY, 0, VB_NO_INDEX); }
+static void q_refused_zero(int bfd)
+{
+	struct vb_reply r = { .status = EPERM, .failed_index = VB_NO_INDEX };
+	ssize_t n = vb_encode_reply(buf, sizeof(buf), 0, 0, &r);
+	int32_t zero = 0;
+
+	memcpy(buf + sizeof(struct vb_hdr), &zero, sizeof(zero));
+	fake_raw(bfd, buf, (size_t)n);
+}
+static void q_refused_v1(int bfd) { fake_reply_v(bfd, 1, 0, EPERM, 0, VB_NO_INDEX); }
+static void q_hangup(int bfd) { shutdown(bfd, SHUT_WR); }
+static void q_window0(int bfd) { fake_welcome(bfd, 1, 1, 0, 16); }
+static void q_entries0(int bfd) { fake_welcome(bfd, 1, 1, 8, 0); }
+static void q_garbage(int bfd) { fake_raw(bfd, "not a message at all", 20); }
+
+START_TEST(handshake_refusals)
+{
+	static const struct {
+		void (*queue)(int bfd);
+		int rc;
+		const char *what;
+	} cases[] = {
+		{ q_extra_fds, -EPROTO, "more fds than regions" },
+		{ q_missing_fds, -EPROTO, "fewer fds than regions" },
+		{ q_too_many_fds, -EPROTO, "more fds than the protocol allows" },
+		{ q_refused_eperm, -EPERM, "refused with EPERM" },
+		{ q_refused_ebusy, -EBUSY, "refused with EBUSY" },
+		{ q_refused_zero, -EPROTO, "REPLY with status 0" },
+		{ q_refused_v1, -EPROTO, "refusal with a version before one was chosen" },
+		{ q_hangup, -EPIPE, "hangup" },
+		{ q_window0, -EPROTO, "window 0" },
+		{ q_entries0, -EPROTO, "max_entries 0" },
+		{ q_garbage, -EPROTO, "garbage" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int leftover, rc = try_open(cases[i].queue, &leftover);
+
+		ck_assert_msg(rc == cases[i].rc, "%s: rc %d, want %d",
+			      cases[i].what, rc, cases[i].rc);
+		/* the socket and every received fd are closed on failure */
+		ck_assert_msg(leftover == 0, "%s: %d fds leaked",
+			      cases[i].what, leftover);
+	}
+}
+END_TEST
+
+START_TEST(sync_calls)
+{
+	struct vb_map_entry got_m;
+	struct vb_unmap_entry got_u;
+	struct vb_stats st = { 0 }, out;
+	struct vb_reply r;
+	struct vb_msg m;
+	struct vb_client *c;
+	ssize_t n;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+
+	fake_reply(bfd, 1, 0, 3, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_map(c, &me1, 1, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(r.pages_done, 3);
+	m = fake_read(bfd, 1);
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_MAP);
+	ck_assert_uint_eq(m.hdr.id, 1);
+	ck_assert_uint_eq(m.count, 1);
+	vb_msg_map_entry(&m, 0, &got_m);
+	ck_assert_mem_eq(&got_m, &me1, sizeof(me1));
+
+	/* a broker status comes back as -errno with the whole reply */
+	fake_reply(bfd, 2, ERANGE, 0, 0);
+	ck_assert_int_eq(vb_client_unmap(c, &ue1, 1, &r), -ERANGE);
+	ck_assert_int_eq(r.status, ERANGE);
+	ck_assert_uint_eq(r.failed_index, 0);
+	m = fake_read(bfd, 1);
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_UNMAP);
+	ck_assert_uint_eq(m.hdr.id, 2);
+	vb_msg_unmap_entry(&m, 0, &got_u);
+	ck_assert_mem_eq(&got_u, &ue1, sizeof(ue1));
+
+	fake_reply(bfd, 3, 0, 0, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_sync(c), 0);
+	m = fake_read(bfd, 1);
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_SYNC);
+	ck_assert_uint_eq(m.hdr.id, 3);
+
+	st.pages_current = 42;
+	st.map_requests = 1;
+	st.errors = 1;
+	n = vb_encode_stats(buf, sizeof(buf), 1, 4, &st);
+	ck_assert_int_gt(n, 0);
+	fake_raw(bfd, buf, (size_t)n);
+	ck_assert_int_eq(vb_client_stats(c, &out), 0);
+	ck_assert_uint_eq(out.pages_current, 42);
+	ck_assert_uint_eq(out.errors, 1);
+	m = fake_read(bfd, 1);
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_STATS);
+
+	/* STATS refused with a plain REPLY carrying an errno */
+	fake_reply(bfd, 5, EPERM, 0, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_stats(c, &out), -EPERM);
+	ck_assert_uint_eq(out.pages_current, 42);	/* untouched */
+
+	/* arguments the broker would refuse are caught before sending */
+	ck_assert_int_eq(vb_client_map(c, &me1, 0, &r), -EINVAL);
+	ck_assert_int_eq(vb_client_map(c, &me1, 17, &r), -E2BIG);
+	ck_assert_int_eq(vb_client_unmap(c, NULL, 1, &r), -EINVAL);
+	fake_read(bfd, 1);	/* the refused STATS */
+	ck_assert(fake_nothing_sent(bfd));
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
+START_TEST(pipelined_window_and_order)
+{
+	static const int32_t status[4] = { 0, EEXIST, 0, EFAULT };
+	struct rec rec = { 0 };
+	struct vb_client *c;
+	uint64_t id;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done,
+						      &rec, &id), 0);
+		ck_assert_uint_eq(id, (uint64_t)i + 1);
+	}
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, &id), 0);
+	ck_assert_uint_eq(id, 4);
+	ck_assert_uint_eq(vb_client_outstanding(c), 4);
+	/* the window is full */
+	ck_assert_int_eq(vb_client_submit_unmap(c, &ue1, 1, rec_done, &rec,
+						&id), -EAGAIN);
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, &id),
+			 -EAGAIN);
+	for (uint64_t i = 1; i <= 4; i++)
+		ck_assert_uint_eq(fake_read(bfd, 1).hdr.id, i);
+	ck_assert(fake_nothing_sent(bfd));
+
+	/* nothing has arrived yet */
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);
+	ck_assert_int_eq(vb_client_poll(c, 20), 0);
+	ck_assert_uint_eq(rec.n, 0);
+
+	fake_reply(bfd, 1, status[0], 3, VB_NO_INDEX);
+	fake_reply(bfd, 2, status[1], 0, 0);
+	ck_assert_int_eq(vb_client_poll(c, -1), 2);
+	ck_assert_uint_eq(vb_client_outstanding(c), 2);
+	/* a slot is free again */
+	ck_assert_int_eq(vb_client_submit_unmap(c, &ue1, 1, rec_done, &rec,
+						&id), 0);
+	ck_assert_uint_eq(id, 5);
+	fake_reply(bfd, 3, status[2], 3, VB_NO_INDEX);
+	fake_reply(bfd, 4, status[3], 0, VB_NO_INDEX);
+	fake_reply(bfd, 5, 0, 3, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_wait(c), 0);
+	ck_assert_uint_eq(vb_client_outstanding(c), 0);
+	ck_assert_uint_eq(rec.n, 5);
+	for (unsigned int i = 0; i < 5; i++) {
+		ck_assert_uint_eq(rec.id[i], i + 1);
+		ck_assert_int_eq(rec.status[i], i < 4 ? status[i] : 0);
+	}
+	ck_assert_uint_eq(rec.done[0], 3);
+	/* nothing outstanding: poll returns at once */
+	ck_assert_int_eq(vb_client_poll(c, -1), 0);
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
+/* A synchronous call after pipelined ones delivers their completions
+ * first, then returns its own result. */
+START_TEST(sync_after_pipelined)
+{
+	struct rec rec = { 0 };
+	struct vb_client *c;
+	struct vb_reply r;
+	int bfd;
+
+	c = open_client(&bfd, 2);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	fake_reply(bfd, 1, 0, 3, VB_NO_INDEX);
+	fake_reply(bfd, 2, EEXIST, 0, 0);
+	fake_reply(bfd, 3, 0, 3, VB_NO_INDEX);
+	/* the window is full: the sync call first makes room */
+	ck_assert_int_eq(vb_client_unmap(c, &ue1, 1, &r), 0);
+	ck_assert_uint_eq(r.pages_done, 3);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_int_eq(rec.status[1], EEXIST);
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
+START_TEST(hangup)
+{
+	struct rec rec = { 0 };
+	struct vb_client *c;
+	struct vb_reply r;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	fake_reply(bfd, 1, 0, 3, VB_NO_INDEX);
+	close(bfd);
+	/* the reply that made it is delivered, then the hangup */
+	ck_assert_int_eq(vb_client_poll(c, -1), 1);
+	ck_assert_int_eq(vb_client_poll(c, -1), -EPIPE);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_int_eq(rec.status[0], 0);
+	ck_assert_int_eq(rec.status[1], EPIPE);
+	ck_assert_uint_eq(vb_client_outstanding(c), 0);
+	/* the handle stays dead */
+	ck_assert_int_eq(vb_client_map(c, &me1, 1, &r), -EPIPE);
+	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL), -EPIPE);
+	ck_assert_int_eq(vb_client_wait(c), -EPIPE);
+	vb_client_close(c);
+}
+END_TEST
+
+START_TEST(hangup_on_send)
+{
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	close(bfd);
+	/* no SIGPIPE (the test would die), just -EPIPE */
+	ck_assert_int_eq(vb_client_sync(c), -EPIPE);
+	vb_client_close(c);
+}
+END_TEST
+
+static void q_wrong_id(int bfd) { fake_reply(bfd, 9, 0, 0, VB_NO_INDEX); }
+static void q_bad_version(int bfd)
+{
+	struct vb_reply r = { .failed_index = VB_NO_INDEX };
+	ssize_t n = vb_encode_reply(buf, sizeof(buf), 1, 1, &r);
+
+	((struct vb_hdr *)buf)->version = 2;
+	fake_raw(bfd, buf, (size_t)n);
+}
+static void q_short(int bfd)
+{
+	struct vb_reply r = { .failed_index = VB_NO_INDEX };
+	ssize_t n = vb_encode_reply(buf, sizeof(buf), 1, 1, &r);
+
+	fake_raw(bfd, buf, (size_t)n - 1);
+}
+static void q_stats_for_map(int bfd)
+{
+	struct vb_stats st = { 0 };
+	ssize_t n = vb_encode_stats(buf, sizeof(buf), 1, 1, &st);
+
+	fake_raw(bfd, buf, (size_t)n);
+}
+static void q_negative_status(int bfd)
+{
+	struct vb_reply r = { .failed_index = VB_NO_INDEX };
+	ssize_t n = vb_encode_reply(buf, sizeof(buf), 1, 1, &r);
+	int32_t bad = -5;
+
+	/* the encoder refuses to build it, so patch the body */
+	memcpy(buf + sizeof(struct vb_hdr), &bad, sizeof(bad));
+	fake_raw(bfd, buf, (size_t)n);
+}
+static void q_with_fd(int bfd)
+{
+	struct vb_reply r = { .failed_index = VB_NO_INDEX };
+	ssize_t n = vb_encode_reply(buf, sizeof(buf), 1, 1, &r);
+	int fd = memfd_create("x", MFD_CLOEXEC);
+
+	send_with_fds(bfd, buf, (size_t)n, &fd, 1);
+	close(fd);
+}
+static void q_welcome_again(int bfd) { fake_welcome(bfd, 0, 0, 8, 16); }
+static void q_request_type(int bfd)
+{
+	ssize_t n = vb_encode_simple(buf, sizeof(buf), 1, VB_MSG_SYNC, 1);
+
+	fake_raw(bfd, buf, (size_t)n);
+}
+static void q_oversized(int bfd)
+{
+	static uint8_t big[VB_MSG_MAX_LEN + 100];
+
+	fake_raw(bfd, big, sizeof(big));
+}
+
+START_TEST(malformed_replies)
+{
+	static const struct {
+		void (*queue)(int bfd);
+		const char *what;
+	} cases[] = {
+		{ q_wrong_id, "reply for an id never sent" },
+		{ q_bad_version, "wrong version" },
+		{ q_short, "truncated" },
+		{ q_stats_for_map, "STATS_REPLY answering a MAP" },
+		{ q_negative_status, "negative status" },
+		{ q_with_fd, "fd attached to a reply" },
+		{ q_welcome_again, "second WELCOME" },
+		{ q_request_type, "request type sent to the client" },
+		{ q_oversized, "larger than any message" },
+		{ q_garbage, "garbage" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rec rec = { 0 };
+		struct vb_client *c;
+		int bfd, before = count_fds();
+
+		c = open_client(&bfd, 4);
+		ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done,
+						      &rec, NULL), 0);
+		cases[i].queue(bfd);
+		ck_assert_msg(vb_client_poll(c, -1) == -EPROTO, "%s",
+			      cases[i].what);
+		ck_assert_msg(rec.n == 1 && rec.status[0] == EPROTO, "%s",
+			      cases[i].what);
+		ck_assert_int_eq(vb_client_sync(c), -EPROTO);
+		vb_client_close(c);
+		close(bfd);
+		ck_assert_msg(count_fds() == before, "%s: fd leak",
+			      cases[i].what);
+	}
+}
+END_TEST
+
+/* A reply when nothing is outstanding is a violation, caught when the
+ * client next reads. */
+START_TEST(unsolicited_reply)
+{
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	fake_reply(bfd, 1, 0, 0, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_sync(c), 0);
+	fake_reply(bfd, 5, 0, 0, VB_NO_INDEX);	/* answers nothing */
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);	/* nothing expected */
+	ck_assert_int_eq(vb_client_sync(c), -EPROTO);
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
+static struct vb_client *resubmit_client;
+
+static void resubmit(void *arg, uint64_t id, const struct vb_reply *r)
+{
+	struct rec *rc = arg;
+
+	rec_done(arg, id, r);
+	/* window 1: the slot of this completion is already free */
+	if (rc->n == 1)
+		ck_assert_int_eq(vb_client_submit_sync(resubmit_client,
+						       rec_done, rc, NULL), 0);
+}
+
+START_TEST(callback_may_submit)
+{
+	struct rec rec = { 0 };
+	int bfd;
+
+	resubmit_client = open_client(&bfd, 1);
+	ck_assert_int_eq(vb_client_submit_sync(resubmit_client, resubmit,
+					       &rec, NULL), 0);
+	fake_reply(bfd, 1, 0, 0, VB_NO_INDEX);
+	fake_reply(bfd, 2, 0, 0, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_wait(resubmit_client), 0);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_uint_eq(rec.id[1], 2);
+	vb_client_close(resubmit_client);
+	close(bfd);
+}
+END_TEST
+
+START_TEST(connect_errors)
+{
+	struct vb_client *c = (struct vb_client *)1;
+	char longpath[200];
+
+	ck_assert_int_eq(vb_client_connect("/nonexistent/vb.sock", DEV, &c),
+			 -ENOENT);
+	ck_assert_ptr_null(c);
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	ck_assert_int_eq(vb_client_connect(longpath, DEV, &c), -ENAMETOOLONG);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc = tcase_create("client");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, handshake);
+	tcase_add_test(tc, handshake_refusals);
+	tcase_add_test(tc, sync_calls);
+	tcase_add_test(tc, pipelined_window_and_order);
+	tcase_add_test(tc, sync_after_pipelined);
+	tcase_add_test(tc, hangup);
+	tcase_add_test(tc, hangup_on_send);
+	tcase_add_test(tc, malformed_replies);
+	tcase_add_test(tc, unsolicited_reply);
+	tcase_add_test(tc, callback_may_submit);
+	tcase_add_test(tc, connect_errors);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
