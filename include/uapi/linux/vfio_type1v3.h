@@ -55,6 +55,25 @@ struct vfio_iommu_type1v3_unmap_entry {
  * page is already mapped, including by an earlier entry of the same batch).
  * One IOTLB flush covers the whole batch. @pages_done is the number of pages
  * mapped (all of them on success, 0 on failure).
+ *
+ * argsz must be at least offsetofend(pages_done) and flags 0, else EINVAL
+ * and the out fields are not written. Otherwise @failed_index and
+ * @pages_done are always written; @failed_index is ~0U when the failure is
+ * not tied to one entry. Every entry is validated before anything is
+ * pinned, so a validation error wins over EEXIST of an earlier entry.
+ *   EINVAL  nr_entries 0 or above VFIO_TYPE1v3_MAX_BATCH (~0U); an entry
+ *           with flags 0 or unknown bits, __reserved != 0, unaligned iova
+ *           or vaddr, npages 0, a range past 2^64, or an IOVA range not
+ *           inside one range of the IOVA-range capability (reserved
+ *           regions such as the MSI window are outside all of them)
+ *   EEXIST  a page of the entry is already mapped
+ *   EFAULT  @entries unreadable (~0U); the entry's vaddr range cannot be
+ *           pinned (unmapped, or VM_PFNMAP/VM_IO memory)
+ *   ENOMEM  RLIMIT_MEMLOCK would be exceeded without CAP_IPC_LOCK (~0U:
+ *           the whole batch is charged at once); out of kernel memory
+ *   EPERM   the caller's mm is not the container's (the first mapper's)
+ *   ENODEV  no IOMMU-backed group is attached (~0U)
+ *   EINTR   a fatal signal arrived; the batch was rolled back
  */
 struct vfio_iommu_type1v3_map_batch {
 	__u32		argsz;
@@ -74,6 +93,12 @@ struct vfio_iommu_type1v3_map_batch {
  * before anything is unmapped; an invalid entry fails the whole call with
  * nothing unmapped and @failed_index set. @pages_done is the number of pages
  * that were mapped and are now unmapped.
+ *
+ * argsz and flags as for VFIO_IOMMU_MAP_DMA_BATCH. Entries may overlap
+ * (a page is counted once) and may lie outside the IOVA ranges (holes).
+ *   EINVAL  nr_entries 0 or too large (~0U); an entry with unaligned iova,
+ *           npages 0 or a range past 2^64
+ *   EFAULT  @entries unreadable (~0U)
  */
 struct vfio_iommu_type1v3_unmap_batch {
 	__u32		argsz;
@@ -88,7 +113,10 @@ struct vfio_iommu_type1v3_unmap_batch {
 #define VFIO_TYPE1v3_MAX_BATCH		65536
 
 /*
- * VFIO_IOMMU_GET_INFO capability reporting the v3 state.
+ * VFIO_IOMMU_GET_INFO capability reporting the v3 state (version 1).
+ * metadata_bytes is the memory of the page store: tracked, its xarray
+ * nodes; direct, its bitmap chunks plus their xarray nodes. It does not
+ * include the IOMMU page tables, which every backend needs.
  */
 #define VFIO_IOMMU_TYPE1_INFO_CAP_V3	0x7633
 
