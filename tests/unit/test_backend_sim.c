@@ -387,11 +387,15 @@ START_TEST(test_usage_numbers)
 }
 END_TEST
 
+/*
+ * CPU time of this process, not wall time: the speed bound must hold on a
+ * machine busy with parallel builds and tests without turning flaky.
+ */
 static double now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -431,7 +435,7 @@ START_TEST(test_speed)
 	ck_assert_uint_eq(us.mapped_pages, 1024 * 1024);
 	ck_assert_uint_eq(us.extents, 1024 * 1024);
 	ck_assert_uint_eq(us.bytes_v3, 2048 * 64 + (32 + 1) * 576);
-	ck_assert_msg(t1 - t0 < SPEED_LIMIT, "map took %.3f s", t1 - t0);
+	ck_assert_msg(t1 - t0 < SPEED_LIMIT, "map took %.3f s CPU", t1 - t0);
 	for (b = 0; b < 1024; b++) {
 		for (i = 0; i < 1024; i++) {
 			u[i].iova = ((uint64_t)b * 1024 + i) * PG;
@@ -440,8 +444,8 @@ START_TEST(test_speed)
 		ck_assert_int_eq(unmap(u, 1024, &r, NULL), 0);
 		ck_assert_uint_eq(r.pages_done, 1024);
 	}
-	ck_assert_msg(now() - t1 < SPEED_LIMIT, "unmap took %.3f s",
-		      now() - t1);
+	t0 = now();
+	ck_assert_msg(t0 - t1 < SPEED_LIMIT, "unmap took %.3f s CPU", t0 - t1);
 	assert_same_usage(&base);
 }
 END_TEST
@@ -449,9 +453,10 @@ END_TEST
 static Suite *backend_sim_suite(void)
 {
 	Suite *s = suite_create("backend_sim");
-	TCase *tc;
+	TCase *tc;	/* each gets 60 s: Check's 4 s default flakes under load */
 
 	tc = tcase_create("semantics");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_lifecycle);
 	tcase_add_test(tc, test_map_unmap_basic);
@@ -465,8 +470,8 @@ static Suite *backend_sim_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("accounting");
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_usage_numbers);
 	tcase_add_test(tc, test_speed);
 	suite_add_tcase(s, tc);

@@ -931,15 +931,17 @@ END_TEST
 static Suite *codec_suite(void)
 {
 	Suite *s = suite_create("codec");
-	TCase *tc;
+	TCase *tc;	/* each gets 60 s: Check's 4 s default flakes under load */
 
 	tc = tcase_create("table");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_rules_sizes);
 	tcase_add_test(tc, test_negotiate);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("roundtrip");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_roundtrip_hello);
 	tcase_add_test(tc, test_roundtrip_welcome);
@@ -952,8 +954,8 @@ static Suite *codec_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("length");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_len_fixed_sweep);
 	tcase_add_test(tc, test_len_batch_sweep);
 	tcase_add_test(tc, test_batch_counts_at_caps);
@@ -964,6 +966,7 @@ static Suite *codec_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("version");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_version_handshake_state);
 	tcase_add_test(tc, test_version_negotiated_state);
@@ -972,6 +975,7 @@ static Suite *codec_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("structure");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_unknown_type);
 	tcase_add_test(tc, test_wrong_direction);

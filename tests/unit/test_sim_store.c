@@ -402,9 +402,10 @@ END_TEST
 static Suite *sim_store_suite(void)
 {
 	Suite *s = suite_create("sim_store");
-	TCase *tc;
+	TCase *tc;	/* each gets 60 s: Check's 4 s default flakes under load */
 
 	tc = tcase_create("basic");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_map_basic);
@@ -414,6 +415,7 @@ static Suite *sim_store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("extents");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_extent_splits);
 	tcase_add_test(tc, test_extent_across_two);
@@ -422,14 +424,15 @@ static Suite *sim_store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");
+	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_v3_model);
 	tcase_add_test(tc, test_chunk_freeing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("model");
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_model_low);
 	tcase_add_test(tc, test_model_unaligned);
 	tcase_add_test(tc, test_model_top);
