@@ -156,8 +156,8 @@ int vb_client_poll(struct vb_client *c, int timeout_ms)
 		 * delivered now, the hangup on the next call. */
 		if (n == -EPIPE && delivered)
 			break;
-		if (n < 0)
-			return client_die(c, n == -EPIPE ? -EPIPE : -EPROTO);
+		if (n < 0)	/* oversized or fd-stuffed datagrams: EPROTO */
+			return client_die(c, n == -EMSGSIZE ? -EPROTO : (int)n);
 		rc = client_complete(c, (size_t)n, nfds);
 		if (rc) {
 			transport_close_fds(fds, nfds);

@@ -14,6 +14,9 @@ vb_unit_test(test_client SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_client.c
 target_compile_definitions(test_client PRIVATE _GNU_SOURCE)
 vb_unit_test(test_lru SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_lru.c
   LIBS vbdevproc)
+vb_unit_test(test_guest_mem SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_guest_mem.c
+  LIBS vbdevproc)
+target_compile_definitions(test_guest_mem PRIVATE _GNU_SOURCE)
 vb_unit_test(test_replay_trace
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_replay_trace.c LIBS vbdevproc)
 target_compile_definitions(test_replay_trace PRIVATE
