@@ -11,6 +11,9 @@
 # olddefconfig, the build fails or warns in type1v3/, or the module is
 # missing. Takes a few minutes (modules_prepare dominates).
 #
+# Needs the kernel build tools: apt-get install --no-install-recommends
+# flex bison libelf-dev libssl-dev bc (checked below).
+#
 # Environment: VB_INTREE_KEEP=1 keeps the tree (path is printed),
 # TMPDIR picks where it goes (about 1.6 GB), JOBS sets make -j.
 set -eu
@@ -18,6 +21,12 @@ set -eu
 die() { echo "test-inkernel-patch: FAIL: $*" >&2; exit 1; }
 
 top_dir=$(cd "$(dirname "$0")/../.." && pwd)
+for tool in flex bison bc; do
+	command -v "$tool" >/dev/null ||
+		die "$tool missing: apt-get install flex bison libelf-dev libssl-dev bc"
+done
+[ -r /usr/include/gelf.h ] || die "libelf-dev missing"
+[ -r /usr/include/openssl/ssl.h ] || die "libssl-dev missing"
 tarball=${LINUX_SOURCE:-$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)}
 [ -r "$tarball" ] || die "no linux-source tarball: apt-get install linux-source-6.12"
 ttop=$(basename "$tarball" .tar.xz)
