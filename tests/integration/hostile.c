@@ -32,7 +32,8 @@ static const struct {
 } errno_names[] = {
 	{ "ok", 0 }, { "EINVAL", EINVAL }, { "ERANGE", ERANGE },
 	{ "EFAULT", EFAULT }, { "E2BIG", E2BIG }, { "EEXIST", EEXIST },
-	{ "EPERM", EPERM }, { "EBUSY", EBUSY }, { "ENOSPC", ENOSPC },
+	{ "EPERM", EPERM }, { "EBUSY", EBUSY }, { "ENODEV", ENODEV },
+	{ "ENOSPC", ENOSPC },
 	{ "EPROTONOSUPPORT", EPROTONOSUPPORT }, { "EOPNOTSUPP", EOPNOTSUPP },
 	{ "disconnect", OUTCOME_DISCONNECT },
 };
@@ -256,10 +257,11 @@ static int run_attack(struct conn *c, const char *a)
 	uint64_t rend = c->ram[0].gpa + c->ram[0].size;
 
 	if (!strcmp(a, "valid")) {
-		int st;
+		int st = send_map(c, 2, &e, 1) ? OUTCOME_DISCONNECT :
+						 await_reply(c);
 
-		if (send_map(c, 2, &e, 1) || (st = await_reply(c)))
-			return st ? st : OUTCOME_DISCONNECT;
+		if (st)
+			return st;
 		struct vb_unmap_entry u = { e.iova, 1 };
 		ssize_t n = vb_encode_unmap(buf, sizeof(buf), c->version, 3,
 					    &u, 1);
@@ -338,7 +340,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vb-hostile --connect PATH [--device N] --expect OUTCOME ATTACK\n"
-		"  OUTCOME: ok | disconnect | EINVAL | ERANGE | EFAULT | E2BIG | EPERM | EBUSY ...\n"
+		"  OUTCOME: ok | disconnect | EINVAL | ERANGE | EFAULT | E2BIG | EPERM | EBUSY | ENODEV ...\n"
 		"  ATTACK:  hello (claim only) | valid | short | bad-len | bad-version |\n"
 		"           unknown-type | reply-type | bad-count | second-hello |\n"
 		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"

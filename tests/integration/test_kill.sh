@@ -36,7 +36,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 check "neighbour finished its workload OK" grep -q 'result OK' "$T/keep.out"
-before=$(stats_json | json_num pages_current)
+before=$(stats_json | json_num mapped_now)
 check "neighbour holds its working set mapped ($before pages)" \
 	test "${before:-0}" -eq 256
 
@@ -47,7 +47,7 @@ check "neighbour holds its working set mapped ($before pages)" \
 victim=$!
 BG_PIDS+=("$victim")
 for _ in $(seq 200); do
-	now=$(stats_json | json_num pages_current)
+	now=$(stats_json | json_num mapped_now)
 	[ "${now:-0}" -gt $((before + 100)) ] && break
 	sleep 0.05
 done
@@ -58,7 +58,7 @@ wait "$victim" 2>/dev/null
 
 after=
 for _ in $(seq 100); do
-	after=$(stats_json | json_num pages_current)
+	after=$(stats_json | json_num mapped_now)
 	[ "${after:-x}" = "$before" ] && break
 	sleep 0.05
 done
