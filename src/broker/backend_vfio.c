@@ -60,6 +60,7 @@ struct backend_domain {
 	size_t ngroups;
 	struct backend_runs *runs;	/* type1 only */
 	struct backend_runs_kernel kernel;
+	size_t type1_maps;		/* live MAP_DMA mappings */
 	void *buf;			/* v3: kernel entry array */
 	size_t buf_size;
 };
@@ -356,7 +357,7 @@ static void vfio_type1_report_limit(struct backend_domain *d,
 	}
 	log_err("domain %u: type1 MAP_DMA of iova 0x%llx returned ENOSPC: the container holds %zu mappings and vfio_iommu_type1's dma_entry_limit is %s; load vfio_iommu_type1 with a larger dma_entry_limit= or use the v3 backend",
 		d->id, (unsigned long long)r->iova,
-		backend_runs_count(d->runs) - 1, limit);
+		d->type1_maps, limit);
 }
 
 static int vfio_type1_map_run(void *ctx, const struct backend_run *r)
@@ -371,8 +372,10 @@ static int vfio_type1_map_run(void *ctx, const struct backend_run *r)
 	m.vaddr = r->vaddr;
 	m.iova = r->iova;
 	m.size = r->npages << VB_PAGE_SHIFT;
-	if (!ioctl(d->container, VFIO_IOMMU_MAP_DMA, &m))
+	if (!ioctl(d->container, VFIO_IOMMU_MAP_DMA, &m)) {
+		d->type1_maps++;
 		return 0;
+	}
 	ret = -errno;
 	if (ret == -ENOSPC)
 		vfio_type1_report_limit(d, r);
@@ -408,6 +411,7 @@ static int vfio_type1_unmap_run(void *ctx, const struct backend_run *r)
 			(unsigned long long)u.size, (unsigned long long)size);
 		return -EIO;
 	}
+	d->type1_maps--;
 	return 0;
 }
 

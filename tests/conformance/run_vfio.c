@@ -4,7 +4,8 @@
  * one IOMMU group whose device is QEMU's edu (bound to vfio-pci).
  *
  *   vb-conformance-guest --group N --device 0000:00:03.0
- *                        [--expect-probe NAME] BACKEND...
+ *                        [--expect-probe NAME] [--type1-entry-limit L]
+ *                        BACKEND...
  *   BACKEND: type1 | v3-tracked | v3-direct | iommufd
  *
  * Per backend it opens a domain (container), attaches the group, opens the
@@ -12,6 +13,11 @@
  * drives edu's DMA engine through that device fd, so pages of split runs
  * are proven to reach the right memory. Prints "RESULT <name> PASS|FAIL
  * <detail>" lines; exit 0 only if all passed.
+ *
+ * --type1-entry-limit L (vfio_iommu_type1 loaded with dma_entry_limit=L):
+ * the type1 backend then also maps one batch of L single-page runs, which
+ * must fail with ENOSPC at the entry that passes the limit and leave
+ * nothing mapped.
  *
  * edu facts (QEMU 7.2): DMA registers at 0x80 (src), 0x88 (dst), 0x90
  * (count), 0x98 (cmd: bit 0 start, bit 1 device-to-RAM); the device's own
@@ -49,6 +55,7 @@
 #define RV_IOVA_BASE	0x4000000ull		/* 64 MiB */
 #define RV_IOVA_SIZE	0x8000000ull		/* 128 MiB */
 #define RV_BUF_SIZE	(4u << 20)
+#define RV_LIMIT_IOVA	(RV_IOVA_BASE + RV_IOVA_SIZE)	/* to 1 << 28 */
 
 struct rv_edu {
 	struct backend *be;
@@ -61,6 +68,7 @@ struct rv_edu {
 };
 
 static int failures;
+static unsigned int type1_entry_limit;
 
 static void rv_result(const char *name, const char *what, int ok,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -169,6 +177,45 @@ static int rv_create(const char *name, struct backend **be)
 	return -EINVAL;
 }
 
+/*
+ * type1's dma_entry_limit, for real: @held runs are mapped already, so the
+ * batch of L entries must fail at index L - held with ENOSPC, rolled back.
+ */
+static void rv_entry_limit(struct backend *be, struct backend_domain *d,
+			   const char *name, void *buf, unsigned int held)
+{
+	unsigned int i, l = type1_entry_limit;
+	struct backend_map_entry *e = calloc(l, sizeof(*e));
+	struct backend_unmap_entry u = { RV_LIMIT_IOVA, 2ull * l };
+	struct backend_result res;
+	int ret;
+
+	if (!e || 2ull * l * VB_PAGE_SIZE > (1ull << 28) - RV_LIMIT_IOVA) {
+		rv_result(name, "dma_entry_limit", 0, "limit %u not testable", l);
+		free(e);
+		return;
+	}
+	/* Every other page, so no two entries could ever be one run. */
+	for (i = 0; i < l; i++)
+		e[i] = (struct backend_map_entry){
+			RV_LIMIT_IOVA + 2ull * i * VB_PAGE_SIZE,
+			(uintptr_t)buf + (i % 1024) * VB_PAGE_SIZE, 1,
+			VB_PROT_READ };
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->map(d, e, l, &res);
+	rv_result(name, "dma_entry_limit", ret == -ENOSPC &&
+		  res.failed_index == l - held && res.pages_done == 0,
+		  "map of %u runs with %u held: ret %d failed_index %u pages_done %llu",
+		  l, held, ret, res.failed_index,
+		  (unsigned long long)res.pages_done);
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->unmap(d, &u, 1, &res);
+	rv_result(name, "dma_entry_limit_rollback", !ret && res.pages_done == 0,
+		  "ret %d, %llu pages left mapped", ret,
+		  (unsigned long long)res.pages_done);
+	free(e);
+}
+
 static void rv_run(const char *name, int group, const char *device,
 		   void *buf)
 {
@@ -234,6 +281,8 @@ static void rv_run(const char *name, int group, const char *device,
 	}
 	n = conformance_run(be, d, &env);
 	rv_result(name, "suite", n == 0, "%d cases failed", n);
+	if (type1_entry_limit && !strcmp(name, "type1"))
+		rv_entry_limit(be, d, name, buf, env.check_page ? 1 : 0);
 out:
 	if (edu.bar)
 		munmap((void *)edu.bar, edu.bar_size);
@@ -262,11 +311,13 @@ int main(int argc, char **argv)
 			device = argv[i + 1];
 		else if (!strcmp(argv[i], "--expect-probe"))
 			expect = argv[i + 1];
+		else if (!strcmp(argv[i], "--type1-entry-limit"))
+			type1_entry_limit = strtoul(argv[i + 1], NULL, 0);
 		else
 			break;
 	}
 	if (group < 0 || !device || i >= argc) {
-		fprintf(stderr, "usage: %s --group N --device PCI-ADDR [--expect-probe NAME] BACKEND...\n",
+		fprintf(stderr, "usage: %s --group N --device PCI-ADDR [--expect-probe NAME] [--type1-entry-limit L] BACKEND...\n",
 			argv[0]);
 		return 2;
 	}
