@@ -52,7 +52,8 @@ enum vb_msg_type {
 };
 
 struct vb_hdr {
-	uint16_t version;	/* HELLO: 0; all others: negotiated */
+	uint16_t version;	/* 0 on HELLO, WELCOME and a refusal REPLY;
+				 * the negotiated version on all others */
 	uint16_t type;		/* enum vb_msg_type */
 	uint32_t len;		/* whole datagram, header included */
 	uint64_t id;		/* request id, echoed in the reply */

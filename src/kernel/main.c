@@ -429,7 +429,8 @@ static long v3_main_ioctl(void *data, unsigned int cmd, unsigned long arg)
 	if (!op)
 		return -ENOTTY;
 
-	BUILD_BUG_ON(sizeof(a.head) > sizeof(a));
+	/* zeroed: handlers copy back fields the caller did not supply */
+	memset(&a, 0, sizeof(a));
 	if (copy_from_user(&a, uarg, op->minsz))
 		return -EFAULT;
 	if (a.head.argsz < op->minsz)
