@@ -218,7 +218,8 @@ int peer_send(struct peer *p, const void *buf, size_t len, const int *fds,
 	}
 	m->len = len;
 	m->nfds = nfds;
-	memcpy(m->fds, fds, nfds * sizeof(int));
+	if (nfds)
+		memcpy(m->fds, fds, nfds * sizeof(int));
 	memcpy(m->data, buf, len);
 	p->outq[(p->outq_head + p->outq_len) % p->outq_cap] = m;
 	if (p->outq_len++ == 0 && event_add(p->ev_write, NULL)) {
