@@ -497,7 +497,15 @@ static int filter_parse_line(struct filter_parser *ps,
 	char *s;
 
 	if (hash) {
-		lint_ok = strstr(hash, "lint-ok") != NULL;
+		/* "# lint-ok: <reason>": the reason is required, so the
+		 * exception always explains itself. */
+		const char *ok = strstr(hash, "lint-ok:");
+
+		if (ok) {
+			ok += strlen("lint-ok:");
+			ok += strspn(ok, " \t");
+			lint_ok = *ok != '\0' && *ok != '\r' && *ok != '\n';
+		}
 		*hash = '\0';
 	}
 	s = line;

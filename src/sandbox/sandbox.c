@@ -84,8 +84,8 @@ static void sandbox_drop_caps(void)
 	    errno != EINVAL)
 		sandbox_die("clear ambient capabilities", errno);
 	/* Read back from the kernel rather than trusting the library state. */
-	capng_get_caps_process();
-	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+	if (capng_get_caps_process() ||
+	    capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
 		sandbox_die("capabilities still present", EPERM);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 		sandbox_die("PR_SET_DUMPABLE", errno);

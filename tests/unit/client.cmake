@@ -36,3 +36,24 @@ set_target_properties(test_client_cxx PROPERTIES COMPILE_OPTIONS "${vb_cxx_opts}
 target_compile_options(test_client_cxx PRIVATE -Wno-shadow)
 add_test(NAME test_client_cxx COMMAND test_client_cxx)
 set_tests_properties(test_client_cxx PROPERTIES LABELS unit)
+
+# vfio-devproc's command line: --help works, bad arguments are refused
+# before anything else happens.
+add_test(NAME devproc_help COMMAND vfio-devproc --help)
+set_tests_properties(devproc_help PROPERTIES LABELS unit
+  PASS_REGULAR_EXPRESSION "usage: vfio-devproc.*--selftest-forbidden-syscall")
+foreach(bad "--workload;virtio-iommu"
+            "--socket-fd;5;--connect;/x;--workload;coiommu"
+            "--socket-fd;5;--workload;nosuch"
+            "--socket-fd;5;--workload;replay"
+            "--socket-fd;5;--workload;coiommu;--trace;/x"
+            "--socket-fd;1;--workload;coiommu"
+            "--socket-fd;5;--workload;coiommu;--pages;-1"
+            "--socket-fd;5;--workload;coiommu;extra")
+  string(MD5 h "${bad}")
+  string(SUBSTRING "${h}" 0 6 h)
+  add_test(NAME devproc_badargs_${h} COMMAND vfio-devproc ${bad})
+  # refused by the argument parser itself, not by some later step
+  set_tests_properties(devproc_badargs_${h} PROPERTIES LABELS unit
+    PASS_REGULAR_EXPRESSION "error: devproc_(parse|num): ")
+endforeach()
