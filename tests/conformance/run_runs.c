@@ -8,6 +8,10 @@
  * (ENOSPC, like dma_entry_limit), and answers check_page from its own
  * record, so a wrong vaddr in a re-mapped remainder is caught.
  *
+ * Before the suite, the store alone: random inserts and removes in random
+ * order against a flat model, so chunk splits and frees in every position
+ * are checked by find_from/overlaps/count.
+ *
  * After the suite, the dma_entry_limit case: a middle unmap needs one more
  * mapping than it frees; at the limit the re-map fails, the unmap reports
  * ENOSPC and the pages it was asked for, and the record still equals the
@@ -195,6 +199,63 @@ static int entry_limit_case(struct backend *be, void *buf)
 	return ok;
 }
 
+/* Slot i of the model is the run [i * 8, i * 8 + len[i]) pages, 0 = none. */
+#define STORE_SLOTS	3000
+
+static int store_random_case(void)
+{
+	static uint8_t len[STORE_SLOTS];
+	struct backend_runs *rs = backend_runs_new();
+	struct backend_run r;
+	uint64_t pages = 0;
+	size_t count = 0, i, step;
+	unsigned int seed = 12345;
+	int ok = rs != NULL;
+
+	memset(len, 0, sizeof(len));
+	for (step = 0; ok && step < 60000; step++) {
+		i = rand_r(&seed) % STORE_SLOTS;
+		if (len[i]) {
+			ok = !backend_runs_remove(rs, i * 8 * VB_PAGE_SIZE);
+			pages -= len[i];
+			count--;
+			len[i] = 0;
+		} else {
+			len[i] = 1 + rand_r(&seed) % 7;
+			r = (struct backend_run){ i * 8 * VB_PAGE_SIZE,
+						  i * VB_PAGE_SIZE, len[i], 1, 0 };
+			ok = !backend_runs_insert(rs, &r);
+			pages += len[i];
+			count++;
+		}
+		ok = ok && backend_runs_count(rs) == count &&
+		     backend_runs_pages(rs) == pages;
+		if (step % 997)
+			continue;
+		/* Full comparison now and then. */
+		for (i = 0; ok && i < STORE_SLOTS; i++) {
+			size_t j = i;
+			uint64_t at = i * 8 * VB_PAGE_SIZE;
+			int found = !backend_runs_find_from(rs, at, &r);
+
+			while (j < STORE_SLOTS && !len[j])
+				j++;
+			if (j == STORE_SLOTS)
+				ok = !found;
+			else
+				ok = found && r.iova == j * 8 * VB_PAGE_SIZE &&
+				     r.npages == len[j] &&
+				     r.vaddr == j * VB_PAGE_SIZE;
+			ok = ok && backend_runs_overlaps(rs, at + 7 * VB_PAGE_SIZE, 1) == 0 &&
+			     backend_runs_overlaps(rs, at, 8) == (len[i] != 0);
+		}
+	}
+	printf("RESULT runs/store_random %s after %zu steps, %zu runs\n",
+	       ok ? "PASS" : "FAIL", step, count);
+	backend_runs_free(rs);
+	return ok;
+}
+
 int main(void)
 {
 	struct backend be = { .ops = &fake_ops };
@@ -207,13 +268,16 @@ int main(void)
 		.check_page = fake_check_page,
 	};
 	struct backend_domain *d;
-	int failed, consistent;
+	int failed, consistent, store_ok;
 
+	store_ok = store_random_case();
 	env.buf = aligned_alloc(VB_PAGE_SIZE, env.buf_size);
 	if (!env.buf || fake_domain_open(&be, 1, &d))
 		return 2;
 	env.check_ctx = d;
 	failed = conformance_run(&be, d, &env);
+	if (!store_ok)
+		failed++;
 	consistent = record_matches_kernel(d) && d->n == 0 &&
 		     d->bad_unmaps == 0;
 	printf("RESULT runs/record_matches_kernel %s (%lu unmaps that would bisect)\n",
