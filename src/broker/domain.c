@@ -22,6 +22,34 @@ static struct domain *domain_by_name(struct broker *b, const char *name)
 	return NULL;
 }
 
+/*
+ * Backends with real IOMMU groups (attach op present) need a group number;
+ * the sim backend has none and ignores the number, so configurations
+ * written for real hardware still run on sim.
+ */
+static int domain_attach(struct broker *b, struct device *dev)
+{
+	const struct backend_ops *ops = b->be->ops;
+	int ret;
+
+	if (!ops->domain_attach_group) {
+		if (dev->cfg->group != CONFIG_GROUP_SIM)
+			log_info("device %u: backend %s ignores group %d",
+				 dev->id, ops->name, dev->cfg->group);
+		return 0;
+	}
+	if (dev->cfg->group == CONFIG_GROUP_SIM) {
+		log_err("device %u: 'group = sim' but backend %s needs an IOMMU group number",
+			dev->id, ops->name);
+		return -EINVAL;
+	}
+	ret = ops->domain_attach_group(dev->domain->bd, dev->cfg->group);
+	if (ret)
+		log_err("device %u: attaching IOMMU group %d to domain %u: %s",
+			dev->id, dev->cfg->group, dev->domain->id, strerror(-ret));
+	return ret;
+}
+
 int domain_setup(struct broker *b)
 {
 	const struct config *cfg = b->cfg;
@@ -55,6 +83,9 @@ int domain_setup(struct broker *b)
 		dev->id = cd->id;
 		dev->domain = d;
 		b->n_devices++;
+		ret = domain_attach(b, dev);
+		if (ret)
+			return ret;
 		char group[16] = "sim";
 
 		if (cd->group != CONFIG_GROUP_SIM)
