@@ -49,6 +49,10 @@ struct backend_result {
 	 * fills with the pages each entry actually unmapped. The batcher merges
 	 * several clients' UNMAPs into one call and needs this to answer each
 	 * request with its own pages_done when the batch crossed holes.
+	 * A backend that cannot attribute pages to entries (v3: the module
+	 * reports one total per call) fills the slots only when that is exact
+	 * (no entry crossed a hole, or n == 1) and otherwise leaves them
+	 * untouched, so callers pre-fill a sentinel (UINT64_MAX).
 	 */
 	uint64_t *entry_pages;
 };
