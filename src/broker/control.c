@@ -131,8 +131,7 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	for (;;) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("accept: %s", strerror(errno));
+			listener_accept_failed(b->base, b->control->ev, "control");
 			return;
 		}
 		bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);

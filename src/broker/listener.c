@@ -67,6 +67,36 @@ fail:
 	return -err;
 }
 
+static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (event_add(arg, NULL))
+		log_err("cannot re-arm an accept event; no new connections");
+}
+
+void listener_accept_failed(struct event_base *base, struct event *ev,
+			    const char *what)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	int err = errno;
+
+	if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
+		return;
+	log_warn("%s: accept: %s", what, strerror(err));
+	/*
+	 * Out of fds or memory: the connection stays pending and the level-
+	 * triggered event would fire again at once. Pause accepting for a
+	 * second instead of spinning.
+	 */
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		event_del(ev);
+		if (event_base_once(base, -1, EV_TIMEOUT, listener_resume_cb, ev,
+				    &tv))
+			event_add(ev, NULL);
+	}
+}
+
 static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct broker *b = arg;
@@ -78,8 +108,7 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	for (;;) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("accept: %s", strerror(errno));
+			listener_accept_failed(b->base, b->listener->ev, "listener");
 			return;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {

@@ -16,4 +16,10 @@ void listener_close(struct broker *b);
 /* Shared with control.c: bind a fresh AF_UNIX socket of @type at @path. */
 int listener_bind_unix(const char *path, int type, unsigned int mode);
 
+/* Shared accept error handling: logs, and backs off when out of fds. */
+struct event;
+struct event_base;
+void listener_accept_failed(struct event_base *base, struct event *ev,
+			    const char *what);
+
 #endif /* VB_BROKER_LISTENER_H */
