@@ -15,38 +15,65 @@ VB_V3_DEBUG=0 VB_VM_LOG=$log VB_VM_TIMEOUT=${VB_VM_TIMEOUT:-900} \
 	VB_VM_TEST_TIMEOUT=800 "$VM_DIR/run.sh" bench
 
 awk '
+function median(list,    a, m, t, i, j) {
+	m = split(list, a, " ")
+	for (i = 2; i <= m; i++)	# insertion sort, m <= a few
+		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+	return a[int((m + 1) / 2)]
+}
 /VMBENCH noise/ {
 	for (i = 3; i <= NF; i++) { split($i, kv, "="); noise[kv[1]] = kv[2] }
 	next
 }
-/VMBENCH backend=/ {
+/VMBENCH round=/ {
 	delete f
 	for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-	n++
-	row[n] = sprintf("| %s | %s | %s | %d | %.2f | %.2f | %s | %d | %d | %d |",
-		f["backend"], f["layout"], f["batch"] == 0 ? "1 entry" : f["batch"],
-		f["pages"], f["slab_bpp"], f["iopt_bpp"],
-		f["backend"] == "type1" ? "-" : sprintf("%.2f", f["meta_bpp"]),
-		f["map_pps"], f["unmap_pps"], f["both_pps"])
 	key = f["backend"] "/" f["layout"] "/" f["batch"]
-	slab[key] = f["slab_bpp"]; both[key] = f["both_pps"]
+	if (!(key in seen)) { seen[key] = 1; order[++n] = key; pages[key] = f["pages"] }
+	for (v in f) if (v != "backend" && v != "layout" && v != "batch" && v != "round")
+		vals[key, v] = vals[key, v] " " f[v]
+	rounds[key]++
+}
+function med(key, v) { return median(vals[key, v]) }
+function best(key, v,    a, m, i, b) {
+	m = split(vals[key, v], a, " "); b = a[1]
+	for (i = 2; i <= m; i++) if (a[i] + 0 > b + 0) b = a[i]
+	return b
 }
 function verdict(ok) { return ok ? "met" : "MISSED" }
+function mem(key, what, limit,    sl, me, w) {
+	sl = med(key, "slab_bpp"); me = med(key, "meta_bpp"); w = sl > me ? sl : me
+	printf "- %s <= %s B/page: slab %.3f, metadata_bytes %.3f -> %s\n", what, limit, sl, me, verdict(w <= limit)
+}
 END {
 	if (!n) { print "bench: no VMBENCH lines in the log"; exit 1 }
-	print "| backend | layout | batch | pages | slab B/page | IOMMU PT B/page | v3 metadata_bytes/page | map pages/s | unmap pages/s | map+unmap pages/s |"
-	print "|---|---|---|---|---|---|---|---|---|---|"
-	for (i = 1; i <= n; i++) print row[i]
+	print "| backend | layout | batch | pages | slab B/page | IOMMU PT B/page | v3 metadata_bytes/page | map pages/s | unmap pages/s | map+unmap pages/s | best map+unmap pages/s | rounds |"
+	print "|---|---|---|---|---|---|---|---|---|---|---|---|"
+	for (i = 1; i <= n; i++) {
+		k = order[i]; split(k, p, "/")
+		printf "| %s | %s | %s | %d | %.2f | %.2f | %s | %d | %d | %d | %d | %d |\n",
+			p[1], p[2], p[3] == 0 ? "1 entry" : p[3], pages[k],
+			med(k, "slab_bpp"), med(k, "iopt_bpp"),
+			p[1] == "type1" ? "-" : sprintf("%.2f", med(k, "meta_bpp")),
+			med(k, "map_pps"), med(k, "unmap_pps"), med(k, "both_pps"),
+			best(k, "both_pps"), rounds[k]
+	}
 	printf "\nCounter noise with nothing mapped: slab %d bytes, IOMMU PT %d pages.\n\n", noise["slab_bytes"], noise["iommu_pages"]
-	print "Targets (slab growth per mapped page; rates are map+unmap):"
-	d = slab["direct/dense/0"]; printf "- direct dense <= 0.3 B/page: %.3f -> %s\n", d, verdict(d <= 0.3)
-	s = slab["direct/sparse64/512"]; printf "- direct sparse 1-in-64 <= 10 B/page: %.3f -> %s\n", s, verdict(s <= 10)
-	t = slab["tracked/dense/0"]; printf "- tracked dense <= 10 B/page: %.3f -> %s\n", t, verdict(t <= 10)
-	t1 = both["type1/scattered/1"]
+	print "Targets (bytes per mapped page: the larger of slab growth and the"
+	print "module'"'"'s own metadata_bytes, since SLUB'"'"'s per-CPU slabs can hide small"
+	print "allocations from slab growth):"
+	mem("direct/dense/0", "direct dense", 0.3)
+	mem("direct/sparse64/512", "direct sparse 1-in-64", 10)
+	mem("tracked/dense/0", "tracked dense", 10)
+	t1 = med("type1/scattered/1", "both_pps"); b1 = best("type1/scattered/1", "both_pps")
 	for (m = 1; m <= 2; m++) {
 		mode = m == 1 ? "tracked" : "direct"
-		r = both[mode "/scattered/64"] / t1
-		printf "- %s batch 64 >= 10x type1 pages/s: %.1fx -> %s\n", mode, r, verdict(r >= 10)
+		r = med(mode "/scattered/64", "both_pps") / t1
+		rb = best(mode "/scattered/64", "both_pps") / b1
+		printf "- %s batch 64 >= 10x type1 map+unmap pages/s: %.1fx (medians), %.1fx (best rounds) -> %s\n", mode, r, rb, verdict(r >= 10)
+		printf "  (map alone %.1fx, unmap alone %.1fx, medians)\n", med(mode "/scattered/64", "map_pps") / med("type1/scattered/1", "map_pps"), med(mode "/scattered/64", "unmap_pps") / med("type1/scattered/1", "unmap_pps")
 	}
 }' "$log" | tee "$log.table"
 echo "bench: guest log $log, table $log.table"

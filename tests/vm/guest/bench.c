@@ -18,6 +18,9 @@
  * IOMMU entry is one 4 KiB page. Rates are wall-clock over the whole map
  * (or unmap) loop, including the ioctl entry cost per batch.
  *
+ * The scattered and sparse cases run BENCH_ROUNDS times, interleaved; the
+ * host reports each figure's median over the rounds.
+ *
  * Output: one "VMBENCH key=value ..." line per case; the host formats.
  */
 #include <fcntl.h>
@@ -33,6 +36,7 @@
 #define NDENSE		262144ull	/* 1 GiB */
 #define SPARSE_STRIDE	64
 #define BASE		0x100000000ull	/* 4 GiB: below QEMU's 39-bit aperture */
+#define BENCH_ROUNDS	5
 
 struct sample {
 	long long slab;		/* bytes */
@@ -122,9 +126,9 @@ static int do_map(struct vt_ctx *ctx, const struct bcase *c, uint64_t n,
 
 	if (c->batch == 0) {	/* the whole range as one mapping */
 		if (ctx->mode == VT_TYPE1)
-			CHECK_OK(t1_map(ctx->container, BASE, buf, n * VT_PAGE), "type1 map");
+			CHECK_OK(harness_t1_map(ctx->container, BASE, buf, n * VT_PAGE), "type1 map");
 		else
-			CHECK_OK(v3_map1(ctx->container, BASE, buf, n), "v3 map");
+			CHECK_OK(harness_v3_map1(ctx->container, BASE, buf, n), "v3 map");
 		return 0;
 	}
 	for (i = 0; i < n; i += c->batch) {
@@ -134,7 +138,7 @@ static int do_map(struct vt_ctx *ctx, const struct bcase *c, uint64_t n,
 
 			layout(c, perm, buf, i + k, &iova, &va);
 			if (ctx->mode == VT_TYPE1) {
-				CHECK_OK(t1_map(ctx->container, iova, va, VT_PAGE), "type1 map");
+				CHECK_OK(harness_t1_map(ctx->container, iova, va, VT_PAGE), "type1 map");
 				continue;
 			}
 			e[k] = (struct vfio_iommu_type1v3_map_entry){
@@ -143,7 +147,7 @@ static int do_map(struct vt_ctx *ctx, const struct bcase *c, uint64_t n,
 			};
 		}
 		if (ctx->mode != VT_TYPE1) {
-			CHECK_OK(v3_map(ctx->container, e, k, &failed, &done), "v3 batch map");
+			CHECK_OK(harness_v3_map(ctx->container, e, k, &failed, &done), "v3 batch map");
 			CHECK(done == k, "pages_done %llu", (unsigned long long)done);
 		}
 	}
@@ -159,10 +163,10 @@ static int do_unmap(struct vt_ctx *ctx, const struct bcase *c, uint64_t n,
 
 	if (c->batch == 0) {
 		if (ctx->mode == VT_TYPE1) {
-			CHECK_OK(t1_unmap(ctx->container, BASE, n * VT_PAGE, &done), "type1 unmap");
+			CHECK_OK(harness_t1_unmap(ctx->container, BASE, n * VT_PAGE, &done), "type1 unmap");
 			done /= VT_PAGE;
 		} else {
-			CHECK_OK(v3_unmap1(ctx->container, BASE, n, &done), "v3 unmap");
+			CHECK_OK(harness_v3_unmap1(ctx->container, BASE, n, &done), "v3 unmap");
 		}
 		CHECK(done == n, "unmapped %llu of %llu", (unsigned long long)done,
 		      (unsigned long long)n);
@@ -175,14 +179,14 @@ static int do_unmap(struct vt_ctx *ctx, const struct bcase *c, uint64_t n,
 
 			layout(c, perm, buf, i + k, &iova, &va);
 			if (ctx->mode == VT_TYPE1) {
-				CHECK_OK(t1_unmap(ctx->container, iova, VT_PAGE, &done), "type1 unmap");
+				CHECK_OK(harness_t1_unmap(ctx->container, iova, VT_PAGE, &done), "type1 unmap");
 				total += done / VT_PAGE;
 				continue;
 			}
 			u[k] = (struct vfio_iommu_type1v3_unmap_entry){ .iova = iova, .npages = 1 };
 		}
 		if (ctx->mode != VT_TYPE1) {
-			CHECK_OK(v3_unmap(ctx->container, u, k, NULL, &done), "v3 batch unmap");
+			CHECK_OK(harness_v3_unmap(ctx->container, u, k, NULL, &done), "v3 batch unmap");
 			total += done;
 		}
 	}
@@ -192,7 +196,7 @@ static int do_unmap(struct vt_ctx *ctx, const struct bcase *c, uint64_t n,
 }
 
 static int bench_case(const struct bcase *c, uint64_t n, const uint32_t *perm,
-		      uint8_t *buf)
+		      uint8_t *buf, int round)
 {
 	static struct vfio_iommu_type1v3_map_entry e[512];
 	static struct vfio_iommu_type1v3_unmap_entry u[512];
@@ -214,8 +218,8 @@ static int bench_case(const struct bcase *c, uint64_t n, const uint32_t *perm,
 	harness_close(&ctx);
 	tm = (t1 - t0) / 1e9;
 	tu = (t3 - t2) / 1e9;
-	printf("VMBENCH backend=%s layout=%s batch=%u pages=%llu slab_bpp=%.3f iopt_bpp=%.3f meta_bpp=%.3f slab_left=%lld map_pps=%.0f unmap_pps=%.0f both_pps=%.0f\n",
-	       harness_mode_name(c->mode), c->layout, c->batch, (unsigned long long)n,
+	printf("VMBENCH round=%d backend=%s layout=%s batch=%u pages=%llu slab_bpp=%.3f iopt_bpp=%.3f meta_bpp=%.3f slab_left=%lld map_pps=%.0f unmap_pps=%.0f both_pps=%.0f\n",
+	       round, harness_mode_name(c->mode), c->layout, c->batch, (unsigned long long)n,
 	       (double)(s1.slab - s0.slab) / n,
 	       (double)(s1.iommu_pages - s0.iommu_pages) * VT_PAGE / n,
 	       (double)s1.meta / n, s2.slab - s0.slab, n / tm, n / tu, n / (tm + tu));
@@ -265,6 +269,7 @@ int t_bench(enum vt_mode unused)
 	uint32_t *perm;
 	uint8_t *buf;
 	size_t k;
+	int r;
 
 	(void)unused;
 	RUN(type1_limit());
@@ -287,13 +292,15 @@ int t_bench(enum vt_mode unused)
 	buf = bench_alloc(NSCAT);
 	CHECK(buf, "alloc %llu pages", NSCAT);
 	RUN(bench_noise());
-	for (k = 0; k < sizeof(scattered) / sizeof(scattered[0]); k++)
-		RUN(bench_case(&scattered[k], NSCAT, perm, buf));
+	/* rounds interleave the cases, so load on the host hits all alike */
+	for (r = 0; r < BENCH_ROUNDS; r++)
+		for (k = 0; k < sizeof(scattered) / sizeof(scattered[0]); k++)
+			RUN(bench_case(&scattered[k], NSCAT, perm, buf, r));
 	munmap(buf, NSCAT * VT_PAGE);
 	buf = bench_alloc(NDENSE);
 	CHECK(buf, "alloc %llu pages", NDENSE);
 	for (k = 0; k < sizeof(dense) / sizeof(dense[0]); k++)
-		RUN(bench_case(&dense[k], NDENSE, NULL, buf));
+		RUN(bench_case(&dense[k], NDENSE, NULL, buf, 0));
 	munmap(buf, NDENSE * VT_PAGE);
 	free(perm);
 	return 0;

@@ -341,8 +341,8 @@ int harness_pins_settle(const struct vt_pins *start, const char *where)
 	return harness_pins_equal(start, &now, where);
 }
 
-int v3_map(int fd, struct vfio_iommu_type1v3_map_entry *e, uint32_t n,
-	   uint32_t *failed, uint64_t *done)
+int harness_v3_map(int fd, struct vfio_iommu_type1v3_map_entry *e,
+		   uint32_t n, uint32_t *failed, uint64_t *done)
 {
 	struct vfio_iommu_type1v3_map_batch b = {
 		.argsz = sizeof(b),
@@ -360,8 +360,8 @@ int v3_map(int fd, struct vfio_iommu_type1v3_map_entry *e, uint32_t n,
 	return ret;
 }
 
-int v3_unmap(int fd, struct vfio_iommu_type1v3_unmap_entry *e, uint32_t n,
-	     uint32_t *failed, uint64_t *done)
+int harness_v3_unmap(int fd, struct vfio_iommu_type1v3_unmap_entry *e,
+		     uint32_t n, uint32_t *failed, uint64_t *done)
 {
 	struct vfio_iommu_type1v3_unmap_batch b = {
 		.argsz = sizeof(b),
@@ -379,7 +379,7 @@ int v3_unmap(int fd, struct vfio_iommu_type1v3_unmap_entry *e, uint32_t n,
 	return ret;
 }
 
-int v3_map1(int fd, uint64_t iova, void *vaddr, uint64_t npages)
+int harness_v3_map1(int fd, uint64_t iova, void *vaddr, uint64_t npages)
 {
 	struct vfio_iommu_type1v3_map_entry e = {
 		.iova = iova,
@@ -388,17 +388,17 @@ int v3_map1(int fd, uint64_t iova, void *vaddr, uint64_t npages)
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 	};
 
-	return v3_map(fd, &e, 1, NULL, NULL);
+	return harness_v3_map(fd, &e, 1, NULL, NULL);
 }
 
-int v3_unmap1(int fd, uint64_t iova, uint64_t npages, uint64_t *done)
+int harness_v3_unmap1(int fd, uint64_t iova, uint64_t npages, uint64_t *done)
 {
 	struct vfio_iommu_type1v3_unmap_entry e = { .iova = iova, .npages = npages };
 
-	return v3_unmap(fd, &e, 1, NULL, done);
+	return harness_v3_unmap(fd, &e, 1, NULL, done);
 }
 
-int t1_map(int fd, uint64_t iova, void *vaddr, uint64_t size)
+int harness_t1_map(int fd, uint64_t iova, void *vaddr, uint64_t size)
 {
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
@@ -411,7 +411,7 @@ int t1_map(int fd, uint64_t iova, void *vaddr, uint64_t size)
 	return ioctl(fd, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
 }
 
-int t1_unmap(int fd, uint64_t iova, uint64_t size, uint64_t *unmapped)
+int harness_t1_unmap(int fd, uint64_t iova, uint64_t size, uint64_t *unmapped)
 {
 	struct vfio_iommu_type1_dma_unmap u = {
 		.argsz = sizeof(u),
@@ -524,8 +524,8 @@ uint64_t harness_now_ns(void)
 int harness_map(struct vt_ctx *ctx, uint64_t iova, void *vaddr, uint64_t npages)
 {
 	if (ctx->mode == VT_TYPE1)
-		return t1_map(ctx->container, iova, vaddr, npages * VT_PAGE);
-	return v3_map1(ctx->container, iova, vaddr, npages);
+		return harness_t1_map(ctx->container, iova, vaddr, npages * VT_PAGE);
+	return harness_v3_map1(ctx->container, iova, vaddr, npages);
 }
 
 int harness_unmap(struct vt_ctx *ctx, uint64_t iova, uint64_t npages)
@@ -534,10 +534,10 @@ int harness_unmap(struct vt_ctx *ctx, uint64_t iova, uint64_t npages)
 	int ret;
 
 	if (ctx->mode == VT_TYPE1) {
-		ret = t1_unmap(ctx->container, iova, npages * VT_PAGE, &done);
+		ret = harness_t1_unmap(ctx->container, iova, npages * VT_PAGE, &done);
 		done /= VT_PAGE;
 	} else {
-		ret = v3_unmap1(ctx->container, iova, npages, &done);
+		ret = harness_v3_unmap1(ctx->container, iova, npages, &done);
 	}
 	if (!ret && done != npages)
 		return -ENOENT;

@@ -95,16 +95,16 @@ long long harness_vmstat(const char *key);
 void harness_stat_refresh(void);
 
 /* v3 batched ioctls: 0 or -errno; failed/done may be NULL. */
-int v3_map(int fd, struct vfio_iommu_type1v3_map_entry *e, uint32_t n,
-	   uint32_t *failed, uint64_t *done);
-int v3_unmap(int fd, struct vfio_iommu_type1v3_unmap_entry *e, uint32_t n,
-	     uint32_t *failed, uint64_t *done);
-int v3_map1(int fd, uint64_t iova, void *vaddr, uint64_t npages);
-int v3_unmap1(int fd, uint64_t iova, uint64_t npages, uint64_t *done);
+int harness_v3_map(int fd, struct vfio_iommu_type1v3_map_entry *e,
+		   uint32_t n, uint32_t *failed, uint64_t *done);
+int harness_v3_unmap(int fd, struct vfio_iommu_type1v3_unmap_entry *e,
+		     uint32_t n, uint32_t *failed, uint64_t *done);
+int harness_v3_map1(int fd, uint64_t iova, void *vaddr, uint64_t npages);
+int harness_v3_unmap1(int fd, uint64_t iova, uint64_t npages, uint64_t *done);
 
 /* type1 ioctls: 0 or -errno. */
-int t1_map(int fd, uint64_t iova, void *vaddr, uint64_t size);
-int t1_unmap(int fd, uint64_t iova, uint64_t size, uint64_t *unmapped);
+int harness_t1_map(int fd, uint64_t iova, void *vaddr, uint64_t size);
+int harness_t1_unmap(int fd, uint64_t iova, uint64_t size, uint64_t *unmapped);
 
 struct vt_info {
 	uint64_t pgsizes;

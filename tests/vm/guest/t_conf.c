@@ -102,7 +102,7 @@ static int map_fails_at(struct conf *c, struct vfio_iommu_type1v3_map_entry *e,
 {
 	uint32_t failed;
 	uint64_t done;
-	int ret = v3_map(c->ctx.container, e, n, &failed, &done);
+	int ret = harness_v3_map(c->ctx.container, e, n, &failed, &done);
 
 	if (ret != -err || failed != idx || done != 0) {
 		harness_fail(__FILE__, line,
@@ -125,7 +125,7 @@ static int map_ok_at(struct conf *c, struct vfio_iommu_type1v3_map_entry *e,
 
 	for (i = 0; i < n; i++)
 		want += e[i].npages;
-	ret = v3_map(c->ctx.container, e, n, &failed, &done);
+	ret = harness_v3_map(c->ctx.container, e, n, &failed, &done);
 	if (ret || failed != ~0u || done != want) {
 		harness_fail(__FILE__, line,
 			     "%s: ret %d (%s) failed_index %u pages_done %llu, want 0, ~0, %llu",
@@ -143,7 +143,7 @@ static int unmap_ok_at(struct conf *c, struct vfio_iommu_type1v3_unmap_entry *e,
 {
 	uint64_t done;
 	uint32_t failed;
-	int ret = v3_unmap(c->ctx.container, e, n, &failed, &done);
+	int ret = harness_v3_unmap(c->ctx.container, e, n, &failed, &done);
 
 	if (ret || done != want_done) {
 		harness_fail(__FILE__, line, "%s: ret %d (%s) pages_done %llu, want 0, %llu",
@@ -323,7 +323,7 @@ int t_conf_map_invalid(enum vt_mode mode)
 		e[1] = me(bad[i].iova, c.buf + PG(1) + bad[i].vaddr_off, bad[i].npages);
 		e[1].flags = bad[i].flags;
 		e[1].__reserved = bad[i].reserved;
-		ret = v3_map(c.ctx.container, e, 2, &failed, &done);
+		ret = harness_v3_map(c.ctx.container, e, 2, &failed, &done);
 		CHECK(ret == -bad[i].err || (bad[i].alt && ret == -bad[i].alt),
 		      "%s: got %d (%s)", bad[i].what, ret, strerror(-ret));
 		CHECK(failed == 1 && done == 0, "%s: failed_index %u pages_done %llu",
@@ -337,11 +337,11 @@ int t_conf_map_invalid(enum vt_mode mode)
 	e[1] = me(X, c.hole - PG(2), 4);
 	MAP_FAILS(&c, e, 2, EFAULT, 1, 0, "vaddr range running into a hole");
 	e[1] = me(X, (void *)0xffff888000000000ull, 1);
-	ret = v3_map(c.ctx.container, e, 2, &failed, &done);
+	ret = harness_v3_map(c.ctx.container, e, 2, &failed, &done);
 	CHECK(ret == -EFAULT || ret == -EINVAL, "kernel vaddr: %d", ret);
 	conf_expect(&c, 0, "kernel vaddr");
 	e[1] = me(X, (void *)0xfffffffffffff000ull, 2);
-	ret = v3_map(c.ctx.container, e, 2, &failed, &done);
+	ret = harness_v3_map(c.ctx.container, e, 2, &failed, &done);
 	CHECK(ret == -EINVAL || ret == -EFAULT, "vaddr + size overflows: %d", ret);
 	conf_expect(&c, 0, "vaddr overflow");
 
@@ -403,7 +403,7 @@ int t_conf_eexist(enum vt_mode mode)
 	e[1] = me(X + PG(24), c.buf + PG(5), 1);
 	e[2] = me(X + PG(19), c.buf + PG(6), 2);
 	MAP_FAILS(&c, e, 3, EEXIST, 2, 1, "overlap with an earlier entry of the batch");
-	ret = t1_map(c.ctx.container, X, c.buf + PG(3), VT_PAGE);
+	ret = harness_t1_map(c.ctx.container, X, c.buf + PG(3), VT_PAGE);
 	CHECK_ERR(ret, EEXIST, "type1 MAP_DMA over P");
 	conf_expect(&c, 1, "after type1 EEXIST");
 	/* nothing of the failed batches remains: they map cleanly now */
@@ -441,10 +441,10 @@ int t_conf_rollback(enum vt_mode mode)
 		struct vfio_iommu_type1v3_map_entry saved = e[k];
 		uint64_t last = e[k].iova + PG(e[k].npages - 1);
 
-		CHECK_OK(v3_map1(c.ctx.container, last, c.buf + PG(63), 1), "pre-map");
+		CHECK_OK(harness_v3_map1(c.ctx.container, last, c.buf + PG(63), 1), "pre-map");
 		snprintf(what, sizeof(what), "EEXIST at entry %d", k);
 		MAP_FAILS(&c, e, 8, EEXIST, (uint32_t)k, 1, what);
-		CHECK_OK(v3_unmap1(c.ctx.container, last, 1, NULL), "unmap pre-mapped");
+		CHECK_OK(harness_v3_unmap1(c.ctx.container, last, 1, NULL), "unmap pre-mapped");
 
 		e[k].vaddr = (uintptr_t)(c.hole - PG(e[k].npages - 1));
 		snprintf(what, sizeof(what), "EFAULT at entry %d", k);
@@ -491,19 +491,19 @@ int t_conf_unmap(enum vt_mode mode)
 	/* validation happens before anything is unmapped */
 	u[0] = ue(X, 16);
 	u[1] = ue(X + 0x800, 1);
-	ret = v3_unmap(c.ctx.container, u, 2, &failed, &done);
+	ret = harness_v3_unmap(c.ctx.container, u, 2, &failed, &done);
 	CHECK_ERR(ret, EINVAL, "unaligned second entry");
 	CHECK(failed == 1, "failed_index %u", failed);
 	conf_expect(&c, 11, "after rejected unmap");
 	u[1] = ue(0xfffffffffffff000ull, 2);
-	ret = v3_unmap(c.ctx.container, u, 2, &failed, &done);
+	ret = harness_v3_unmap(c.ctx.container, u, 2, &failed, &done);
 	CHECK_ERR(ret, EINVAL, "overflowing second entry");
 	CHECK(failed == 1, "failed_index %u", failed);
 	u[1] = ue(X, 0);
-	ret = v3_unmap(c.ctx.container, u, 2, &failed, &done);
+	ret = harness_v3_unmap(c.ctx.container, u, 2, &failed, &done);
 	CHECK_ERR(ret, EINVAL, "npages 0");
 	u[1] = ue(X, 1ull << 52);
-	ret = v3_unmap(c.ctx.container, u, 2, &failed, &done);
+	ret = harness_v3_unmap(c.ctx.container, u, 2, &failed, &done);
 	CHECK_ERR(ret, EINVAL, "npages * 4096 overflows");
 	conf_expect(&c, 11, "after rejected unmaps");
 
@@ -545,14 +545,14 @@ int t_conf_type1_compat(enum vt_mode mode)
 	int ret;
 
 	RUN(conf_begin(&c, mode, 32));
-	CHECK_OK(t1_map(c.ctx.container, X, c.buf, PG(8)), "MAP_DMA 8 pages");
+	CHECK_OK(harness_t1_map(c.ctx.container, X, c.buf, PG(8)), "MAP_DMA 8 pages");
 	conf_expect(&c, 8, "after MAP_DMA");
-	CHECK_ERR(t1_map(c.ctx.container, X + PG(7), c.buf + PG(8), PG(2)), EEXIST,
+	CHECK_ERR(harness_t1_map(c.ctx.container, X + PG(7), c.buf + PG(8), PG(2)), EEXIST,
 		  "MAP_DMA overlapping the end");
-	CHECK_ERR(t1_map(c.ctx.container, X + 0x800, c.buf, PG(1)), EINVAL, "MAP_DMA unaligned iova");
-	CHECK_ERR(t1_map(c.ctx.container, X + PG(20), c.buf, 0x800), EINVAL, "MAP_DMA unaligned size");
-	CHECK_ERR(t1_map(c.ctx.container, X + PG(20), c.buf, 0), EINVAL, "MAP_DMA size 0");
-	CHECK_ERR(t1_map(c.ctx.container, 0xfffffffffffff000ull, c.buf, PG(2)), EINVAL,
+	CHECK_ERR(harness_t1_map(c.ctx.container, X + 0x800, c.buf, PG(1)), EINVAL, "MAP_DMA unaligned iova");
+	CHECK_ERR(harness_t1_map(c.ctx.container, X + PG(20), c.buf, 0x800), EINVAL, "MAP_DMA unaligned size");
+	CHECK_ERR(harness_t1_map(c.ctx.container, X + PG(20), c.buf, 0), EINVAL, "MAP_DMA size 0");
+	CHECK_ERR(harness_t1_map(c.ctx.container, 0xfffffffffffff000ull, c.buf, PG(2)), EINVAL,
 		  "MAP_DMA iova + size overflows");
 	memset(&m, 0, sizeof(m));
 	m.argsz = offsetof(struct vfio_iommu_type1_dma_map, size);
@@ -568,10 +568,10 @@ int t_conf_type1_compat(enum vt_mode mode)
 	CHECK_ERR(ret, EINVAL, "MAP_DMA unknown flag");
 	conf_expect(&c, 8, "after refused MAP_DMAs");
 
-	CHECK_OK(t1_unmap(c.ctx.container, X + PG(2), PG(2), &bytes), "UNMAP_DMA sub-range");
+	CHECK_OK(harness_t1_unmap(c.ctx.container, X + PG(2), PG(2), &bytes), "UNMAP_DMA sub-range");
 	CHECK(bytes == PG(2), "UNMAP_DMA sub-range reported %llu bytes", (unsigned long long)bytes);
 	conf_expect(&c, 6, "after sub-range unmap");
-	CHECK_OK(t1_unmap(c.ctx.container, X - PG(4), PG(10), &bytes), "UNMAP_DMA across holes");
+	CHECK_OK(harness_t1_unmap(c.ctx.container, X - PG(4), PG(10), &bytes), "UNMAP_DMA across holes");
 	CHECK(bytes == PG(4), "UNMAP_DMA across holes reported %llu bytes",
 	      (unsigned long long)bytes);
 	conf_expect(&c, 2, "after unmap across holes");
@@ -633,28 +633,28 @@ static int memlock_child(enum vt_mode mode)
 	buf = harness_alloc(64);
 	CHECK(buf, "alloc");
 	CHECK(!setrlimit(RLIMIT_MEMLOCK, &rl), "setrlimit");
-	CHECK_OK(v3_map1(ctx.container, X, buf, 32), "root maps 32 pages over a 16-page limit");
-	CHECK_OK(v3_unmap1(ctx.container, X, 32, NULL), "unmap");
+	CHECK_OK(harness_v3_map1(ctx.container, X, buf, 32), "root maps 32 pages over a 16-page limit");
+	CHECK_OK(harness_v3_unmap1(ctx.container, X, 32, NULL), "unmap");
 
 	CHECK(!setgroups(0, NULL) && !setgid(65534) && !setuid(65534), "drop to nobody");
 	CHECK(status_kb("VmLck") == 0, "VmLck not 0 after unmap");
-	CHECK_OK(v3_map1(ctx.container, X, buf, 8), "8 pages within the limit");
+	CHECK_OK(harness_v3_map1(ctx.container, X, buf, 8), "8 pages within the limit");
 	e[0] = me(X + PG(16), buf + PG(8), 4);
 	e[1] = me(X + PG(32), buf + PG(12), 8);
-	ret = v3_map(ctx.container, e, 2, &failed, &done);
+	ret = harness_v3_map(ctx.container, e, 2, &failed, &done);
 	CHECK_ERR(ret, ENOMEM, "batch of 12 more pages over the limit");
 	CHECK(done == 0, "pages_done %llu", (unsigned long long)done);
 	CHECK(status_kb("VmLck") == 32, "VmLck %lld kB after refused batch, want 32",
 	      status_kb("VmLck"));
-	CHECK_OK(v3_map1(ctx.container, X + PG(16), buf + PG(8), 8), "up to exactly the limit");
-	CHECK_ERR(v3_map1(ctx.container, X + PG(32), buf + PG(16), 1), ENOMEM, "one page more");
-	CHECK_ERR(t1_map(ctx.container, X + PG(32), buf + PG(16), VT_PAGE), ENOMEM,
+	CHECK_OK(harness_v3_map1(ctx.container, X + PG(16), buf + PG(8), 8), "up to exactly the limit");
+	CHECK_ERR(harness_v3_map1(ctx.container, X + PG(32), buf + PG(16), 1), ENOMEM, "one page more");
+	CHECK_ERR(harness_t1_map(ctx.container, X + PG(32), buf + PG(16), VT_PAGE), ENOMEM,
 		  "type1 MAP_DMA one page more");
 	CHECK(status_kb("VmLck") == 64, "VmLck %lld kB at the limit", status_kb("VmLck"));
-	CHECK_OK(v3_unmap1(ctx.container, X, 64, &done), "unmap all");
+	CHECK_OK(harness_v3_unmap1(ctx.container, X, 64, &done), "unmap all");
 	CHECK(done == 16, "unmapped %llu", (unsigned long long)done);
 	CHECK(status_kb("VmLck") == 0, "VmLck %lld kB after unmap", status_kb("VmLck"));
-	CHECK_OK(v3_map1(ctx.container, X, buf, 16), "the limit again after unmap");
+	CHECK_OK(harness_v3_map1(ctx.container, X, buf, 16), "the limit again after unmap");
 	harness_close(&ctx);
 	return 0;
 }

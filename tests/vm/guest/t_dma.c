@@ -120,7 +120,7 @@ static int map_pair(struct vt_ctx *ctx, uint64_t ia, void *a, uint64_t ib, void 
 		CHECK_OK(harness_map(ctx, ib, b, 1), "type1 map B");
 		return 0;
 	}
-	ret = v3_map(ctx->container, e, 2, &failed, &done);
+	ret = harness_v3_map(ctx->container, e, 2, &failed, &done);
 	CHECK_OK(ret, "v3 batch map A+B");
 	CHECK(done == 2 && failed == ~0u, "pages_done %llu failed_index %u",
 	      (unsigned long long)done, failed);

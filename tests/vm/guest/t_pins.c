@@ -42,7 +42,7 @@ static int map_many(struct vt_ctx *ctx, uint8_t *buf)
 			CHECK_OK(harness_map(ctx, e[i].iova, buf + i * 8 * VT_PAGE, 8), "type1 map");
 	}
 	if (ctx->mode != VT_TYPE1) {
-		CHECK_OK(v3_map(ctx->container, e, 8, &failed, &done), "v3 map 8x8");
+		CHECK_OK(harness_v3_map(ctx->container, e, 8, &failed, &done), "v3 map 8x8");
 		CHECK(done == NP, "pages_done %llu", (unsigned long long)done);
 	}
 	return 0;
@@ -116,13 +116,13 @@ static int pins_rollback(enum vt_mode mode, uint8_t *buf, uint8_t *hole)
 				.npages = 8,
 				.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 			};
-		ret = v3_map(ctx.container, e, 4, &failed, &done);
+		ret = harness_v3_map(ctx.container, e, 4, &failed, &done);
 		CHECK_ERR(ret, EEXIST, "batch whose last page is mapped");
 		CHECK(failed == 3 && done == 0, "failed_index %u pages_done %llu", failed,
 		      (unsigned long long)done);
 		e[3].iova = IOVA0 + 64 * VT_PAGE;
 		e[3].vaddr = (uintptr_t)(hole - 4 * VT_PAGE);
-		ret = v3_map(ctx.container, e, 4, &failed, &done);
+		ret = harness_v3_map(ctx.container, e, 4, &failed, &done);
 		CHECK_ERR(ret, EFAULT, "batch whose last entry runs into a vaddr hole");
 		CHECK(failed == 3 && done == 0, "failed_index %u pages_done %llu", failed,
 		      (unsigned long long)done);
@@ -204,8 +204,8 @@ static void kill_child(enum vt_mode mode, volatile long *progress)
 				if (harness_unmap(&ctx, me[i].iova, 1))
 					_exit(1);
 		} else {
-			if (v3_map(ctx.container, me, KILL_PAGES, NULL, NULL) ||
-			    v3_unmap(ctx.container, &ue, 1, NULL, NULL))
+			if (harness_v3_map(ctx.container, me, KILL_PAGES, NULL, NULL) ||
+			    harness_v3_unmap(ctx.container, &ue, 1, NULL, NULL))
 				_exit(1);
 		}
 		(*progress)++;

@@ -73,7 +73,7 @@ static int stress_map(struct stress *s)
 			claim[p] = 1;
 		}
 	}
-	ret = v3_map(s->fd, e, n, &failed, &done);
+	ret = harness_v3_map(s->fd, e, n, &failed, &done);
 	if (want_fail == ~0u) {
 		CHECK(ret == 0 && done == total, "thread %d: map of %llu pages: ret %d done %llu",
 		      s->id, (unsigned long long)total, ret, (unsigned long long)done);
@@ -108,7 +108,7 @@ static int stress_unmap(struct stress *s)
 			s->model[p] = 0;
 		}
 	}
-	ret = v3_unmap(s->fd, e, n, &failed, &done);
+	ret = harness_v3_unmap(s->fd, e, n, &failed, &done);
 	CHECK(ret == 0 && done == want, "thread %d: unmap: ret %d done %llu want %llu",
 	      s->id, ret, (unsigned long long)done, (unsigned long long)want);
 	return 0;
@@ -133,12 +133,12 @@ static int stress_verify_slice(struct stress *s)
 	for (p = 0; p < SLICE; p++) {
 		uint64_t iova = SLICE_IOVA(s->id) + (uint64_t)p * VT_PAGE;
 
-		ret = v3_map1(s->fd, iova, s->buf + (uint64_t)p * VT_PAGE, 1);
+		ret = harness_v3_map1(s->fd, iova, s->buf + (uint64_t)p * VT_PAGE, 1);
 		if (s->model[p]) {
 			CHECK_ERR(ret, EEXIST, "page the model has mapped");
 		} else {
 			CHECK_OK(ret, "page the model has unmapped");
-			CHECK_OK(v3_unmap1(s->fd, iova, 1, &done), "unmap probe");
+			CHECK_OK(harness_v3_unmap1(s->fd, iova, 1, &done), "unmap probe");
 			CHECK(done == 1, "probe unmap done %llu", (unsigned long long)done);
 		}
 	}
@@ -193,7 +193,7 @@ int t_stress(enum vt_mode mode)
 		RUN(stress_verify_slice(&st[t]));
 		for (p = 0; p < SLICE; p++)
 			want += st[t].model[p];
-		CHECK_OK(v3_unmap1(ctx.container, SLICE_IOVA(t), SLICE, &done), "unmap slice");
+		CHECK_OK(harness_v3_unmap1(ctx.container, SLICE_IOVA(t), SLICE, &done), "unmap slice");
 		CHECK(done == want, "slice %d: unmapped %llu, model %llu", t,
 		      (unsigned long long)done, (unsigned long long)want);
 	}
