@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dispatch.c's HELLO: who may claim which device over the listening socket
+ * (uid and gid lists, VB_DEVICE_ANY, EBUSY, EPERM, ENODEV, no common
+ * version), what WELCOME carries, and that a refused peer is closed.
+ */
+#include <check.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/batcher.h"
+#include "broker/dispatch.h"
+#include "broker/domain.h"
+#include "broker/peer.h"
+#include "proto/codec.h"
+
+static const char conf[] =
+	"[broker]\nmax_entries = 100\nwindow = 9\n"
+	"[ram lo]\nsize = 1M\n[ram hi]\ngpa = 4G\nsize = 2M\n"
+	"[device 1]\ngroup = sim\ndomain = s\niova = 0x100000 1M\niova = 0x400000 1M\nuid = 1000\n"
+	"[device 2]\ngroup = sim\ndomain = s\niova = 0x200000 1M\ngid = 100\n"
+	"[device 3]\ngroup = sim\niova = 0x100000 1M\nuid = 2000\n";
+
+static struct broker br;
+
+static void setup(void)
+{
+	char err[256];
+
+	memset(&br, 0, sizeof(br));
+	TAILQ_INIT(&br.peers);
+	ck_assert_int_eq(config_parse(conf, "t", &br.cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(backend_sim_create(&br.be), 0);
+	br.base = event_base_new();
+	ck_assert_int_eq(event_base_priority_init(br.base, 2), 0);
+	ck_assert_int_eq(memory_init(&br.mem, br.cfg), 0);
+	ck_assert_int_eq(domain_setup(&br), 0);
+	ck_assert_int_eq(batcher_init(&br), 0);
+	br.rxbuf = malloc(VB_MSG_MAX_LEN);
+}
+
+static void teardown(void)
+{
+	peer_close_all(&br);
+	batcher_fini(&br);
+	domain_teardown(&br);
+	br.be->ops->destroy(br.be);
+	memory_fini(&br.mem);
+	event_base_free(br.base);
+	free(br.rxbuf);
+	config_free(br.cfg);
+}
+
+/* A listening-socket peer with identity uid/gid; returns the client end. */
+static int connect_as(uid_t uid, gid_t gid, struct peer **out)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	*out = peer_new(&br, sv[0], NULL, 4242, uid, gid);
+	ck_assert_ptr_nonnull(*out);
+	return sv[1];
+}
+
+static void hello(struct peer *p, uint16_t min, uint16_t max, uint32_t dev)
+{
+	struct vb_hello h = { min, max, dev, 0, 0 };
+	uint8_t buf[64];
+	struct vb_msg m;
+	ssize_t n = vb_encode_hello(buf, sizeof(buf), 5, &h);
+
+	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_BROKER, 0, 0, &m), 0);
+	ck_assert_int_eq(dispatch_message(p, &m), 0);
+}
+
+/* Read WELCOME (returning its body) or a refusal (returning -status). */
+static int answer(int fd, struct vb_welcome *w, struct vb_range *iova,
+		  struct vb_ram_region *ram, int *fds)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * VB_MAX_RAM_REGIONS)];
+		struct cmsghdr align;
+	} cbuf;
+	uint8_t buf[1024];
+	struct iovec io = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1,
+			     .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b) };
+	unsigned int nfds = 0;
+	struct vb_reply r;
+	struct vb_msg m;
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	ck_assert_int_gt(n, 0);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		memcpy(fds + nfds, CMSG_DATA(c), k * sizeof(int));
+		nfds += (unsigned int)k;
+	}
+	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, 0, nfds, &m), 0);
+	ck_assert_uint_eq(m.hdr.id, 5);
+	if (m.hdr.type == VB_MSG_REPLY) {
+		ck_assert_int_eq(vb_msg_reply(&m, &r), 0);
+		ck_assert_uint_eq(r.failed_index, VB_NO_INDEX);
+		ck_assert_uint_eq(nfds, 0);
+		return -r.status;
+	}
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_WELCOME);
+	ck_assert_int_eq(vb_msg_welcome(&m, w, iova, ram), 0);
+	ck_assert_uint_eq(nfds, w->n_ram);
+	return 0;
+}
+
+static int claim(uid_t uid, gid_t gid, uint32_t dev, struct peer **pp,
+		 uint32_t *got)
+{
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	int fds[VB_MAX_RAM_REGIONS];
+	struct vb_welcome w;
+	int fd = connect_as(uid, gid, pp), ret;
+
+	hello(*pp, 1, 1, dev);
+	ret = answer(fd, &w, iova, ram, fds);
+	if (!ret) {
+		*got = w.device_id;
+		for (unsigned int i = 0; i < w.n_ram; i++)
+			close(fds[i]);
+	}
+	close(fd);
+	return ret;
+}
+
+START_TEST(welcome_contents)
+{
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	int fds[VB_MAX_RAM_REGIONS];
+	struct vb_welcome w;
+	struct peer *p;
+	int fd = connect_as(1000, 1000, &p);
+
+	hello(p, 1, 7, 1);
+	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
+	ck_assert_uint_eq(w.version, 1);
+	ck_assert_uint_eq(w.device_id, 1);
+	ck_assert_uint_eq(w.domain_id, 1);
+	ck_assert_uint_eq(w.page_size, VB_PAGE_SIZE);
+	ck_assert_uint_eq(w.max_entries, 100);
+	ck_assert_uint_eq(w.window, 9);
+	ck_assert_uint_eq(w.n_iova, 2);
+	ck_assert_uint_eq(iova[1].start, 0x400000);
+	ck_assert_uint_eq(w.n_ram, 2);
+	ck_assert_uint_eq(ram[1].gpa, 4ull << 30);
+	ck_assert_uint_eq(ram[1].size, 2 << 20);
+	ck_assert_uint_eq(ram[1].flags, VB_RAM_F_SHARED);
+	/* the fd really is region 1's memory: write here, read in the broker */
+	ck_assert_int_eq(pwrite(fds[1], "dma!", 4, 4096), 4);
+	ck_assert_int_eq(memcmp(br.mem.r[1].va + 4096, "dma!", 4), 0);
+	ck_assert_ptr_eq(br.devices[0].owner, p);
+	ck_assert_int_eq(p->state, PEER_READY);
+	ck_assert_uint_eq(p->version, 1);
+	close(fds[0]);
+	close(fds[1]);
+	close(fd);
+}
+END_TEST
+
+START_TEST(claims)
+{
+	struct peer *p1, *p2, *p;
+	uint32_t got = 0;
+
+	/* uid list */
+	ck_assert_int_eq(claim(1000, 1, 1, &p1, &got), 0);
+	ck_assert_uint_eq(got, 1);
+	/* second claim of the same device */
+	ck_assert_int_eq(claim(1000, 1, 1, &p, &got), -EBUSY);
+	/* gid list, and ANY skipping the claimed device */
+	ck_assert_int_eq(claim(1000, 100, VB_DEVICE_ANY, &p2, &got), 0);
+	ck_assert_uint_eq(got, 2);
+	/* everything this identity may claim is taken */
+	ck_assert_int_eq(claim(1000, 100, VB_DEVICE_ANY, &p, &got), -EBUSY);
+	/* not listed anywhere, root included */
+	ck_assert_int_eq(claim(0, 0, VB_DEVICE_ANY, &p, &got), -EPERM);
+	ck_assert_int_eq(claim(0, 0, 3, &p, &got), -EPERM);
+	ck_assert_int_eq(claim(1000, 1, 3, &p, &got), -EPERM);
+	ck_assert_int_eq(claim(1000, 1, 99, &p, &got), -ENODEV);
+	/* another uid's device */
+	ck_assert_int_eq(claim(2000, 1, VB_DEVICE_ANY, &p, &got), 0);
+	ck_assert_uint_eq(got, 3);
+	/* a released device can be claimed again */
+	peer_fail(p1, "test");
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+	ck_assert_ptr_null(br.devices[0].owner);
+	ck_assert_int_eq(claim(1000, 1, VB_DEVICE_ANY, &p, &got), 0);
+	ck_assert_uint_eq(got, 1);
+	(void)p2;
+}
+END_TEST
+
+START_TEST(refused_peer_is_closed)
+{
+	struct peer *p;
+	uint32_t got;
+	char c;
+	int fd = connect_as(0, 0, &p);
+
+	hello(p, 1, 1, 1);
+	ck_assert_int_lt(answer(fd, NULL, NULL, NULL, NULL), 0);
+	ck_assert_int_ne(p->state, PEER_READY);
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(br.n_peers, 0);
+	/* EOF on the client side */
+	ck_assert_int_eq(recv(fd, &c, 1, 0), 0);
+	close(fd);
+	ck_assert_ptr_null(br.devices[0].owner);
+	(void)got;
+}
+END_TEST
+
+START_TEST(no_common_version)
+{
+	struct peer *p;
+	int fd = connect_as(1000, 1, &p);
+
+	hello(p, 2, 9, 1);
+	ck_assert_int_eq(answer(fd, NULL, NULL, NULL, NULL), -EPROTONOSUPPORT);
+	ck_assert_ptr_null(br.devices[0].owner);
+	close(fd);
+}
+END_TEST
+
+static Suite *dispatch_suite(void)
+{
+	Suite *s = suite_create("dispatch");
+	TCase *tc = tcase_create("hello");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, welcome_contents);
+	tcase_add_test(tc, claims);
+	tcase_add_test(tc, refused_peer_is_closed);
+	tcase_add_test(tc, no_common_version);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(dispatch_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
