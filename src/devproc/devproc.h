@@ -28,6 +28,7 @@ struct devproc_opts {
 	uint64_t pages;		/* coiommu: guest pages accessed */
 	uint64_t seed;
 	unsigned int pipeline;	/* outstanding requests; 0: synchronous */
+	bool keep_mapped;	/* coiommu: no final unpin of the working set */
 	bool quiet;
 };
 

@@ -59,6 +59,7 @@ static void devproc_usage(FILE *f)
 "  --pages N            coiommu: pages accessed (4096)\n"
 "  --seed N             random seed (1)\n"
 "  --pipeline DEPTH     outstanding requests, 0 = synchronous (8)\n"
+"  --keep-mapped        coiommu: leave the working set mapped at the end\n"
 "  --policy FILE        seccomp policy (default: %s)\n"
 "  --quiet              only the result line and errors\n"
 "  --hold               after the workload, wait until killed\n"
@@ -67,8 +68,9 @@ static void devproc_usage(FILE *f)
 "                       handshake (the process must die of SIGSYS)\n"
 "  --help               this text\n"
 "\n"
-"Prints 'vfio-devproc: device D workload W: requests R maps M unmaps U\n"
-"pages_mapped P errors E result OK|FAIL'; exits 0 on OK, 1 on FAIL.\n",
+"Prints one line 'vfio-devproc: device D workload W: requests R maps M\n"
+"unmaps U pages_mapped P errors E result X' where X is OK or FAIL, and\n"
+"exits 0 or 1 accordingly.\n",
 		VB_POLICY_DIR_INSTALL "/devproc.policy");
 }
 
@@ -88,7 +90,8 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 {
 	enum { O_SOCKET_FD = 256, O_CONNECT, O_DEVICE, O_WORKLOAD, O_TRACE,
 	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED,
-	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP };
+	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP,
+	       O_KEEP };
 	static const struct option opts[] = {
 		{ "socket-fd", required_argument, NULL, O_SOCKET_FD },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -105,6 +108,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "hold", no_argument, NULL, O_HOLD },
+		{ "keep-mapped", no_argument, NULL, O_KEEP },
 		{ "selftest-forbidden-syscall", no_argument, NULL, O_SELFTEST },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -163,6 +167,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		case O_POLICY: a->policy = optarg; break;
 		case O_QUIET: o->quiet = true; break;
 		case O_HOLD: a->hold = true; break;
+		case O_KEEP: o->keep_mapped = true; break;
 		case O_SELFTEST: a->selftest_forbidden = true; break;
 		case O_HELP:
 			devproc_usage(stdout);
@@ -183,6 +188,8 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		fatal("unknown workload '%s'", o->workload);
 	if (!strcmp(o->workload, "replay") != (o->trace_path != NULL))
 		fatal("--trace goes with --workload replay, and only there");
+	if (o->keep_mapped && strcmp(o->workload, "coiommu"))
+		fatal("--keep-mapped goes with --workload coiommu");
 	if (a->socket_fd >= 0 && a->socket_fd <= 2)
 		fatal("--socket-fd %d would be stdin/out/err", a->socket_fd);
 }
