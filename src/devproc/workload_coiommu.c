@@ -109,7 +109,12 @@ static int coi_flush(struct coiommu *co, uint32_t *pages, uint32_t n)
 	e = calloc(n, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	qsort(pages, n, sizeof(*pages), coi_cmp_u32);
+	for (uint32_t i = 1; i < n; i++) {
+		if (pages[i - 1] > pages[i]) {
+			qsort(pages, n, sizeof(*pages), coi_cmp_u32);
+			break;
+		}
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (ne && e[ne - 1].iova + e[ne - 1].npages * VB_PAGE_SIZE ==
 			  co->iova_base + (uint64_t)pages[i] * VB_PAGE_SIZE) {
