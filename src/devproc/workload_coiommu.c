@@ -189,11 +189,13 @@ static int coi_access(struct coiommu *co, uint32_t p, uint64_t tag)
 	rc = workload_map(dp, &me, 1, &r);
 	if (rc == -EPIPE || rc == -EPROTO)
 		return rc;
-	if (rc || r.pages_done != 1) {
+	if (rc || r.pages_done != 1)
 		workload_fail(dp, "pin page %u: status %d pages_done %llu",
 			      p, -rc, (unsigned long long)r.pages_done);
+	/* A failed map mapped nothing (all-or-nothing); a successful one
+	 * with a wrong count still mapped the page, so track it. */
+	if (rc)
 		return 0;
-	}
 	co->state[p] = COI_RESIDENT;
 	lru_touch(&co->lru, p);
 	workload_touch(dp, me.gpa, 1, tag);

@@ -58,3 +58,6 @@ foreach(bad "--workload;virtio-iommu"
   set_tests_properties(devproc_badargs_${h} PROPERTIES LABELS unit
     PASS_REGULAR_EXPRESSION "error: devproc_(parse|num): ")
 endforeach()
+vb_unit_test(test_workloads SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_workloads.c
+  LIBS vbdevproc vbproto)
+target_compile_definitions(test_workloads PRIVATE _GNU_SOURCE)
