@@ -165,6 +165,11 @@ static void spawn_record(struct broker *b, pid_t pid, int status)
 		log_info("device %u: devproc %d exited 0", dev->id, (int)pid);
 		return;
 	}
+	/* Our own SIGTERM at shutdown is not the devproc failing. */
+	if (b->stopping && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) {
+		log_info("device %u: devproc %d stopped", dev->id, (int)pid);
+		return;
+	}
 	b->child_failed = true;
 	if (WIFEXITED(status))
 		log_warn("device %u: devproc %d exited %d", dev->id, (int)pid,
@@ -189,6 +194,7 @@ void spawn_stop_all(struct broker *b, int ms)
 {
 	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
 
+	b->stopping = true;
 	for (unsigned int i = 0; i < b->n_devices; i++)
 		if (b->devices[i].child > 0)
 			kill(b->devices[i].child, SIGTERM);
