@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "broker/broker.h"
@@ -273,6 +275,26 @@ static void stats_bytes(FILE *f, const char *name, uint64_t bytes,
 	fputs(")\n", f);
 }
 
+static unsigned int stats_children_failed(const struct broker *b)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < b->n_devices; i++) {
+		const struct device *d = &b->devices[i];
+		int st = d->child_status;
+
+		if (!d->child_done)
+			continue;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			continue;
+		/* the broker's own shutdown SIGTERM, see spawn.c */
+		if (b->stopping && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM)
+			continue;
+		n++;
+	}
+	return n;
+}
+
 void stats_summary(const struct broker *b, FILE *f)
 {
 	const struct backend_usage *u = &b->peak_usage;
@@ -281,6 +303,9 @@ void stats_summary(const struct broker *b, FILE *f)
 
 	stats_total(b, &t);
 	fprintf(f, "summary (backend %s, %.2f s):\n", b->be->ops->name, s);
+	if (b->n_children)
+		fprintf(f, "  devprocs %u spawned, %u failed\n", b->n_children,
+			stats_children_failed(b));
 	fprintf(f, "  requests %" PRIu64 ", errors %" PRIu64 "\n", t.requests,
 		t.errors);
 	fprintf(f, "  pages mapped %" PRIu64 ", unmapped %" PRIu64
@@ -327,8 +352,8 @@ int stats_summary_json(const struct broker *b, const char *path)
 		stats_hist_quantile(&t.latency_us, 500),
 		stats_hist_quantile(&t.latency_us, 990), b->peak_pages);
 	stats_usage_json(f, &b->peak_usage);
-	fprintf(f, ",\"devprocs\":%u,\"devprocs_failed\":%s,\"total\":{",
-		b->n_children, b->child_failed ? "true" : "false");
+	fprintf(f, ",\"devprocs\":%u,\"devprocs_failed\":%u,\"total\":{",
+		b->n_children, stats_children_failed(b));
 	stats_counters_json(f, &t);
 	fputs("}}\n", f);
 	if (fclose(f)) {
