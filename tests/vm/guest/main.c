@@ -29,7 +29,7 @@ static const struct vt_test tests[] = {
 	  "EEXIST on mapped pages (also within one batch), whole batch rolled back" },
 	{ "v3_rollback", t_conf_rollback, M_V3, 1,
 	  "a failure at every entry position rolls back the whole batch" },
-	{ "harness_v3_unmap", t_conf_unmap, M_V3, 1,
+	{ "v3_unmap", t_conf_unmap, M_V3, 1,
 	  "unmap of holes and sub-ranges, validation before unmapping" },
 	{ "v3_type1_compat", t_conf_type1_compat, M_V3, 1,
 	  "type1 MAP_DMA/UNMAP_DMA incl. sub-ranges and FLAG_ALL on a v3 container" },
