@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# vm-run.sh --set type1|v3 --guest-bin PATH [--workdir DIR]
+# vm-run.sh --set type1|v3|iommufd --guest-bin PATH [--workdir DIR]
 #
 # Runs the backend conformance suite (vb-conformance-guest) in the VM:
 # Debian's 6.12 kernel under QEMU (TCG, q35, emulated Intel IOMMU, one edu
@@ -11,6 +11,9 @@
 #   --set type1  stock kernel: the type1 backend; auto-probe must say type1
 #   --set v3     builds src/kernel, loads vfio_iommu_type1v3: v3 tracked,
 #                v3 direct and type1; auto-probe must say v3
+#   --set iommufd  replaces the guest's VFIO stack with one rebuilt with
+#                CONFIG_IOMMUFD and device cdevs (iommufd-stack.sh): iommufd
+#                and type1 (through the compat container); probe: iommufd
 #
 # Prints the guest's RESULT lines and the path of the full guest log.
 # Exit 0 only if every RESULT passed, the runner exited 0 and the guest
@@ -32,7 +35,8 @@ done
 case $set_name in
 type1) backends=type1 expect=type1 ;;
 v3) backends=v3-tracked,v3-direct,type1 expect=v3 ;;
-*) vm_die "conformance: --set type1|v3 required" ;;
+iommufd) backends=iommufd,type1 expect=iommufd ;;
+*) vm_die "conformance: --set type1|v3|iommufd required" ;;
 esac
 [ -n "$guest_bin" ] ||
 	vm_die "conformance: no guest binary (a VB_SANITIZE build cannot link it statically)"
@@ -52,6 +56,12 @@ if [ "$set_name" = v3 ]; then
 		vm_die "conformance: building src/kernel failed"
 	ko="$work/kmod/vfio_iommu_type1v3.ko"
 	[ -f "$ko" ] || vm_die "conformance: $ko missing after the module build"
+fi
+
+stack=""
+if [ "$set_name" = iommufd ]; then
+	stack=$("$here/iommufd-stack.sh" "$work/stack") ||
+		vm_die "conformance: could not build the iommufd VFIO stack"
 fi
 
 # --- initramfs: busybox, the VFIO modules, the runner, maybe the module ---
@@ -78,9 +88,15 @@ add_module() {
 		add_module "$dep"
 	done
 }
-for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
-	add_module "$m"
-done
+if [ -n "$stack" ]; then
+	# The rebuilt stack replaces Debian's VFIO modules entirely.
+	add_module irqbypass
+	cp "$stack"/*.ko "$root/lib/modules/$rel/extra/"
+else
+	for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
+		add_module "$m"
+	done
+fi
 cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
 : >"$root/lib/modules/$rel/modules.order"
 [ -z "$ko" ] || cp "$ko" "$root/lib/modules/$rel/extra/"
