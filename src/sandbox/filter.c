@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Seccomp policy parser and compiler (text policy -> libseccomp filter). One pass per line: tokenize, parse into
- * alternatives of AND-ed comparisons, check (lint, duplicates), then hand
- * each alternative to libseccomp as one rule. libseccomp builds the BPF for
+ * Seccomp policy parser and compiler (text policy -> libseccomp filter).
+ * One pass per line: tokenize, parse into alternatives of AND-ed
+ * comparisons, check (lint, duplicates), then hand each alternative to
+ * libseccomp as one rule. libseccomp builds the BPF for
  * the architecture and the 64-bit argument splits; nothing here writes BPF.
  *
  * Arguments the kernel reads as 32-bit ints (ioctl's command, fcntl's
