@@ -346,6 +346,73 @@ START_TEST(merged_unmap_counts_per_request)
 }
 END_TEST
 
+/* The sim's ops, but unmap never fills per-entry counts (like v3 on holes). */
+static struct backend_ops no_entry_ops;
+static int (*sim_unmap)(struct backend_domain *, const struct backend_unmap_entry *,
+			size_t, struct backend_result *);
+
+static int unmap_without_entry_pages(struct backend_domain *d,
+				     const struct backend_unmap_entry *e,
+				     size_t n, struct backend_result *res)
+{
+	uint64_t *keep = res->entry_pages;
+	int ret;
+
+	res->entry_pages = NULL;
+	ret = sim_unmap(d, e, n, res);
+	res->entry_pages = keep;
+	return ret;
+}
+
+static uint64_t reply_pages(int c, uint64_t id)
+{
+	uint8_t buf[256];
+	struct vb_reply r;
+	struct vb_msg m;
+
+	recv_msg(c, &m, buf, sizeof(buf));
+	ck_assert_uint_eq(m.hdr.id, id);
+	ck_assert_int_eq(vb_msg_reply(&m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	return r.pages_done;
+}
+
+START_TEST(merged_unmap_without_entry_counts)
+{
+	uint64_t i1, i2;
+
+	no_entry_ops = *br.be->ops;
+	sim_unmap = no_entry_ops.unmap;
+	no_entry_ops.unmap = unmap_without_entry_pages;
+	br.be->ops = &no_entry_ops;
+
+	i1 = map1(A, WA, 0, 2);
+	i2 = map1(B, WB, 0, 3);
+	batcher_flush(&br);
+	expect(A, i1, 0, VB_NO_INDEX, 2);
+	expect(B, i2, 0, VB_NO_INDEX, 3);
+	/* no holes: each request's count is exact without per-entry data */
+	i1 = unmap1(A, WA, 2);
+	i2 = unmap1(B, WB, 3);
+	batcher_flush(&br);
+	expect(A, i1, 0, VB_NO_INDEX, 2);
+	expect(B, i2, 0, VB_NO_INDEX, 3);
+	/* holes: only the total is known, and it is kept exact */
+	map1(A, WA, 0, 1);
+	map1(B, WB, 0, 1);
+	batcher_flush(&br);
+	reply_pages(A, 5);
+	reply_pages(B, 6);
+	i1 = unmap1(A, WA, 4);
+	i2 = unmap1(B, WB, 4);
+	batcher_flush(&br);
+	ck_assert_uint_eq(reply_pages(A, i1) + reply_pages(B, i2), 2);
+	ck_assert_uint_eq(br.domains[0].stats.pages_unmapped, 7);
+	ck_assert_uint_eq(br.mapped_now, 0);
+	ck_assert_uint_eq(mapped(0), 0);
+}
+END_TEST
+
 START_TEST(dead_peer_skipped)
 {
 	uint64_t i1;
@@ -432,6 +499,7 @@ static Suite *batcher_suite(void)
 	tcase_add_test(tc, sync_and_stats_in_order);
 	tcase_add_test(tc, refused_in_place);
 	tcase_add_test(tc, merged_unmap_counts_per_request);
+	tcase_add_test(tc, merged_unmap_without_entry_counts);
 	tcase_add_test(tc, dead_peer_skipped);
 	tcase_add_test(tc, cleanup_on_close);
 	tcase_add_test(tc, throttle_at_window);
