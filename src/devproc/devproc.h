@@ -27,6 +27,8 @@ struct devproc_opts {
 	uint64_t working_set;	/* coiommu: resident page cap */
 	uint64_t pages;		/* coiommu: guest pages accessed */
 	uint64_t seed;
+	uint64_t gpa_base;	/* guest RAM this device DMAs into ... */
+	uint64_t gpa_size;	/* ... (0: the whole first RAM region) */
 	unsigned int pipeline;	/* outstanding requests; 0: synchronous */
 	bool keep_mapped;	/* coiommu: no final unpin of the working set */
 	bool quiet;
@@ -69,6 +71,13 @@ int workload_unmap(struct devproc *dp, const struct vb_unmap_entry *e,
 int workload_stats(struct devproc *dp, struct vb_stats *st);
 /* STATS must agree with the workload's own totals and @current. */
 void workload_check_stats(struct devproc *dp, uint64_t current);
+/*
+ * The guest memory this device's buffers live in: --gpa-base/--gpa-size, or
+ * the whole first RAM region. Devices that run at the same time need
+ * disjoint ranges, as a guest driver would give them, or their pattern
+ * checks race. Fails the run if the range is not inside one RAM region.
+ */
+int workload_gpa_range(struct devproc *dp, uint64_t *base, uint64_t *size);
 /* "DMA": write a pattern over [gpa, gpa + npages pages) and read it back. */
 void workload_touch(struct devproc *dp, uint64_t gpa, uint64_t npages,
 		    uint64_t tag);

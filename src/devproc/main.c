@@ -58,6 +58,10 @@ static void devproc_usage(FILE *f)
 "  --working-set N      coiommu: resident page cap (256)\n"
 "  --pages N            coiommu: pages accessed (4096)\n"
 "  --seed N             random seed (1)\n"
+"  --gpa-base ADDR      guest memory the buffers live in: start (default:\n"
+"                       the first RAM region); concurrent devices need\n"
+"                       disjoint ranges\n"
+"  --gpa-size BYTES     ... and its size (default: to the region's end)\n"
 "  --pipeline DEPTH     outstanding requests, 0 = synchronous (8)\n"
 "  --keep-mapped        coiommu: leave the working set mapped at the end\n"
 "  --policy FILE        seccomp policy (default: %s)\n"
@@ -89,7 +93,7 @@ static uint64_t devproc_num(const char *opt, const char *s, uint64_t max)
 static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 {
 	enum { O_SOCKET_FD = 256, O_CONNECT, O_DEVICE, O_WORKLOAD, O_TRACE,
-	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED,
+	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED, O_GPA_BASE, O_GPA_SIZE,
 	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP,
 	       O_KEEP };
 	static const struct option opts[] = {
@@ -104,6 +108,8 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		{ "working-set", required_argument, NULL, O_WSET },
 		{ "pages", required_argument, NULL, O_PAGES },
 		{ "seed", required_argument, NULL, O_SEED },
+		{ "gpa-base", required_argument, NULL, O_GPA_BASE },
+		{ "gpa-size", required_argument, NULL, O_GPA_SIZE },
 		{ "pipeline", required_argument, NULL, O_PIPELINE },
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "quiet", no_argument, NULL, O_QUIET },
@@ -159,6 +165,14 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 			break;
 		case O_SEED:
 			o->seed = devproc_num("--seed", optarg, UINT64_MAX);
+			break;
+		case O_GPA_BASE:
+			o->gpa_base = devproc_num("--gpa-base", optarg,
+						  UINT64_MAX);
+			break;
+		case O_GPA_SIZE:
+			o->gpa_size = devproc_num("--gpa-size", optarg,
+						  UINT64_MAX);
 			break;
 		case O_PIPELINE:
 			o->pipeline = (unsigned int)devproc_num("--pipeline",

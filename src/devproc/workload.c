@@ -147,6 +147,38 @@ void workload_check_stats(struct devproc *dp, uint64_t current)
 			      (unsigned long long)dp->res.unmaps);
 }
 
+int workload_gpa_range(struct devproc *dp, uint64_t *base, uint64_t *size)
+{
+	const struct vb_client_info *in = dp->info;
+	uint64_t b = dp->opts.gpa_base, s = dp->opts.gpa_size;
+
+	if (in->n_ram == 0) {
+		workload_fail(dp, "the broker gave no guest RAM");
+		return -EINVAL;
+	}
+	if (!b && !s) {
+		*base = in->ram[0].gpa;
+		*size = in->ram[0].size;
+		return 0;
+	}
+	for (uint32_t i = 0; i < in->n_ram; i++) {
+		const struct vb_ram_region *r = &in->ram[i];
+
+		if (b < r->gpa || b - r->gpa >= r->size)
+			continue;
+		if (!s)
+			s = r->size - (b - r->gpa);
+		if ((b | s) % VB_PAGE_SIZE || s > r->size - (b - r->gpa))
+			break;
+		*base = b;
+		*size = s;
+		return 0;
+	}
+	workload_fail(dp, "--gpa-base 0x%llx --gpa-size 0x%llx is not a page-aligned range inside one RAM region",
+		      (unsigned long long)b, (unsigned long long)s);
+	return -EINVAL;
+}
+
 void workload_touch(struct devproc *dp, uint64_t gpa, uint64_t npages,
 		    uint64_t tag)
 {

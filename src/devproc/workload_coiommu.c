@@ -205,19 +205,20 @@ static int coi_access(struct coiommu *co, uint32_t p, uint64_t tag)
 static int coi_setup(struct coiommu *co, struct devproc *dp)
 {
 	const struct vb_client_info *in = dp->info;
-	uint64_t n = dp->opts.pages;
+	uint64_t n = dp->opts.pages, gsize;
 	double sum = 0;
+	int rc;
 
 	memset(co, 0, sizeof(*co));
 	co->dp = dp;
-	if (in->n_ram == 0)
-		return -EINVAL;
+	rc = workload_gpa_range(dp, &co->gpa_base, &gsize);
+	if (rc)
+		return rc;
 	co->iova_base = in->iova[0].start;
-	co->gpa_base = in->ram[0].gpa;
 	if (n > in->iova[0].size / VB_PAGE_SIZE)
 		n = in->iova[0].size / VB_PAGE_SIZE;
-	if (n > in->ram[0].size / VB_PAGE_SIZE)
-		n = in->ram[0].size / VB_PAGE_SIZE;
+	if (n > gsize / VB_PAGE_SIZE)
+		n = gsize / VB_PAGE_SIZE;
 	if (n > UINT32_MAX / 2)
 		n = UINT32_MAX / 2;
 	if (n == 0)

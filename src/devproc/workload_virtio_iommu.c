@@ -53,24 +53,16 @@ static void viommu_unmap_done(void *arg, uint64_t id, const struct vb_reply *r)
 	viommu_check(b, id, r, "unmap");
 }
 
-/* A random page-aligned GPA range of @npages inside one RAM region. */
-static int viommu_pick_gpa(struct devproc *dp, uint64_t *rng, uint64_t npages,
-			   uint64_t *gpa)
+/* A random page-aligned GPA range of @npages inside the device's memory. */
+static int viommu_pick_gpa(uint64_t base, uint64_t size, uint64_t *rng,
+			   uint64_t npages, uint64_t *gpa)
 {
-	const struct vb_client_info *in = dp->info;
+	uint64_t pages = size / VB_PAGE_SIZE;
 
-	for (int tries = 0; tries < 16; tries++) {
-		const struct vb_ram_region *r = &in->ram[devproc_rand(rng) %
-							 in->n_ram];
-		uint64_t region_pages = r->size / VB_PAGE_SIZE;
-
-		if (region_pages < npages)
-			continue;
-		*gpa = r->gpa + (devproc_rand(rng) % (region_pages - npages + 1)) *
-				VB_PAGE_SIZE;
-		return 0;
-	}
-	return -ENOSPC;
+	if (pages < npages)
+		return -ENOSPC;
+	*gpa = base + (devproc_rand(rng) % (pages - npages + 1)) * VB_PAGE_SIZE;
+	return 0;
 }
 
 static int viommu_issue(struct devproc *dp, struct viommu_buf *bufs,
@@ -112,11 +104,15 @@ int workload_virtio_iommu_run(struct devproc *dp)
 	uint64_t nbuf = dp->opts.buffers, maxp = dp->opts.buffer_pages;
 	uint64_t rng = dp->opts.seed ? dp->opts.seed : 1;
 	uint64_t cursor = 0;	/* page offset of the next IOVA in the window */
+	uint64_t gbase, gsize;
 	struct viommu_buf *bufs;
-	int rc = 0;
+	int rc;
 
-	if (dp->info->n_ram == 0 || nbuf == 0 || maxp == 0) {
-		workload_fail(dp, "needs guest RAM, --buffers and --buffer-pages > 0");
+	rc = workload_gpa_range(dp, &gbase, &gsize);
+	if (rc)
+		return rc;
+	if (nbuf == 0 || maxp == 0) {
+		workload_fail(dp, "needs --buffers and --buffer-pages > 0");
 		return -EINVAL;
 	}
 	if (nbuf * maxp > win_pages) {
@@ -139,9 +135,10 @@ int workload_virtio_iommu_run(struct devproc *dp)
 				cursor = 0;
 			b->iova = win->start + cursor * VB_PAGE_SIZE;
 			cursor += b->npages;
-			rc = viommu_pick_gpa(dp, &rng, b->npages, &b->gpa);
+			rc = viommu_pick_gpa(gbase, gsize, &rng, b->npages,
+					     &b->gpa);
 			if (rc) {
-				workload_fail(dp, "no RAM region holds %llu pages",
+				workload_fail(dp, "the device's guest memory does not hold %llu pages",
 					      (unsigned long long)b->npages);
 				break;
 			}
