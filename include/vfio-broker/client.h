@@ -55,7 +55,7 @@ int vb_client_connect(const char *path, uint32_t device_id,
 int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out);
 void vb_client_close(struct vb_client *c);
 
-const struct vb_client_info *vb_client_info(const struct vb_client *c);
+const struct vb_client_info *vb_client_get_info(const struct vb_client *c);
 /* The socket, for poll()/epoll in the caller's event loop. */
 int vb_client_fd(const struct vb_client *c);
 

@@ -55,7 +55,7 @@ const char *vb_client_version(void)
 	return VB_CLIENT_VERSION;
 }
 
-const struct vb_client_info *vb_client_info(const struct vb_client *c)
+const struct vb_client_info *vb_client_get_info(const struct vb_client *c)
 {
 	return &c->info;
 }

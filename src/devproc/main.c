@@ -350,7 +350,7 @@ int main(int argc, char **argv)
 		devproc_print_result(&dp, false);
 		return 1;
 	}
-	dp.info = vb_client_info(dp.client);
+	dp.info = vb_client_get_info(dp.client);
 	rc = guest_mem_map(&dp.gm, dp.info);
 	if (rc) {
 		devproc_print_result(&dp, false);

@@ -25,15 +25,8 @@ target_compile_definitions(test_replay_trace PRIVATE
 # The client header from C++ (no Check: a plain pass/fail program).
 add_executable(test_client_cxx ${CMAKE_CURRENT_SOURCE_DIR}/test_client_cxx.cpp)
 target_link_libraries(test_client_cxx PRIVATE vfiobroker)
-# The top-level warning flags include two that are C-only (g++ rejects them
-# under -Werror). -Wshadow is dropped because client.h names a function and
-# a struct both vb_client_info, which g++ reports as hiding the struct's
-# constructor; legal C++, but a user building with -Wshadow -Werror in C++
-# would hit it too (noted for the header's owner).
-get_target_property(vb_cxx_opts test_client_cxx COMPILE_OPTIONS)
-list(REMOVE_ITEM vb_cxx_opts -Wstrict-prototypes -Wmissing-prototypes)
-set_target_properties(test_client_cxx PROPERTIES COMPILE_OPTIONS "${vb_cxx_opts}")
-target_compile_options(test_client_cxx PRIVATE -Wno-shadow)
+# Built with the project's full warning set (-Wshadow included) under
+# -Werror, as a C++ user of the header would.
 add_test(NAME test_client_cxx COMMAND test_client_cxx)
 set_tests_properties(test_client_cxx PROPERTIES LABELS unit)
 

@@ -209,7 +209,7 @@ START_TEST(handshake)
 	int bfd, before = count_fds();
 
 	c = open_client(&bfd, 8);
-	in = vb_client_info(c);
+	in = vb_client_get_info(c);
 	ck_assert_uint_eq(in->version, 1);
 	ck_assert_uint_eq(in->device_id, DEV);
 	ck_assert_uint_eq(in->domain_id, 3);
