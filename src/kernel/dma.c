@@ -27,6 +27,7 @@
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "type1v3.h"
@@ -180,11 +181,21 @@ static void v3_dma_ctx_close(struct v3_iommu *iommu,
 				    ctx->runs[ctx->nerased].npages);
 }
 
-/* Remove the collected runs from every domain, flush, then unpin. */
+/*
+ * Remove the collected runs from every domain, flush, then unpin.
+ *
+ * Drivers that gather page by page (VT-d, SMMUv3) flush on their own as
+ * soon as a range is disjoint from what the gather already holds, which
+ * for scattered pages would mean one flush per page. Starting the gather
+ * with the span of all runs keeps every run inside it, so the batch costs
+ * one flush per domain; it may invalidate more than was unmapped, which
+ * is always safe.
+ */
 static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 			     struct v3_dma_unmap_ctx *ctx)
 {
 	struct iommu_iotlb_gather gather;
+	unsigned long first = ULONG_MAX, end = 0;
 	struct v3_domain *d;
 	unsigned int i;
 
@@ -192,8 +203,16 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 		return;
 	v3_dma_ctx_close(iommu, ctx);
 
+	for (i = 0; i < ctx->nruns; i++) {
+		first = min(first, ctx->runs[i].pfn);
+		end = max(end, ctx->runs[i].pfn + ctx->runs[i].npages);
+	}
+
 	list_for_each_entry(d, &iommu->domains, next) {
 		iommu_iotlb_gather_init(&gather);
+		iommu_iotlb_gather_add_range(&gather,
+					     (unsigned long)first << PAGE_SHIFT,
+					     (size_t)(end - first) << PAGE_SHIFT);
 		for (i = 0; i < ctx->nruns; i++) {
 			size_t len = ctx->runs[i].npages << PAGE_SHIFT;
 			size_t got;
@@ -315,6 +334,41 @@ void v3_dma_unmap_all(struct v3_iommu *iommu)
 }
 
 /*
+ * Length of the next piece of a run to hand to iommu_map(). Every domain
+ * is restricted to PAGE_SIZE mappings (see domain.c), but VT-d still builds
+ * a superpage by itself from a 2 MiB aligned call of 512 pages or more; a
+ * piece therefore never crosses a 2 MiB IOVA boundary and is never a whole
+ * 2 MiB block, so that any single page can later be unmapped alone.
+ */
+unsigned long v3_dma_piece(unsigned long pfn, unsigned long npages)
+{
+	unsigned long block = SZ_2M >> PAGE_SHIFT;
+	unsigned long len = min(npages, block - (pfn & (block - 1)));
+
+	return len == block ? len - 1 : len;
+}
+
+/* iommu_map() a physically contiguous run in pieces; see v3_dma_piece(). */
+int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
+		   phys_addr_t phys, unsigned long npages, int prot)
+{
+	while (npages) {
+		unsigned long n = v3_dma_piece(pfn, npages);
+		int ret;
+
+		ret = iommu_map(dom, (dma_addr_t)pfn << PAGE_SHIFT, phys,
+				n << PAGE_SHIFT, prot | IOMMU_CACHE,
+				GFP_KERNEL_ACCOUNT);
+		if (ret)
+			return ret;
+		pfn += n;
+		phys += (phys_addr_t)n << PAGE_SHIFT;
+		npages -= n;
+	}
+	return 0;
+}
+
+/*
  * Map @n pinned pages at @pfn into every domain. On failure nothing of
  * this chunk stays mapped; the caller still owns the pins.
  */
@@ -332,19 +386,15 @@ static int v3_dma_map_pages(struct v3_iommu *iommu, unsigned long pfn,
 			for (j = i + 1; j < n; j++)
 				if (page_to_pfn(pages[j]) != first + (j - i))
 					break;
-			ret = iommu_map(d->domain,
-					(dma_addr_t)(pfn + i) << PAGE_SHIFT,
-					PFN_PHYS(first), (size_t)(j - i) <<
-					PAGE_SHIFT, prot | IOMMU_CACHE,
-					GFP_KERNEL_ACCOUNT);
+			ret = v3_dma_map_run(d->domain, pfn + i,
+					     PFN_PHYS(first), j - i, prot);
 			if (ret)
 				break;
 		}
 		if (ret) {
-			if (i)
-				iommu_unmap(d->domain,
-					    (dma_addr_t)pfn << PAGE_SHIFT,
-					    (size_t)i << PAGE_SHIFT);
+			/* iommu_unmap() skips what the failed run left out */
+			iommu_unmap(d->domain, (dma_addr_t)pfn << PAGE_SHIFT,
+				    (size_t)n << PAGE_SHIFT);
 			goto unwind;
 		}
 	}

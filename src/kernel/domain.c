@@ -211,9 +211,10 @@ static void v3_domain_update_pgsizes(struct v3_iommu *iommu)
 
 	list_for_each_entry(d, &iommu->domains, next)
 		bitmap &= d->domain->pgsize_bitmap;
-	/* mappings are made in kernel pages even if the IOMMU can go lower */
-	bitmap &= PAGE_MASK;
-	iommu->pgsize_bitmap = bitmap | PAGE_SIZE;
+	/* every domain maps in kernel pages only; see v3_domain_attach() */
+	iommu->pgsize_bitmap = bitmap & PAGE_SIZE;
+	if (!iommu->pgsize_bitmap)
+		iommu->pgsize_bitmap = PAGE_SIZE;
 }
 
 bool v3_domain_iova_valid(struct v3_iommu *iommu, u64 start, u64 last)
@@ -287,11 +288,8 @@ static int v3_domain_replay(struct v3_iommu *iommu, struct iommu_domain *dom)
 			run_n++;
 		} else {
 			if (run_n)
-				ret = iommu_map(dom,
-						(dma_addr_t)run_pfn << PAGE_SHIFT,
-						run_phys, run_n << PAGE_SHIFT,
-						run_prot | IOMMU_CACHE,
-						GFP_KERNEL_ACCOUNT);
+				ret = v3_dma_map_run(dom, run_pfn, run_phys,
+						     run_n, run_prot);
 			if (ret)
 				return ret;
 			run_pfn = pfn;
@@ -306,9 +304,7 @@ static int v3_domain_replay(struct v3_iommu *iommu, struct iommu_domain *dom)
 			cond_resched();
 	}
 	if (run_n)
-		ret = iommu_map(dom, (dma_addr_t)run_pfn << PAGE_SHIFT,
-				run_phys, run_n << PAGE_SHIFT,
-				run_prot | IOMMU_CACHE, GFP_KERNEL_ACCOUNT);
+		ret = v3_dma_map_run(dom, run_pfn, run_phys, run_n, run_prot);
 	return ret;
 }
 
@@ -399,10 +395,15 @@ int v3_domain_attach(struct v3_iommu *iommu, struct iommu_group *iommu_group,
 		goto out_free_domain;
 	}
 	ret = -EINVAL;
-	if (!dom->pgsize_bitmap || __ffs(dom->pgsize_bitmap) > PAGE_SHIFT) {
+	if (!(dom->pgsize_bitmap & PAGE_SIZE)) {
 		pr_warn("%s: IOMMU cannot map single pages\n", __func__);
 		goto out_free_dom;
 	}
+	/*
+	 * Map only in kernel pages: an IOMMU block mapping could not be
+	 * unmapped one page at a time, which the uAPI allows anywhere.
+	 */
+	dom->pgsize_bitmap = PAGE_SIZE;
 
 	ret = iommu_attach_group(dom, iommu_group);
 	if (ret)

@@ -133,6 +133,9 @@ int v3_dma_check_entry(struct v3_iommu *iommu,
 int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn,
 		 unsigned long *last);
 phys_addr_t v3_dma_phys(struct v3_iommu *iommu, unsigned long pfn);
+unsigned long v3_dma_piece(unsigned long pfn, unsigned long npages);
+int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
+		   phys_addr_t phys, unsigned long npages, int prot);
 int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr,
 		     bool invalidate);
 
