@@ -62,6 +62,18 @@ stats_json() { "$VB_BROKERCTL" -s "$T/control.sock" --json stats; }
 # tests name keys that are unique in the document section they read).
 json_num() { grep -o "\"$1\": *[0-9]*" | head -n1 | grep -o '[0-9]*$'; }
 
+# wait_mapped N: waits up to 5 s for the broker to show N pages mapped in
+# all; prints the last value seen.
+wait_mapped() {
+	local v=
+	for _ in $(seq 100); do
+		v=$(stats_json | json_num mapped_now)
+		[ "${v:-x}" = "$1" ] && break
+		sleep 0.05
+	done
+	echo "$v"
+}
+
 finish() {
 	if [ "$FAILS" -ne 0 ]; then
 		echo "$(basename "$0"): $FAILS check(s) failed"

@@ -56,12 +56,7 @@ check "victim had pages mapped when killed ($now in all)" \
 kill -9 "$victim"
 wait "$victim" 2>/dev/null
 
-after=
-for _ in $(seq 100); do
-	after=$(stats_json | json_num mapped_now)
-	[ "${after:-x}" = "$before" ] && break
-	sleep 0.05
-done
+after=$(wait_mapped "$before")
 check "killed client's pages are all unmapped, neighbour's kept ($after == $before)" \
 	test "${after:-x}" = "$before"
 check "broker logged the release" grep -qiE 'releas|unmapp' "$T/broker.log"

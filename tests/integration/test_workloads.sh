@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The broker spawns sandboxed devprocs over socketpairs, one per workload
+# (virtio-iommu pipelined and synchronous, coIOMMU, replay). Every devproc
+# checks its own results, the broker exits 0 only if all of them passed,
+# and its summary shows everything mapped was unmapped again. A devproc
+# whose checks fail makes the broker's run fail.
+. "$(dirname "$0")/lib.sh"
+
+conf() { # trace-for-device-4
+	cat <<CONF
+[broker]
+backend = sim
+control = $T/control.sock
+max_entries = 128
+window = 16
+[ram low]
+gpa = 0x0
+size = 64M
+[ram high]
+gpa = 0x180000000
+size = 16M
+[device 1]
+group = sim
+domain = shared
+iova = 0x100000 32M
+spawn = vfio-devproc --workload virtio-iommu --iterations 300 --buffers 32 --buffer-pages 8 --pipeline 8 --gpa-base 0x0 --gpa-size 0x1000000
+[device 2]
+group = sim
+domain = shared
+iova = 0x4000000 32M
+spawn = vfio-devproc --workload virtio-iommu --iterations 100 --buffers 8 --pipeline 0 --gpa-base 0x1000000 --gpa-size 0x1000000
+[device 3]
+group = sim
+fenced = yes
+iova = 0x100000 256M
+spawn = vfio-devproc --workload coiommu --iterations 20000 --pages 8192 --working-set 512 --pipeline 8 --gpa-base 0x2000000 --gpa-size 0x2000000
+[device 4]
+group = sim
+fenced = yes
+iova = 0x100000 16M
+spawn = vfio-devproc --workload replay --trace $1
+CONF
+}
+
+conf "$VB_SOURCE_DIR/docs/replay-example.trace" >"$T/good.conf"
+"$VB_BROKER" -c "$T/good.conf" --exit-when-done --summary-json "$T/sum.json" \
+	>"$T/broker.out" 2>"$T/broker.log"
+rc=$?
+check "broker exits 0 when every devproc passed (rc $rc)" test "$rc" -eq 0
+for w in "device 1 workload virtio-iommu" "device 2 workload virtio-iommu" \
+	"device 3 workload coiommu" "device 4 workload replay"; do
+	check "$w: result OK" grep -q "$w: .* errors 0 result OK" \
+		"$T/broker.out" "$T/broker.log"
+done
+s=$(cat "$T/sum.json")
+mapped=$(json_num pages_mapped <<<"$s")
+unmapped=$(json_num pages_unmapped <<<"$s")
+check "pages were mapped ($mapped)" test "${mapped:-0}" -gt 10000
+check "every mapped page was unmapped ($unmapped)" test "$mapped" = "$unmapped"
+check "4 devprocs, none failed" \
+	test "$(json_num devprocs <<<"$s")/$(json_num devprocs_failed <<<"$s")" = 4/0
+check "the replay's refused entries were counted as errors" \
+	test "$(json_num errors <<<"$s")" -ge 5
+check "batches merged several entries (mean batch > 1)" \
+	grep -qE '"mean_batch":([2-9]|1\.[0-9]*[1-9]|[1-9][0-9])' <<<"$s"
+check "summary names type1, iommufd and v3 memory" \
+	grep -qE 'type1 .*bytes.*' "$T/broker.out"
+
+# The same run with a trace whose expectation is wrong must fail.
+conf "$VB_SOURCE_DIR/tests/integration/data/bad-expectation.trace" >"$T/bad.conf"
+"$VB_BROKER" -c "$T/bad.conf" --exit-when-done >"$T/bad.out" 2>"$T/bad.log"
+rc=$?
+check "broker exits non-zero when a devproc's checks fail (rc $rc)" test "$rc" -ne 0
+check "the failing replay reports FAIL" \
+	grep -q "device 4 workload replay: .* result FAIL" "$T/bad.out" "$T/bad.log"
+finish
