@@ -11,15 +11,20 @@
 #   VB_VM_LOG      guest log file (default $VB_VM_WORKDIR/logs/<time>.log)
 #   VB_VM_TIMEOUT  seconds before QEMU is killed (default 120 + 120/test)
 #   VB_VM_VERBOSE  1: copy the guest log to stdout while it runs
+#   VB_VM_TEST_TIMEOUT  seconds per guest test (default 180)
+#   VB_V3_KO, VB_V3_DEBUG  see build-initramfs.sh
+# Full guest log, with the guest kernel's dmesg at its end, stays in the log.
+
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 case "${1:-}" in
 -h | --help)
-	sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,/^$/p' "$0" | sed -e '/^$/d' -e 's/^# \{0,1\}//'
 	echo "Tests:"
+	"$VM_DIR/build-initramfs.sh" >/dev/null 2>&1 || true
 	"$VM_WORK/guest/vmtest" --describe 2>/dev/null | sed 's/^/  /' ||
-		echo "  (build first: tests/vm/build-initramfs.sh)"
+		echo "  (could not build the guest: run tests/vm/build-initramfs.sh)"
 	exit 0
 	;;
 esac
