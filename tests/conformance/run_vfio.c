@@ -4,6 +4,7 @@
  * one IOMMU group whose device is QEMU's edu (bound to vfio-pci).
  *
  *   vb-conformance-guest --group N --device 0000:00:03.0
+ *                        [--group2 M --device2 0000:00:04.0]
  *                        [--expect-probe NAME] [--type1-entry-limit L]
  *                        BACKEND...
  *   BACKEND: type1 | v3-tracked | v3-direct | iommufd
@@ -18,6 +19,11 @@
  * the type1 backend then also maps one batch of L single-page runs, which
  * must fail with ENOSPC at the entry that passes the limit and leave
  * nothing mapped.
+ *
+ * --group2/--device2 (a second edu in its own group): after the suite the
+ * group joins the domain late; a page mapped before must be reached by
+ * the second device's DMA (the kernel replays into the new group's IOMMU
+ * domain), so must a page mapped after, and an unmapped one must not.
  *
  * edu facts (QEMU 7.2): DMA registers at 0x80 (src), 0x88 (dst), 0x90
  * (count), 0x98 (cmd: bit 0 start, bit 1 device-to-RAM); the device's own
@@ -69,6 +75,8 @@ struct rv_edu {
 
 static int failures;
 static unsigned int type1_entry_limit;
+static int group2 = -1;
+static const char *device2;
 
 static void rv_result(const char *name, const char *what, int ok,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -216,6 +224,63 @@ static void rv_entry_limit(struct backend *be, struct backend_domain *d,
 	free(e);
 }
 
+#define RV_LATE_IOVA	0x2000000ull	/* 32 MiB: outside the suite's window */
+
+static int rv_map_page(struct rv_edu *e, uint64_t iova, void *va)
+{
+	struct backend_map_entry m = { iova, (uintptr_t)va, 1,
+				       VB_PROT_READ | VB_PROT_WRITE };
+	struct backend_result res;
+
+	memset(&res, 0, sizeof(res));
+	return e->be->ops->map(e->d, &m, 1, &res);
+}
+
+/* A group attaching to a domain that already has mappings. */
+static void rv_late_attach(struct rv_edu *e1, const char *name, void *buf)
+{
+	struct rv_edu e2 = *e1;
+	struct backend_unmap_entry u = { RV_LATE_IOVA, 2 };
+	struct backend_result res;
+	uint8_t *before = (uint8_t *)buf + 5 * VB_PAGE_SIZE;
+	uint8_t *after = (uint8_t *)buf + 6 * VB_PAGE_SIZE;
+	int ret, fd = -1;
+
+	e2.bar = NULL;
+	ret = rv_map_page(e1, RV_LATE_IOVA, before);
+	if (!ret)
+		ret = e1->be->ops->domain_attach_group(e1->d, group2);
+	rv_result(name, "late_attach", !ret, "group %d ret %d", group2, ret);
+	if (ret)
+		return;
+	ret = e1->be->ops->device_open(e1->d, group2, device2, &fd);
+	if (!ret)
+		ret = rv_edu_open(&e2, fd);
+	rv_result(name, "late_attach_device", !ret, "%s ret %d", device2, ret);
+	if (ret)
+		goto out;
+	rv_result(name, "late_attach_replay",
+		  !rv_check_page(&e2, RV_LATE_IOVA, before),
+		  "a page mapped before the attach %s", "must be reached");
+	ret = rv_map_page(e1, RV_LATE_IOVA + VB_PAGE_SIZE, after);
+	rv_result(name, "late_attach_new_map", !ret &&
+		  !rv_check_page(&e2, RV_LATE_IOVA + VB_PAGE_SIZE, after) &&
+		  !rv_check_page(e1, RV_LATE_IOVA + VB_PAGE_SIZE, after),
+		  "map ret %d; both devices must reach the page", ret);
+	memset(&res, 0, sizeof(res));
+	ret = e1->be->ops->unmap(e1->d, &u, 1, &res);
+	rv_result(name, "late_attach_unmap", !ret && res.pages_done == 2 &&
+		  rv_check_page(&e2, RV_LATE_IOVA, before) &&
+		  rv_check_page(e1, RV_LATE_IOVA, before),
+		  "ret %d pages_done %llu; neither device may reach it", ret,
+		  (unsigned long long)res.pages_done);
+out:
+	if (e2.bar)
+		munmap((void *)e2.bar, e2.bar_size);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void rv_run(const char *name, int group, const char *device,
 		   void *buf)
 {
@@ -286,6 +351,13 @@ static void rv_run(const char *name, int group, const char *device,
 	rv_result(name, "suite", n == 0, "%d cases failed", n);
 	if (type1_entry_limit && !strcmp(name, "type1"))
 		rv_entry_limit(be, d, name, buf, env.check_page ? 1 : 0);
+	if (group2 >= 0 && device2) {
+		if (env.check_page)
+			rv_late_attach(&edu, name, buf);
+		else
+			rv_result(name, "late_attach", 0,
+				  "needs the first device's DMA check");
+	}
 out:
 	if (edu.bar)
 		munmap((void *)edu.bar, edu.bar_size);
@@ -314,13 +386,17 @@ int main(int argc, char **argv)
 			device = argv[i + 1];
 		else if (!strcmp(argv[i], "--expect-probe"))
 			expect = argv[i + 1];
+		else if (!strcmp(argv[i], "--group2"))
+			group2 = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--device2"))
+			device2 = argv[i + 1];
 		else if (!strcmp(argv[i], "--type1-entry-limit"))
 			type1_entry_limit = strtoul(argv[i + 1], NULL, 0);
 		else
 			break;
 	}
 	if (group < 0 || !device || i >= argc) {
-		fprintf(stderr, "usage: %s --group N --device PCI-ADDR [--expect-probe NAME] [--type1-entry-limit L] BACKEND...\n",
+		fprintf(stderr, "usage: %s --group N --device PCI-ADDR [--group2 M --device2 PCI-ADDR] [--expect-probe NAME] [--type1-entry-limit L] BACKEND...\n",
 			argv[0]);
 		return 2;
 	}

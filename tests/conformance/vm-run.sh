@@ -3,10 +3,11 @@
 # vm-run.sh --set type1|v3|iommufd --guest-bin PATH [--workdir DIR]
 #
 # Runs the backend conformance suite (vb-conformance-guest) in the VM:
-# Debian's 6.12 kernel under QEMU (TCG, q35, emulated Intel IOMMU, one edu
-# device bound to vfio-pci). Reuses tests/vm/lib.sh for the kernel choice
-# and tool checks; packs its own small initramfs because the VM tier's
-# /init runs only its own test program.
+# Debian's 6.12 kernel under QEMU (TCG, q35, emulated Intel IOMMU, two edu
+# devices bound to vfio-pci, the second attached late). Reuses
+# tests/vm/lib.sh for the kernel choice and tool checks; packs its own
+# small initramfs because the VM tier's /init runs only its own test
+# program.
 #
 #   --set type1  stock kernel: the type1 backend; auto-probe must say type1
 #   --set v3     builds src/kernel, loads vfio_iommu_type1v3: v3 tracked,
@@ -126,19 +127,24 @@ if [ -f /lib/modules/$(uname -r)/extra/vfio_iommu_type1v3.ko ]; then
 	modprobe vfio_iommu_type1v3 && echo "CONF MODULE vfio_iommu_type1v3 loaded" ||
 		echo "CONF ERROR modprobe vfio_iommu_type1v3"
 fi
-DEV="" GROUP=""
+# Two edu devices: the first for the suite, the second joins late.
+DEV="" GROUP="" LATE=""
 for d in /sys/bus/pci/devices/*; do
 	[ "$(cat $d/vendor)" = 0x1234 ] && [ "$(cat $d/device)" = 0x11e8 ] || continue
 	echo vfio-pci >$d/driver_override
 	echo ${d##*/} >/sys/bus/pci/drivers_probe
 	g=$(readlink $d/iommu_group)
-	DEV=${d##*/} GROUP=${g##*/}
-	echo "CONF DEVICE $DEV group $GROUP driver $(basename $(readlink $d/driver))"
-	break
+	echo "CONF DEVICE ${d##*/} group ${g##*/} driver $(basename $(readlink $d/driver))"
+	if [ -z "$DEV" ]; then
+		DEV=${d##*/} GROUP=${g##*/}
+	elif [ -z "$LATE" ] && [ "${g##*/}" != "$GROUP" ]; then
+		LATE="--group2 ${g##*/} --device2 ${d##*/}"
+	fi
 done
+[ -n "$LATE" ] || echo "CONF ERROR no second edu in a group of its own"
 n0=$(dmesg | wc -l)
 if [ -n "$DEV" ]; then
-	timeout -s KILL 600 /bin/conformance --group $GROUP --device $DEV \
+	timeout -s KILL 600 /bin/conformance --group $GROUP --device $DEV $LATE \
 		--expect-probe $EXPECT --type1-entry-limit $T1LIMIT $BACKENDS
 	echo "CONF EXIT rc=$?"
 else
@@ -163,7 +169,7 @@ echo "conformance vm: kernel $rel, set $set_name ($backends), log $log"
 set +e
 timeout -k 5 "${VB_VM_TIMEOUT:-800}" qemu-system-x86_64 -machine q35 -accel tcg \
 	-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
-	-device intel-iommu -device edu \
+	-device intel-iommu -device edu -device edu \
 	-kernel "/boot/vmlinuz-$rel" -initrd "$work/initramfs.cpio.gz" \
 	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet conf.backends=$backends conf.expect=$expect conf.t1limit=$t1limit" \
 	</dev/null >"$log" 2>&1
@@ -177,6 +183,10 @@ fail=0
 grep -oE '(CONF (ERROR|MODULE|DEVICE|EXIT)|probe:).*' "$log" || true
 results=$(grep -oE 'RESULT \S+ (PASS|FAIL).*' "$log" || true)
 [ -z "$results" ] || echo "$results"
+if grep -q 'CONF ERROR' "$log"; then
+	echo "conformance vm: the guest reported a setup error"
+	fail=1
+fi
 grep -q 'CONF END' "$log" || { echo "conformance vm: guest did not finish"; fail=1; }
 grep -q 'CONF EXIT rc=0$' "$log" || { echo "conformance vm: runner did not exit 0"; fail=1; }
 npass=$(echo "$results" | grep -cE '^RESULT \S+ PASS' || true)
