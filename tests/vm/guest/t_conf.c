@@ -674,3 +674,54 @@ int t_conf_memlock(enum vt_mode mode)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status 0x%x)", status);
 	return harness_pins_settle(&p0, "after the unprivileged child exited");
 }
+
+/*
+ * Live-update vaddr protocol (type1's VFIO_UPDATE_VADDR): tracked mode
+ * invalidates and re-sets the vaddrs of mapped pages without unpinning or
+ * unmapping them; direct mode keeps no vaddrs and refuses both.
+ */
+int t_conf_vaddr(enum vt_mode mode)
+{
+	struct vfio_iommu_type1_dma_unmap um;
+	struct vfio_iommu_type1_dma_map m;
+	struct conf c;
+	int ret, ext;
+
+	RUN(conf_begin(&c, mode, 16));
+	CHECK_OK(harness_t1_map(c.ctx.container, X, c.buf, PG(4)), "MAP_DMA 4 pages");
+	ext = ioctl(c.ctx.container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR);
+	memset(&um, 0, sizeof(um));
+	um.argsz = sizeof(um);
+	um.flags = VFIO_DMA_UNMAP_FLAG_VADDR;
+	um.iova = X;
+	um.size = PG(4);
+	memset(&m, 0, sizeof(m));
+	m.argsz = sizeof(m);
+	m.flags = VFIO_DMA_MAP_FLAG_VADDR;
+	m.vaddr = (uintptr_t)(c.buf + PG(8));
+	m.iova = X;
+	m.size = PG(4);
+	if (mode == VT_DIRECT) {
+		CHECK(ext == 0, "direct mode offers VFIO_UPDATE_VADDR (%d)", ext);
+		ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA, &um) ? -errno : 0;
+		CHECK_ERR(ret, EINVAL, "UNMAP_DMA FLAG_VADDR in direct mode");
+		ret = ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
+		CHECK_ERR(ret, EINVAL, "MAP_DMA FLAG_VADDR in direct mode");
+		conf_expect(&c, 4, "after refused vaddr updates");
+		return conf_end(&c);
+	}
+	CHECK(ext == 1, "tracked mode does not offer VFIO_UPDATE_VADDR (%d)", ext);
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA, &um) ? -errno : 0;
+	CHECK_OK(ret, "UNMAP_DMA FLAG_VADDR");
+	conf_expect(&c, 4, "vaddr invalidated: pages stay mapped and pinned");
+	m.size = PG(6);		/* pages 4 and 5 are not mapped */
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
+	CHECK_ERR(ret, EINVAL, "MAP_DMA FLAG_VADDR over a range with unmapped pages");
+	m.size = PG(4);
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
+	CHECK_OK(ret, "MAP_DMA FLAG_VADDR with the new vaddr");
+	conf_expect(&c, 4, "vaddr updated: nothing pinned twice");
+	CHECK_OK(harness_t1_unmap(c.ctx.container, X, PG(4), NULL), "UNMAP_DMA");
+	conf_expect(&c, 0, "after unmap");
+	return conf_end(&c);
+}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 
 #include "edu.h"
 #include "tests.h"
@@ -279,5 +280,64 @@ out:
 		harness_free(buf, 4);
 	if (!rc)
 		rc = harness_pins_settle(&p0, "after replay test (container closed with mappings)");
+	return rc;
+}
+
+/*
+ * Detach and re-attach: a group leaving a container with mappings takes
+ * nothing with it (the other device still reaches the pages, no pin is
+ * dropped); joining again replays; when the last group leaves, the
+ * backend is released and every pin is returned although the container
+ * fd stays open.
+ */
+int t_dma_detach(enum vt_mode mode)
+{
+	struct edu e0 = { .fd = -1 }, e1 = { .fd = -1 };
+	struct vt_pins p0, p1, p2;
+	struct vt_ctx ctx;
+	uint8_t *buf;
+	int i, rc = -1;
+
+	RUN(harness_pins(&p0));
+	RUN(harness_open(&ctx, mode, 2));
+	buf = harness_alloc(2);
+	if (!buf || edu_open(&e0, ctx.group[0], ctx.dev[0].addr))
+		goto out;
+	if (map_pair(&ctx, IOVA_A, buf, IOVA_B, buf + VT_PAGE) || harness_pins(&p1))
+		goto out_edu;
+	if (ioctl(ctx.group[1], VFIO_GROUP_UNSET_CONTAINER)) {
+		harness_fail(__FILE__, __LINE__, "UNSET_CONTAINER group 2: %s", strerror(errno));
+		goto out_edu;
+	}
+	close(ctx.group[1]);
+	ctx.group[1] = -1;
+	if (harness_pins(&p2) || harness_pins_equal(&p1, &p2, "after detaching group 2") ||
+	    dma_reach(&e0, IOVA_A, buf, IOVA_B, buf + VT_PAGE, 10))
+		goto out_edu;
+	if (harness_attach(&ctx, 1) || edu_open(&e1, ctx.group[1], ctx.dev[1].addr) ||
+	    dma_reach(&e1, IOVA_B, buf + VT_PAGE, IOVA_A, buf, 11))
+		goto out_edu;
+	edu_close(&e1);
+	edu_close(&e0);
+	for (i = 0; i < 2; i++) {
+		if (ioctl(ctx.group[i], VFIO_GROUP_UNSET_CONTAINER)) {
+			harness_fail(__FILE__, __LINE__, "UNSET_CONTAINER group %d: %s", i + 1,
+				     strerror(errno));
+			goto out;
+		}
+	}
+	if (harness_pins_settle(&p0, "after the last group left (container fd open)"))
+		goto out;
+	rc = 0;
+	goto out;
+out_edu:
+	edu_close(&e1);
+	edu_close(&e0);
+out:
+	harness_close(&ctx);
+	if (buf)
+		harness_free(buf, 2);
+	if (!rc)
+		rc = harness_pins_settle(&p0, "after detach test");
 	return rc;
 }

@@ -18,6 +18,8 @@ struct vt_test {
 
 int t_dma(enum vt_mode mode);
 int t_dma_replay(enum vt_mode mode);
+int t_dma_detach(enum vt_mode mode);
+int t_conf_vaddr(enum vt_mode mode);
 int t_conf_extension(enum vt_mode mode);
 int t_conf_info(enum vt_mode mode);
 int t_conf_map_basic(enum vt_mode mode);
