@@ -33,6 +33,8 @@ static const struct vt_test tests[] = {
 	  "unmap of holes and sub-ranges, validation before unmapping" },
 	{ "v3_type1_compat", t_conf_type1_compat, M_V3, 1,
 	  "type1 MAP_DMA/UNMAP_DMA incl. sub-ranges and FLAG_ALL on a v3 container" },
+	{ "v3_mm", t_conf_mm, M_V3, 1,
+	  "one mm per container: another process may not map into it" },
 	{ "v3_memlock", t_conf_memlock, M_V3, 1,
 	  "RLIMIT_MEMLOCK enforced without CAP_IPC_LOCK, failure leaves nothing pinned" },
 	{ "v3_dma", t_dma, M_V3, 1,

@@ -725,3 +725,39 @@ int t_conf_vaddr(enum vt_mode mode)
 	conf_expect(&c, 0, "after unmap");
 	return conf_end(&c);
 }
+
+/*
+ * One mm per container: after the parent has mapped, a forked child (same
+ * container fd, its own mm) may not map; nothing is pinned for it. The
+ * parent's mappings are untouched and still its own.
+ */
+int t_conf_mm(enum vt_mode mode)
+{
+	struct vfio_iommu_type1v3_map_entry e[1];
+	struct conf c;
+	int status;
+	pid_t pid;
+
+	RUN(conf_begin(&c, mode, 16));
+	e[0] = me(X, c.buf, 4);
+	MAP_OK(&c, e, 1, 4, "parent maps 4 pages");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		int ret = harness_v3_map1(c.ctx.container, X + PG(8), c.buf + PG(8), 2);
+		int ret1 = harness_t1_map(c.ctx.container, X + PG(8), c.buf + PG(8), PG(2));
+
+		if (ret != -EPERM || ret1 != -EPERM) {
+			harness_fail(__FILE__, __LINE__, "child map: batch %d, MAP_DMA %d, want -EPERM",
+				     ret, ret1);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
+	conf_expect(&c, 4, "after the child's refused maps");
+	e[0] = me(X + PG(8), c.buf + PG(8), 2);
+	MAP_OK(&c, e, 1, 6, "parent maps again");
+	return conf_end(&c);
+}

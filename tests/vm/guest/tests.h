@@ -20,6 +20,7 @@ int t_dma(enum vt_mode mode);
 int t_dma_replay(enum vt_mode mode);
 int t_dma_detach(enum vt_mode mode);
 int t_conf_vaddr(enum vt_mode mode);
+int t_conf_mm(enum vt_mode mode);
 int t_conf_extension(enum vt_mode mode);
 int t_conf_info(enum vt_mode mode);
 int t_conf_map_basic(enum vt_mode mode);
