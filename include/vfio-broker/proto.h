@@ -4,7 +4,8 @@
  *
  * Transport: AF_UNIX, SOCK_SEQPACKET. One datagram is one message. File
  * descriptors travel only with VB_MSG_WELCOME, as SCM_RIGHTS, one per guest
- * RAM region and in region order. All integers are in the host's native byte
+ * RAM region and in region order, then the device's VFIO device fd when
+ * VB_WELCOME_F_DEVICE_FD is set. All integers are in the host's native byte
  * order (the peers always share a host) and every structure is naturally
  * aligned with explicit padding, so its size is the same for every compiler.
  *
@@ -36,7 +37,9 @@ extern "C" {
 /* Hard caps, independent of what the broker negotiates. */
 #define VB_MAX_ENTRIES_HARD	1024u	/* entries in one MAP or UNMAP */
 #define VB_MAX_IOVA_RANGES	8u	/* IOVA windows per device */
-#define VB_MAX_RAM_REGIONS	8u	/* guest RAM regions (and fds) */
+#define VB_MAX_RAM_REGIONS	8u	/* guest RAM regions (and memfds) */
+/* fds one WELCOME can carry: the memfds plus the device fd */
+#define VB_MAX_WELCOME_FDS	(VB_MAX_RAM_REGIONS + 1u)
 
 /* Message types. Requests 1..63, replies 128..191. */
 enum vb_msg_type {
@@ -85,13 +88,20 @@ struct vb_ram_region {
 
 /*
  * VB_MSG_WELCOME body, followed by n_iova struct vb_range, then n_ram
- * struct vb_ram_region. n_ram fds arrive with it.
+ * struct vb_ram_region. n_ram memfds arrive with it, and after them one
+ * VFIO device fd when flags has VB_WELCOME_F_DEVICE_FD.
+ *
+ * flags was a must-be-zero reserved field before the device fd existed,
+ * so a WELCOME without a device fd is byte for byte what it always was and
+ * the version stays 1.
  */
+#define VB_WELCOME_F_DEVICE_FD	(1u << 0)	/* last fd is the VFIO device fd */
+#define VB_WELCOME_F_MASK	VB_WELCOME_F_DEVICE_FD
 struct vb_welcome {
 	uint16_t version;	/* chosen version */
 	uint16_t n_iova;	/* 1..VB_MAX_IOVA_RANGES */
 	uint16_t n_ram;		/* 0..VB_MAX_RAM_REGIONS */
-	uint16_t reserved;
+	uint16_t flags;		/* VB_WELCOME_F_* */
 	uint32_t device_id;
 	uint32_t domain_id;
 	uint32_t page_size;	/* VB_PAGE_SIZE */

@@ -142,7 +142,7 @@ static int codec_check_welcome(const struct vb_welcome *w)
 	if (w->n_iova < 1 || w->n_iova > VB_MAX_IOVA_RANGES ||
 	    w->n_ram > VB_MAX_RAM_REGIONS)
 		return -EPROTO;
-	if (w->reserved || w->reserved2)
+	if ((w->flags & ~VB_WELCOME_F_MASK) || w->reserved2)
 		return -EPROTO;
 	if (w->page_size != VB_PAGE_SIZE)
 		return -EPROTO;
@@ -167,6 +167,11 @@ static uint32_t codec_welcome_len(const struct vb_welcome *w)
 	       w->n_ram * (uint32_t)sizeof(struct vb_ram_region);
 }
 
+unsigned int vb_welcome_nfds(const struct vb_welcome *w)
+{
+	return w->n_ram + (w->flags & VB_WELCOME_F_DEVICE_FD ? 1u : 0u);
+}
+
 static int codec_decode_welcome(struct vb_msg *m, unsigned int nfds)
 {
 	const uint8_t *ram;
@@ -181,7 +186,7 @@ static int codec_decode_welcome(struct vb_msg *m, unsigned int nfds)
 		return ret;
 	if (codec_welcome_len(&w) != m->hdr.len)
 		return -EPROTO;
-	if (nfds != w.n_ram)
+	if (nfds != vb_welcome_nfds(&w))
 		return -EPROTO;
 	ram = m->body + sizeof(w) + w.n_iova * sizeof(struct vb_range);
 	for (i = 0; i < w.n_ram; i++) {

@@ -71,6 +71,11 @@ int vb_decode(const void *buf, size_t len, enum vb_dir dir, uint16_t version,
 int vb_msg_hello(const struct vb_msg *m, struct vb_hello *out);
 int vb_msg_welcome(const struct vb_msg *m, struct vb_welcome *out,
 		   struct vb_range *iova, struct vb_ram_region *ram);
+/*
+ * fds that must accompany a WELCOME: n_ram memfds, plus the device fd
+ * (last) when VB_WELCOME_F_DEVICE_FD is set.
+ */
+unsigned int vb_welcome_nfds(const struct vb_welcome *w);
 int vb_msg_reply(const struct vb_msg *m, struct vb_reply *out);
 int vb_msg_stats(const struct vb_msg *m, struct vb_stats *out);
 /* Entry @i of a MAP / UNMAP (i < m->count). */

@@ -80,6 +80,10 @@ int main(int argc, char **argv)
 			  vb_encode_hello(b, cap, 1, &h));
 	err |= seed_write(d, "welcome", CTL(VB_DIR_TO_CLIENT, 0, 2),
 			  vb_encode_welcome(b, cap, 1, &w, iova, ram));
+	w.flags = VB_WELCOME_F_DEVICE_FD;	/* the device fd comes last */
+	err |= seed_write(d, "welcome_devfd", CTL(VB_DIR_TO_CLIENT, 0, 3),
+			  vb_encode_welcome(b, cap, 1, &w, iova, ram));
+	w.flags = 0;
 	err |= seed_write(d, "refusal", CTL(VB_DIR_TO_CLIENT, 0, 0),
 			  vb_encode_reply(b, cap, 0, 1, &no));
 	err |= seed_write(d, "map", CTL(VB_DIR_TO_BROKER, 1, 0),

@@ -782,6 +782,44 @@ START_TEST(test_welcome_counts)
 }
 END_TEST
 
+/*
+ * The device fd rule: nfds == n_ram + (flags & DEVICE_FD ? 1 : 0), at
+ * every boundary of n_ram, including the largest WELCOME (8 + 1 fds).
+ */
+START_TEST(test_welcome_device_fd)
+{
+	struct vb_welcome w, got;
+	struct vb_msg m;
+	ssize_t n;
+
+	fill_ranges();
+	for (uint16_t nr = 0; nr <= VB_MAX_RAM_REGIONS; nr++) {
+		w = good_welcome(1, nr);
+		w.flags = VB_WELCOME_F_DEVICE_FD;
+		ck_assert_uint_eq(vb_welcome_nfds(&w), nr + 1u);
+		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), 0);
+		ck_assert_int_eq(welcome_patched(w, 0, nr), -EPROTO);
+		ck_assert_int_eq(welcome_patched(w, 0, nr + 2u), -EPROTO);
+		w.flags = 0;
+		ck_assert_uint_eq(vb_welcome_nfds(&w), nr);
+		ck_assert_int_eq(welcome_patched(w, 0, nr), 0);
+		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), -EPROTO);
+	}
+	/* The flag round-trips through encoder, decoder and accessor. */
+	w = good_welcome(8, 8);
+	w.flags = VB_WELCOME_F_DEVICE_FD;
+	n = vb_encode_welcome(buf, BIG, 9, &w, iovas, rams);
+	ck_assert_int_eq(n, 432);
+	ck_assert_int_eq(buf[22], 1);	/* flags at offset 22, LE */
+	ck_assert_int_eq(buf[23], 0);
+	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, 0,
+				   VB_MAX_WELCOME_FDS, &m), 0);
+	ck_assert_int_eq(vb_msg_welcome(&m, &got, NULL, NULL), 0);
+	ck_assert_uint_eq(got.flags, VB_WELCOME_F_DEVICE_FD);
+	ck_assert_uint_eq(vb_welcome_nfds(&got), VB_MAX_WELCOME_FDS);
+}
+END_TEST
+
 START_TEST(test_welcome_fields)
 {
 	struct vb_welcome w;
@@ -795,8 +833,13 @@ START_TEST(test_welcome_fields)
 	w.version = 2;
 	ck_assert_int_eq(welcome_patched(w, 0, 1), -EPROTONOSUPPORT);
 	w = good_welcome(1, 1);
-	w.reserved = 1;
+	w.flags = 2;			/* the first unassigned flag bit */
 	ck_assert_int_eq(welcome_patched(w, 0, 1), -EPROTO);
+	ck_assert_int_eq(welcome_patched(w, 0, 2), -EPROTO);
+	w.flags = 0x8000;
+	ck_assert_int_eq(welcome_patched(w, 0, 1), -EPROTO);
+	ck_assert_int_eq(vb_encode_welcome(buf, BIG, 1, &w, iovas, rams),
+			 -EINVAL);
 	w = good_welcome(1, 1);
 	w.reserved2 = 1;
 	ck_assert_int_eq(welcome_patched(w, 0, 1), -EPROTO);
@@ -983,6 +1026,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, test_hello_reserved);
 	tcase_add_test(tc, test_welcome_counts);
 	tcase_add_test(tc, test_welcome_fields);
+	tcase_add_test(tc, test_welcome_device_fd);
 	tcase_add_test(tc, test_encode_errors);
 	tcase_add_test(tc, test_accessors_wrong_type);
 	tcase_add_test(tc, test_decode_bad_args);
