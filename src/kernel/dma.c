@@ -498,10 +498,8 @@ int v3_dma_map(struct v3_iommu *iommu,
 			return ret;
 		}
 	}
-	if (total > LONG_MAX >> PAGE_SHIFT) {
-		*failed = 0;
-		return -ENOMEM;
-	}
+	if (total > LONG_MAX >> PAGE_SHIFT)
+		return -ENOMEM;	/* more than any RLIMIT_MEMLOCK */
 
 	if (!iommu->mm) {
 		mmgrab(current->mm);
