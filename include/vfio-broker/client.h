@@ -44,6 +44,13 @@ struct vb_client_info {
 	uint32_t n_ram;
 	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
 	int ram_fd[VB_MAX_RAM_REGIONS];	/* owned by the handle */
+	/*
+	 * The device's VFIO device fd (BARs, config space, interrupts), or -1
+	 * when the broker has none for it (sim devices). Owned by the handle:
+	 * closed by vb_client_close(); dup() it to keep it longer. Appended
+	 * last so the struct only grew (the library hands out a pointer).
+	 */
+	int device_fd;
 };
 
 /* Connect to a broker's listening socket and claim @device_id (or

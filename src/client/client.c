@@ -339,7 +339,7 @@ static int client_handshake(struct vb_client *c, uint32_t device_id)
 		.max_version = VB_PROTO_VERSION_MAX,
 		.device_id = device_id,
 	};
-	int fds[VB_MAX_RAM_REGIONS];
+	int fds[VB_MAX_WELCOME_FDS];
 	struct vb_welcome w;
 	unsigned int nfds;
 	struct vb_reply r;
@@ -354,7 +354,7 @@ static int client_handshake(struct vb_client *c, uint32_t device_id)
 	if (rc)
 		return rc;
 	n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
-			   VB_MAX_RAM_REGIONS, &nfds, CLIENT_HANDSHAKE_MS);
+			   VB_MAX_WELCOME_FDS, &nfds, CLIENT_HANDSHAKE_MS);
 	if (n == -EAGAIN)
 		return -ETIMEDOUT;
 	if (n < 0)
@@ -385,8 +385,11 @@ static int client_handshake(struct vb_client *c, uint32_t device_id)
 	c->info.window = w.window;
 	c->info.n_iova = w.n_iova;
 	c->info.n_ram = w.n_ram;
-	for (unsigned int i = 0; i < nfds; i++)
+	/* The codec checked nfds: n_ram memfds, then the device fd. */
+	for (unsigned int i = 0; i < w.n_ram; i++)
 		c->info.ram_fd[i] = fds[i];
+	if (w.flags & VB_WELCOME_F_DEVICE_FD)
+		c->info.device_fd = fds[w.n_ram];
 	c->cap = w.window < CLIENT_MAX_WINDOW ? w.window : CLIENT_MAX_WINDOW;
 	c->fifo = calloc(c->cap, sizeof(*c->fifo));
 	return c->fifo ? 0 : -ENOMEM;
@@ -407,6 +410,7 @@ int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
 	c->next_id = 1;
 	for (unsigned int i = 0; i < VB_MAX_RAM_REGIONS; i++)
 		c->info.ram_fd[i] = -1;
+	c->info.device_fd = -1;
 	rc = client_handshake(c, device_id);
 	if (rc) {
 		vb_client_close(c);
@@ -445,6 +449,8 @@ void vb_client_close(struct vb_client *c)
 	for (unsigned int i = 0; i < VB_MAX_RAM_REGIONS; i++)
 		if (c->info.ram_fd[i] >= 0)
 			close(c->info.ram_fd[i]);
+	if (c->info.device_fd >= 0)
+		close(c->info.device_fd);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->fifo);

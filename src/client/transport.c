@@ -102,7 +102,7 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 	/* Room for exactly the protocol's maximum; a peer sending more gets
 	 * MSG_CTRUNC and the kernel discards the rest. */
 	union {
-		char buf[CMSG_SPACE(VB_MAX_RAM_REGIONS * sizeof(int))];
+		char buf[CMSG_SPACE(VB_MAX_WELCOME_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };

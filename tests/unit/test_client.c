@@ -64,12 +64,18 @@ static void send_with_fds(int fd, const void *msg, size_t len, const int *fds,
 	ck_assert_int_eq(sendmsg(fd, &mh, 0), (ssize_t)len);
 }
 
-/* Queue a WELCOME describing @n_ram regions, with @nfds memfds. */
-static void fake_welcome(int bfd, unsigned int n_ram, unsigned int nfds,
-			 uint32_t window, uint32_t max_entries)
+/*
+ * Queue a WELCOME describing @n_ram regions with WELCOME @flags, and @nfds
+ * memfds; fd i is i pages above 64 KiB long, so a test can tell which fd
+ * landed where (with VB_WELCOME_F_DEVICE_FD, fd n_ram plays the device fd).
+ */
+static void fake_welcome_f(int bfd, unsigned int n_ram, unsigned int nfds,
+			   uint32_t window, uint32_t max_entries,
+			   uint16_t flags)
 {
 	struct vb_welcome w = {
 		.version = 1, .n_iova = 1, .n_ram = (uint16_t)n_ram,
+		.flags = flags,
 		.device_id = DEV, .domain_id = 3, .page_size = VB_PAGE_SIZE,
 		.max_entries = max_entries, .window = window,
 	};
@@ -86,6 +92,7 @@ static void fake_welcome(int bfd, unsigned int n_ram, unsigned int nfds,
 	/* the encoder wants the fds to match; build the body for n_ram */
 	w.window = window ? window : 1;
 	w.max_entries = max_entries ? max_entries : 1;
+	w.flags &= VB_WELCOME_F_MASK;
 	n = vb_encode_welcome(buf, sizeof(buf), 0, &w, &iova, ram);
 	ck_assert_int_gt(n, 0);
 	/* values the encoder refuses are patched in afterwards */
@@ -99,9 +106,19 @@ static void fake_welcome(int bfd, unsigned int n_ram, unsigned int nfds,
 		ck_assert_int_ge(fds[i], 0);
 		ck_assert_int_eq(ftruncate(fds[i], 0x10000 + i * 4096), 0);
 	}
+	if (flags & ~VB_WELCOME_F_MASK)	/* the encoder refuses it */
+		memcpy(buf + sizeof(struct vb_hdr) +
+		       offsetof(struct vb_welcome, flags), &flags,
+		       sizeof(flags));
 	send_with_fds(bfd, buf, (size_t)n, fds, nfds);
 	for (unsigned int i = 0; i < nfds; i++)
 		close(fds[i]);
+}
+
+static void fake_welcome(int bfd, unsigned int n_ram, unsigned int nfds,
+			 uint32_t window, uint32_t max_entries)
+{
+	fake_welcome_f(bfd, n_ram, nfds, window, max_entries, 0);
 }
 
 static void fake_reply_v(int bfd, uint16_t version, uint64_t id,
@@ -227,6 +244,7 @@ START_TEST(handshake)
 		ck_assert(fcntl(in->ram_fd[i], F_GETFD) & FD_CLOEXEC);
 	}
 	ck_assert_int_eq(in->ram_fd[2], -1);
+	ck_assert_int_eq(in->device_fd, -1);	/* no flag: no device fd */
 	ck_assert_int_ge(vb_client_fd(c), 0);
 	ck_assert_uint_eq(vb_client_outstanding(c), 0);
 	ck_assert_int_eq(count_fds(), before + 4);	/* 2 socket ends, 2 memfds */
@@ -234,6 +252,42 @@ START_TEST(handshake)
 	close(bfd);
 	ck_assert_int_eq(count_fds(), before);
 	ck_assert_str_eq(vb_client_version(), "1.0.0");
+}
+END_TEST
+
+/*
+ * The device fd comes last, after the memfds; the handle owns it and
+ * closes it exactly once. Also with the largest WELCOME (8 + 1 fds).
+ */
+START_TEST(handshake_device_fd)
+{
+	const struct vb_client_info *in;
+	struct vb_client *c = NULL;
+	struct stat st;
+	int cfd, bfd, before = count_fds();
+
+	for (unsigned int n_ram = 0; n_ram <= VB_MAX_RAM_REGIONS;
+	     n_ram += VB_MAX_RAM_REGIONS / 4) {
+		pair(&cfd, &bfd);
+		fake_welcome_f(bfd, n_ram, n_ram + 1, 8, 16,
+			       VB_WELCOME_F_DEVICE_FD);
+		ck_assert_int_eq(vb_client_open_fd(cfd, DEV, &c), 0);
+		in = vb_client_get_info(c);
+		ck_assert_uint_eq(in->n_ram, n_ram);
+		for (unsigned int i = 0; i < n_ram; i++) {
+			ck_assert_int_eq(fstat(in->ram_fd[i], &st), 0);
+			ck_assert_int_eq(st.st_size, 0x10000 + i * 4096);
+		}
+		ck_assert_int_ge(in->device_fd, 0);
+		ck_assert_int_eq(fstat(in->device_fd, &st), 0);
+		ck_assert_int_eq(st.st_size, 0x10000 + n_ram * 4096);
+		ck_assert(fcntl(in->device_fd, F_GETFD) & FD_CLOEXEC);
+		/* 2 socket ends, n_ram memfds, the device fd */
+		ck_assert_int_eq(count_fds(), before + 3 + (int)n_ram);
+		vb_client_close(c);
+		close(bfd);
+		ck_assert_int_eq(count_fds(), before);
+	}
 }
 END_TEST
 
@@ -268,6 +322,21 @@ static void q_refused_zero(int bfd)
 }
 static void q_refused_v1(int bfd) { fake_reply_v(bfd, 1, 0, EPERM, 0, VB_NO_INDEX); }
 static void q_hangup(int bfd) { shutdown(bfd, SHUT_WR); }
+/* flag set, but only the memfds came: the device fd is missing */
+static void q_devfd_missing(int bfd)
+{
+	fake_welcome_f(bfd, 2, 2, 8, 16, VB_WELCOME_F_DEVICE_FD);
+}
+static void q_devfd_extra(int bfd)
+{
+	fake_welcome_f(bfd, 2, 4, 8, 16, VB_WELCOME_F_DEVICE_FD);
+}
+/* a device fd the WELCOME does not announce */
+static void q_devfd_unannounced(int bfd) { fake_welcome(bfd, 2, 3, 8, 16); }
+static void q_welcome_flag_unknown(int bfd)
+{
+	fake_welcome_f(bfd, 1, 1, 8, 16, 2);
+}
 static void q_window0(int bfd) { fake_welcome(bfd, 1, 1, 0, 16); }
 static void q_entries0(int bfd) { fake_welcome(bfd, 1, 1, 8, 0); }
 static void q_garbage(int bfd) { fake_raw(bfd, "not a message at all", 20); }
@@ -287,6 +356,10 @@ START_TEST(handshake_refusals)
 		{ q_refused_zero, -EPROTO, "REPLY with status 0" },
 		{ q_refused_v1, -EPROTO, "refusal with a version before one was chosen" },
 		{ q_hangup, -EPIPE, "hangup" },
+		{ q_devfd_missing, -EPROTO, "device fd announced, not sent" },
+		{ q_devfd_extra, -EPROTO, "one fd more than memfds + device fd" },
+		{ q_devfd_unannounced, -EPROTO, "device fd without the flag" },
+		{ q_welcome_flag_unknown, -EPROTO, "unknown WELCOME flag" },
 		{ q_window0, -EPROTO, "window 0" },
 		{ q_entries0, -EPROTO, "max_entries 0" },
 		{ q_garbage, -EPROTO, "garbage" },
@@ -666,6 +739,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, handshake);
+	tcase_add_test(tc, handshake_device_fd);
 	tcase_add_test(tc, handshake_refusals);
 	tcase_add_test(tc, sync_calls);
 	tcase_add_test(tc, pipelined_window_and_order);
