@@ -243,6 +243,32 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * A PCI address in the canonical sysfs form DDDD:BB:DD.F (lower-case hex,
+ * function 0-7), exactly as VFIO_GROUP_GET_DEVICE_FD wants it: the kernel
+ * compares the name literally, so "0:3.0" would not match.
+ */
+static bool config_pci_ok(const char *v)
+{
+	static const char pat[] = "hhhh:hh:hh.f";
+
+	if (strlen(v) != sizeof(pat) - 1)
+		return false;
+	for (size_t i = 0; pat[i]; i++) {
+		char c = v[i];
+
+		if (pat[i] == 'h' && !isdigit((unsigned char)c) &&
+		    !(c >= 'a' && c <= 'f'))
+			return false;
+		if (pat[i] == 'f' && !(c >= '0' && c <= '7'))
+			return false;
+		if ((pat[i] == ':' || pat[i] == '.') && c != pat[i])
+			return false;
+	}
+	/* device numbers stop at 0x1f */
+	return (v[8] >= '0' && v[8] <= '1');
+}
+
 static int config_device_key(struct config_parser *p, const char *k, char *v)
 {
 	struct config_device *d = p->dev;
@@ -259,6 +285,15 @@ static int config_device_key(struct config_parser *p, const char *k, char *v)
 			return config_error(p, p->line,
 					    "group must be 'sim' or an IOMMU group number");
 		d->group = (int)g;
+		return 0;
+	}
+	if (!strcmp(k, "pci")) {
+		if (d->pci[0])
+			return config_error(p, p->line, "pci given twice");
+		if (!config_pci_ok(v))
+			return config_error(p, p->line,
+					    "pci must be a PCI address DDDD:BB:DD.F in lower-case hex, e.g. 0000:00:03.0");
+		snprintf(d->pci, sizeof(d->pci), "%s", v);
 		return 0;
 	}
 	if (!strcmp(k, "domain")) {
@@ -456,6 +491,11 @@ static int config_check_devices(struct config_parser *p)
 		if (!d->n_iova)
 			return config_error(p, d->line,
 					    "device %u: missing 'iova = START SIZE'", d->id);
+		/* The device fd is opened through its group. */
+		if (d->pci[0] && d->group == CONFIG_GROUP_SIM)
+			return config_error(p, d->line,
+					    "device %u: 'pci =' needs 'group =' an IOMMU group number, not sim",
+					    d->id);
 		if (d->fenced && d->domain[0])
 			return config_error(p, d->line,
 				"device %u: 'fenced' and 'domain' exclude each other",

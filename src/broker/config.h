@@ -23,6 +23,7 @@
 #define CONFIG_MAX_IDS		16	/* uids (and gids) per device */
 #define CONFIG_GROUP_SIM	(-1)
 #define CONFIG_WINDOW_MAX	1024
+#define CONFIG_PCI_LEN		13	/* "DDDD:BB:DD.F" and its NUL */
 
 struct config_ram {
 	char name[CONFIG_NAME_MAX];
@@ -34,6 +35,7 @@ struct config_ram {
 struct config_device {
 	uint32_t id;
 	int group;			/* IOMMU group or CONFIG_GROUP_SIM */
+	char pci[CONFIG_PCI_LEN];	/* "0000:00:03.0", or "" for none */
 	char domain[CONFIG_NAME_MAX];	/* resolved name: given, or "dev<ID>" */
 	bool fenced;			/* domain of its own */
 	struct vb_range iova[VB_MAX_IOVA_RANGES];

@@ -74,7 +74,8 @@ static int dispatch_welcome(struct peer *p, uint64_t id)
 	struct broker *b = p->b;
 	const struct config_device *cd = p->dev->cfg;
 	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
-	int fds[VB_MAX_RAM_REGIONS];
+	int fds[VB_MAX_WELCOME_FDS];
+	unsigned int nfds = b->mem.n;
 	struct vb_welcome w = {
 		.version = p->version,
 		.n_iova = (uint16_t)cd->n_iova,
@@ -99,13 +100,18 @@ static int dispatch_welcome(struct peer *p, uint64_t id)
 		};
 		fds[i] = b->mem.r[i].fd;
 	}
+	/* The device fd goes last; lent like the memfds. */
+	if (p->dev->device_fd >= 0) {
+		w.flags |= VB_WELCOME_F_DEVICE_FD;
+		fds[nfds++] = p->dev->device_fd;
+	}
 	n = vb_encode_welcome(buf, sizeof(buf), id, &w, cd->iova, ram);
 	if (n < 0) {
 		log_err("%s: encoding WELCOME failed: %s", p->name,
 			strerror((int)-n));
 		return (int)n;
 	}
-	return peer_send(p, buf, (size_t)n, fds, b->mem.n);
+	return peer_send(p, buf, (size_t)n, fds, nfds);
 }
 
 static int dispatch_hello(struct peer *p, const struct vb_msg *m)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -50,6 +51,34 @@ static int domain_attach(struct broker *b, struct device *dev)
 	return ret;
 }
 
+/*
+ * The device fd a devproc gets in WELCOME: opened once here, while the
+ * broker may still open files, and lent (never given up) on every WELCOME
+ * of that device, so a restarted devproc gets the same device.
+ */
+static int domain_open_device(struct broker *b, struct device *dev)
+{
+	const struct backend_ops *ops = b->be->ops;
+	int ret;
+
+	if (!dev->cfg->pci[0])
+		return 0;
+	if (!ops->device_open) {
+		log_info("device %u: backend %s has no device fds; 'pci = %s' ignored",
+			 dev->id, ops->name, dev->cfg->pci);
+		return 0;
+	}
+	ret = ops->device_open(dev->domain->bd, dev->cfg->group, dev->cfg->pci,
+			       &dev->device_fd);
+	if (ret) {
+		dev->device_fd = -1;
+		log_err("device %u: opening VFIO device %s in group %d: %s",
+			dev->id, dev->cfg->pci, dev->cfg->group,
+			strerror(-ret));
+	}
+	return ret;
+}
+
 int domain_setup(struct broker *b)
 {
 	const struct config *cfg = b->cfg;
@@ -59,6 +88,8 @@ int domain_setup(struct broker *b)
 	b->devices = calloc(cfg->n_dev, sizeof(*b->devices));
 	if (!b->domains || !b->devices)
 		return -ENOMEM;
+	for (unsigned int i = 0; i < cfg->n_dev; i++)
+		b->devices[i].device_fd = -1;
 
 	for (unsigned int i = 0; i < cfg->n_dev; i++) {
 		const struct config_device *cd = &cfg->dev[i];
@@ -84,21 +115,31 @@ int domain_setup(struct broker *b)
 		dev->domain = d;
 		b->n_devices++;
 		ret = domain_attach(b, dev);
+		if (!ret)
+			ret = domain_open_device(b, dev);
 		if (ret)
 			return ret;
 		char group[16] = "sim";
 
 		if (cd->group != CONFIG_GROUP_SIM)
 			snprintf(group, sizeof(group), "%d", cd->group);
-		log_info("device %u: domain %u (%s%s), group %s, %u window(s)",
+		log_info("device %u: domain %u (%s%s), group %s, %u window(s)%s%s",
 			 dev->id, d->id, d->name, cd->fenced ? ", fenced" : "",
-			 group, cd->n_iova);
+			 group, cd->n_iova,
+			 dev->device_fd >= 0 ? ", device fd for " : "",
+			 dev->device_fd >= 0 ? cd->pci : "");
 	}
 	return 0;
 }
 
 void domain_teardown(struct broker *b)
 {
+	/* Device fds first: a device fd holds its group open. */
+	for (unsigned int i = 0; b->devices && i < b->cfg->n_dev; i++)
+		if (b->devices[i].device_fd >= 0) {
+			close(b->devices[i].device_fd);
+			b->devices[i].device_fd = -1;
+		}
 	for (unsigned int i = 0; i < b->n_domains; i++)
 		if (b->domains[i].bd)
 			b->be->ops->domain_close(b->domains[i].bd);

@@ -29,7 +29,7 @@
 struct peer_msg {
 	size_t len;
 	unsigned int nfds;
-	int fds[VB_MAX_RAM_REGIONS];
+	int fds[VB_MAX_WELCOME_FDS];
 	uint8_t data[];
 };
 
@@ -162,7 +162,7 @@ static ssize_t peer_sendmsg(struct peer *p, const void *buf, size_t len,
 			    const int *fds, unsigned int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * VB_MAX_RAM_REGIONS)];
+		char buf[CMSG_SPACE(sizeof(int) * VB_MAX_WELCOME_FDS)];
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -195,7 +195,7 @@ int peer_send(struct peer *p, const void *buf, size_t len, const int *fds,
 
 	if (p->state == PEER_DEAD)
 		return -EPIPE;
-	if (nfds > VB_MAX_RAM_REGIONS)
+	if (nfds > VB_MAX_WELCOME_FDS)
 		return -EINVAL;
 	if (!p->outq_len) {
 		n = peer_sendmsg(p, buf, len, fds, nfds);

@@ -117,6 +117,23 @@ START_TEST(defaults)
 }
 END_TEST
 
+START_TEST(pci_key)
+{
+	struct config *c = NULL;
+
+	ck_assert_int_eq(config_parse("[ram r]\nsize=4K\n"
+				      "[device 1]\ngroup=3\npci = 0000:00:03.0\niova=0 4K\n"
+				      "[device 2]\ngroup=4\npci=ffff:1f:1f.7\niova=0 4K\n"
+				      "[device 3]\ngroup=sim\niova=0 4K\n",
+				      "p", &c, NULL, 0), 0);
+	ck_assert_str_eq(c->dev[0].pci, "0000:00:03.0");
+	ck_assert_int_eq(c->dev[0].group, 3);
+	ck_assert_str_eq(c->dev[1].pci, "ffff:1f:1f.7");
+	ck_assert_str_eq(c->dev[2].pci, "");	/* none: no device fd */
+	config_free(c);
+}
+END_TEST
+
 START_TEST(sizes)
 {
 	uint64_t v;
@@ -191,6 +208,13 @@ static const struct bad_case {
 	{ BASE_RAM DEV1 "color = red\n", "t:7:", "unknown key 'color' in [device 1]" },
 	{ BASE_RAM "[device 1]\ngroup = pci\n", "t:5:", "group must be" },
 	{ BASE_RAM "[device 1]\ngroup = -3\n", "t:5:", "group must be" },
+	{ BASE_RAM DEV1 "pci = 0:3.0\n", "t:7:", "pci must be a PCI address" },
+	{ BASE_RAM DEV1 "pci = 0000:00:0A.0\n", "t:7:", "pci must be a PCI address" },
+	{ BASE_RAM DEV1 "pci = 0000:00:20.0\n", "t:7:", "pci must be a PCI address" },
+	{ BASE_RAM DEV1 "pci = 0000:00:03.8\n", "t:7:", "pci must be a PCI address" },
+	{ BASE_RAM DEV1 "pci = 0000:00:03.0 \n" "pci = 0000:00:03.0x\n", "t:8:", "pci given twice" },
+	{ BASE_RAM DEV1 "pci = 0000:00:03.00\n", "t:7:", "pci must be a PCI address" },
+	{ BASE_RAM DEV1 "pci = 0000:00:03.0\n", "t:4:", "'pci =' needs 'group =' an IOMMU group number" },
 	{ BASE_RAM "[device 1]\niova = 0 4K\n", "t:4:", "missing 'group ='" },
 	{ BASE_RAM "[device 1]\ngroup = sim\n", "t:4:", "missing 'iova = START SIZE'" },
 	{ BASE_RAM DEV1 "iova = 0x0\n", "t:7:", "iova needs START SIZE" },
@@ -253,6 +277,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, good_file);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, sizes);
+	tcase_add_test(tc, pci_key);
 	tcase_add_loop_test(tc, bad_files, 0, (int)(sizeof(bad) / sizeof(*bad)));
 	tcase_add_test(tc, load_missing_file);
 	suite_add_tcase(s, tc);

@@ -4,12 +4,18 @@
  * (uid and gid lists, VB_DEVICE_ANY, EBUSY, EPERM, ENODEV, no common
  * version), what WELCOME carries, and that a refused peer is closed.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* memfd_create */
+#endif
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/batcher.h"
@@ -82,7 +88,7 @@ static int answer(int fd, struct vb_welcome *w, struct vb_range *iova,
 		  struct vb_ram_region *ram, int *fds)
 {
 	union {
-		char b[CMSG_SPACE(sizeof(int) * VB_MAX_RAM_REGIONS)];
+		char b[CMSG_SPACE(sizeof(int) * VB_MAX_WELCOME_FDS)];
 		struct cmsghdr align;
 	} cbuf;
 	uint8_t buf[1024];
@@ -111,7 +117,7 @@ static int answer(int fd, struct vb_welcome *w, struct vb_range *iova,
 	}
 	ck_assert_uint_eq(m.hdr.type, VB_MSG_WELCOME);
 	ck_assert_int_eq(vb_msg_welcome(&m, w, iova, ram), 0);
-	ck_assert_uint_eq(nfds, w->n_ram);
+	ck_assert_uint_eq(nfds, vb_welcome_nfds(w));
 	return 0;
 }
 
@@ -120,7 +126,7 @@ static int claim(uid_t uid, gid_t gid, uint32_t dev, struct peer **pp,
 {
 	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
 	struct vb_range iova[VB_MAX_IOVA_RANGES];
-	int fds[VB_MAX_RAM_REGIONS];
+	int fds[VB_MAX_WELCOME_FDS];
 	struct vb_welcome w;
 	int fd = connect_as(uid, gid, pp), ret;
 
@@ -128,12 +134,59 @@ static int claim(uid_t uid, gid_t gid, uint32_t dev, struct peer **pp,
 	ret = answer(fd, &w, iova, ram, fds);
 	if (!ret) {
 		*got = w.device_id;
-		for (unsigned int i = 0; i < w.n_ram; i++)
+		for (unsigned int i = 0; i < vb_welcome_nfds(&w); i++)
 			close(fds[i]);
 	}
 	close(fd);
 	return ret;
 }
+
+/*
+ * A device with a device fd (a memfd stands in for the VFIO fd, which
+ * domain_setup() would have opened through the backend) sends it last in
+ * WELCOME, flagged, and only lends it: the broker keeps its own copy for
+ * the next claim.
+ */
+START_TEST(welcome_device_fd)
+{
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	int fds[VB_MAX_WELCOME_FDS];
+	struct stat mine, got;
+	struct vb_welcome w;
+	struct peer *p;
+	int fd, devfd = memfd_create("vfio-device", MFD_CLOEXEC);
+
+	ck_assert_int_ge(devfd, 0);
+	ck_assert_int_eq(fstat(devfd, &mine), 0);
+	br.devices[0].device_fd = devfd;
+	for (int round = 0; round < 2; round++) {
+		fd = connect_as(1000, 1000, &p);
+		hello(p, 1, 1, 1);
+		ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
+		ck_assert_uint_eq(w.flags, VB_WELCOME_F_DEVICE_FD);
+		ck_assert_uint_eq(w.n_ram, 2);
+		ck_assert_int_eq(fstat(fds[2], &got), 0);
+		ck_assert_uint_eq(got.st_ino, mine.st_ino);
+		ck_assert_uint_eq(got.st_dev, mine.st_dev);
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+		close(fd);
+		ck_assert_int_eq(fcntl(devfd, F_GETFD) >= 0, 1);
+		peer_close_all(&br);
+		ck_assert_ptr_null(br.devices[0].owner);
+	}
+	/* the other devices have none */
+	fd = connect_as(2000, 2000, &p);
+	hello(p, 1, 1, 3);
+	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
+	ck_assert_uint_eq(w.flags, 0);
+	close(fds[0]);
+	close(fds[1]);
+	close(fd);
+	/* teardown's domain_teardown() closes it */
+}
+END_TEST
 
 START_TEST(welcome_contents)
 {
@@ -158,6 +211,7 @@ START_TEST(welcome_contents)
 	ck_assert_uint_eq(ram[1].gpa, 4ull << 30);
 	ck_assert_uint_eq(ram[1].size, 2 << 20);
 	ck_assert_uint_eq(ram[1].flags, VB_RAM_F_SHARED);
+	ck_assert_uint_eq(w.flags, 0);	/* a sim device has no device fd */
 	/* the fd really is region 1's memory: write here, read in the broker */
 	ck_assert_int_eq(pwrite(fds[1], "dma!", 4, 4096), 4);
 	ck_assert_int_eq(memcmp(br.mem.r[1].va + 4096, "dma!", 4), 0);
@@ -241,6 +295,7 @@ static Suite *dispatch_suite(void)
 	TCase *tc = tcase_create("hello");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, welcome_device_fd);
 	tcase_add_test(tc, welcome_contents);
 	tcase_add_test(tc, claims);
 	tcase_add_test(tc, refused_peer_is_closed);
