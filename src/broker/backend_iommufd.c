@@ -65,7 +65,7 @@ struct vfio_device_attach_iommufd_pt {
 #define IOMMUFD_AREA_BYTES	384	/* two 192 B objects per area */
 #define IOMMUFD_TYPE1_BYTES	96
 
-struct iommufd_dev {
+struct backend_iommufd_dev {
 	int group_nr;
 	char name[NAME_MAX + 1];
 	int fd;
@@ -75,7 +75,7 @@ struct backend_domain {
 	uint32_t id;
 	int iommufd;
 	uint32_t ioas_id;
-	struct iommufd_dev *devs;
+	struct backend_iommufd_dev *devs;
 	size_t ndevs;
 	struct backend_runs *runs;
 	struct backend_runs_kernel kernel;
@@ -86,7 +86,7 @@ int backend_iommufd_supported(void)
 	return 1;
 }
 
-static int iommufd_map_run(void *ctx, const struct backend_run *r)
+static int backend_iommufd_map_run(void *ctx, const struct backend_run *r)
 {
 	struct backend_domain *d = ctx;
 	struct iommu_ioas_map m;
@@ -112,7 +112,7 @@ static int iommufd_map_run(void *ctx, const struct backend_run *r)
 	return ret;
 }
 
-static int iommufd_unmap_run(void *ctx, const struct backend_run *r)
+static int backend_iommufd_unmap_run(void *ctx, const struct backend_run *r)
 {
 	struct backend_domain *d = ctx;
 	struct iommu_ioas_unmap u;
@@ -141,21 +141,22 @@ static int iommufd_unmap_run(void *ctx, const struct backend_run *r)
 	return 0;
 }
 
-static int iommufd_map(struct backend_domain *d,
-		       const struct backend_map_entry *e, size_t n,
-		       struct backend_result *res)
+static int backend_iommufd_map(struct backend_domain *d,
+			       const struct backend_map_entry *e, size_t n,
+			       struct backend_result *res)
 {
 	return backend_runs_map(d->runs, &d->kernel, e, n, res);
 }
 
-static int iommufd_unmap(struct backend_domain *d,
-			 const struct backend_unmap_entry *e, size_t n,
-			 struct backend_result *res)
+static int backend_iommufd_unmap(struct backend_domain *d,
+				 const struct backend_unmap_entry *e, size_t n,
+				 struct backend_result *res)
 {
 	return backend_runs_unmap(d->runs, &d->kernel, e, n, res);
 }
 
-static void iommufd_usage(struct backend_domain *d, struct backend_usage *u)
+static void backend_iommufd_usage(struct backend_domain *d,
+				  struct backend_usage *u)
 {
 	uint64_t runs = backend_runs_count(d->runs);
 
@@ -167,8 +168,8 @@ static void iommufd_usage(struct backend_domain *d, struct backend_usage *u)
 	u->bytes_iommufd = runs * IOMMUFD_AREA_BYTES;
 }
 
-static int iommufd_domain_open(struct backend *be, uint32_t id,
-			       struct backend_domain **out)
+static int backend_iommufd_domain_open(struct backend *be, uint32_t id,
+				       struct backend_domain **out)
 {
 	struct iommu_ioas_alloc a;
 	struct backend_domain *d;
@@ -199,8 +200,8 @@ static int iommufd_domain_open(struct backend *be, uint32_t id,
 		ret = -ENOMEM;
 		goto err_close;
 	}
-	d->kernel.map_run = iommufd_map_run;
-	d->kernel.unmap_run = iommufd_unmap_run;
+	d->kernel.map_run = backend_iommufd_map_run;
+	d->kernel.unmap_run = backend_iommufd_unmap_run;
 	d->kernel.ctx = d;
 	*out = d;
 	return 0;
@@ -211,7 +212,7 @@ err_free:
 	return ret;
 }
 
-static void iommufd_domain_close(struct backend_domain *d)
+static void backend_iommufd_domain_close(struct backend_domain *d)
 {
 	size_t i;
 
@@ -225,7 +226,7 @@ static void iommufd_domain_close(struct backend_domain *d)
 }
 
 /* /dev/vfio/devices/vfioN for PCI device @name, opened; -errno. */
-static int iommufd_cdev_open(struct backend_domain *d, const char *name)
+static int backend_iommufd_cdev_open(struct backend_domain *d, const char *name)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -256,19 +257,19 @@ static int iommufd_cdev_open(struct backend_domain *d, const char *name)
 	return fd;
 }
 
-static int iommufd_dev_bind(struct backend_domain *d, int group_nr,
-			    const char *name)
+static int backend_iommufd_dev_bind(struct backend_domain *d, int group_nr,
+				    const char *name)
 {
 	struct vfio_device_attach_iommufd_pt at;
 	struct vfio_device_bind_iommufd bind;
-	struct iommufd_dev *devs;
+	struct backend_iommufd_dev *devs;
 	int fd, ret;
 
 	devs = realloc(d->devs, (d->ndevs + 1) * sizeof(*devs));
 	if (!devs)
 		return -ENOMEM;
 	d->devs = devs;
-	fd = iommufd_cdev_open(d, name);
+	fd = backend_iommufd_cdev_open(d, name);
 	if (fd < 0)
 		return fd;
 	memset(&bind, 0, sizeof(bind));
@@ -298,7 +299,7 @@ err:
 	return ret;
 }
 
-static int iommufd_attach_group(struct backend_domain *d, int group_nr)
+static int backend_iommufd_attach_group(struct backend_domain *d, int group_nr)
 {
 	char path[64];
 	struct dirent *de;
@@ -319,7 +320,7 @@ static int iommufd_attach_group(struct backend_domain *d, int group_nr)
 	}
 	while (!ret && (de = readdir(dir)))
 		if (de->d_name[0] != '.')
-			ret = iommufd_dev_bind(d, group_nr, de->d_name);
+			ret = backend_iommufd_dev_bind(d, group_nr, de->d_name);
 	closedir(dir);
 	if (!ret && d->ndevs == first)
 		ret = -ENODEV;
@@ -334,8 +335,8 @@ static int iommufd_attach_group(struct backend_domain *d, int group_nr)
 	return 0;
 }
 
-static int iommufd_device_open(struct backend_domain *d, int group_nr,
-			       const char *device_name, int *fd_out)
+static int backend_iommufd_device_open(struct backend_domain *d, int group_nr,
+				       const char *device_name, int *fd_out)
 {
 	size_t i;
 	int fd;
@@ -355,21 +356,21 @@ static int iommufd_device_open(struct backend_domain *d, int group_nr,
 	return -ENOENT;
 }
 
-static void iommufd_destroy(struct backend *be)
+static void backend_iommufd_destroy(struct backend *be)
 {
 	free(be);
 }
 
-static const struct backend_ops iommufd_ops = {
+static const struct backend_ops backend_iommufd_ops = {
 	.name = "iommufd",
-	.domain_open = iommufd_domain_open,
-	.domain_close = iommufd_domain_close,
-	.map = iommufd_map,
-	.unmap = iommufd_unmap,
-	.usage = iommufd_usage,
-	.destroy = iommufd_destroy,
-	.domain_attach_group = iommufd_attach_group,
-	.device_open = iommufd_device_open,
+	.domain_open = backend_iommufd_domain_open,
+	.domain_close = backend_iommufd_domain_close,
+	.map = backend_iommufd_map,
+	.unmap = backend_iommufd_unmap,
+	.usage = backend_iommufd_usage,
+	.destroy = backend_iommufd_destroy,
+	.domain_attach_group = backend_iommufd_attach_group,
+	.device_open = backend_iommufd_device_open,
 };
 
 int backend_iommufd_create(struct backend **out)
@@ -378,7 +379,7 @@ int backend_iommufd_create(struct backend **out)
 
 	if (!be)
 		return -ENOMEM;
-	be->ops = &iommufd_ops;
+	be->ops = &backend_iommufd_ops;
 	*out = be;
 	return 0;
 }

@@ -18,8 +18,8 @@
 #define PROBE_VFIO	"/dev/vfio/vfio"
 #define PROBE_IOMMUFD	"/dev/iommu"
 
-static int probe_ext(unsigned long ext, const char *what, char *reason,
-		     size_t len)
+static int backend_probe_ext(unsigned long ext, const char *what, char *reason,
+			     size_t len)
 {
 	int ret;
 
@@ -41,7 +41,7 @@ static int probe_ext(unsigned long ext, const char *what, char *reason,
 	return -ENODEV;
 }
 
-static int probe_iommufd(char *reason, size_t len)
+static int backend_probe_iommufd(char *reason, size_t len)
 {
 	if (!backend_iommufd_supported()) {
 		snprintf(reason, len,
@@ -61,14 +61,14 @@ static int probe_iommufd(char *reason, size_t len)
 int backend_probe_check(const char *name, char *reason, size_t len)
 {
 	if (!strcmp(name, "v3"))
-		return probe_ext(VFIO_TYPE1v3_IOMMU,
-				 "VFIO_TYPE1v3_IOMMU (vfio_iommu_type1v3)",
-				 reason, len);
+		return backend_probe_ext(VFIO_TYPE1v3_IOMMU,
+					 "VFIO_TYPE1v3_IOMMU (vfio_iommu_type1v3)",
+					 reason, len);
 	if (!strcmp(name, "iommufd"))
-		return probe_iommufd(reason, len);
+		return backend_probe_iommufd(reason, len);
 	if (!strcmp(name, "type1"))
-		return probe_ext(VFIO_TYPE1v2_IOMMU, "VFIO_TYPE1v2_IOMMU",
-				 reason, len);
+		return backend_probe_ext(VFIO_TYPE1v2_IOMMU, "VFIO_TYPE1v2_IOMMU",
+					 reason, len);
 	if (!strcmp(name, "sim")) {
 		snprintf(reason, len, "the sim backend needs no kernel support");
 		return 0;

@@ -19,20 +19,20 @@
 #include "broker/backend_runs.h"
 #include "common/log.h"
 
-struct runs_chunk {
+struct backend_runs_chunk {
 	uint32_t n;
 	struct backend_run r[BACKEND_RUNS_CHUNK];
 };
 
 struct backend_runs {
-	struct runs_chunk **c;
+	struct backend_runs_chunk **c;
 	size_t nc;
 	size_t cap;
 	size_t nruns;
 	uint64_t npages;
 };
 
-static uint64_t runs_last(const struct backend_run *r)
+static uint64_t backend_runs_last(const struct backend_run *r)
 {
 	return r->iova + (r->npages << VB_PAGE_SHIFT) - 1;
 }
@@ -67,11 +67,12 @@ uint64_t backend_runs_pages(const struct backend_runs *rs)
 size_t backend_runs_bytes(const struct backend_runs *rs)
 {
 	return sizeof(*rs) + rs->cap * sizeof(rs->c[0]) +
-	       rs->nc * sizeof(struct runs_chunk);
+	       rs->nc * sizeof(struct backend_runs_chunk);
 }
 
 /* The last chunk whose first run starts at or below @iova, else 0. */
-static size_t runs_chunk_for(const struct backend_runs *rs, uint64_t iova)
+static size_t backend_runs_chunk_for(const struct backend_runs *rs,
+				     uint64_t iova)
 {
 	size_t lo = 0, hi = rs->nc;
 
@@ -89,19 +90,19 @@ static size_t runs_chunk_for(const struct backend_runs *rs, uint64_t iova)
 int backend_runs_find_from(const struct backend_runs *rs, uint64_t iova,
 			   struct backend_run *out)
 {
-	const struct runs_chunk *ch;
+	const struct backend_runs_chunk *ch;
 	size_t ci, lo, hi;
 
 	if (!rs->nc)
 		return -ENOENT;
-	ci = runs_chunk_for(rs, iova);
+	ci = backend_runs_chunk_for(rs, iova);
 	ch = rs->c[ci];
 	lo = 0;
 	hi = ch->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (runs_last(&ch->r[mid]) < iova)
+		if (backend_runs_last(&ch->r[mid]) < iova)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -127,13 +128,14 @@ int backend_runs_overlaps(const struct backend_runs *rs, uint64_t iova,
 	return r.iova <= last;
 }
 
-static int runs_index_insert(struct backend_runs *rs, size_t at,
-			     struct runs_chunk *ch)
+static int backend_runs_index_insert(struct backend_runs *rs, size_t at,
+				     struct backend_runs_chunk *ch)
 {
 	if (rs->nc == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 16;
-		struct runs_chunk **c = realloc(rs->c, cap * sizeof(*c));
+		struct backend_runs_chunk **c;
 
+		c = realloc(rs->c, cap * sizeof(*c));
 		if (!c)
 			return -ENOMEM;
 		rs->c = c;
@@ -147,29 +149,29 @@ static int runs_index_insert(struct backend_runs *rs, size_t at,
 
 int backend_runs_insert(struct backend_runs *rs, const struct backend_run *r)
 {
-	struct runs_chunk *ch;
+	struct backend_runs_chunk *ch;
 	size_t ci, pos;
 
 	if (!rs->nc) {
 		ch = calloc(1, sizeof(*ch));
 		if (!ch)
 			return -ENOMEM;
-		if (runs_index_insert(rs, 0, ch)) {
+		if (backend_runs_index_insert(rs, 0, ch)) {
 			free(ch);
 			return -ENOMEM;
 		}
 	}
-	ci = runs_chunk_for(rs, r->iova);
+	ci = backend_runs_chunk_for(rs, r->iova);
 	ch = rs->c[ci];
 	for (pos = ch->n; pos && ch->r[pos - 1].iova > r->iova; pos--)
 		;
 	if (ch->n == BACKEND_RUNS_CHUNK) {
 		const size_t half = BACKEND_RUNS_CHUNK / 2;
-		struct runs_chunk *upper = malloc(sizeof(*upper));
+		struct backend_runs_chunk *upper = malloc(sizeof(*upper));
 
 		if (!upper)
 			return -ENOMEM;
-		if (runs_index_insert(rs, ci + 1, upper)) {
+		if (backend_runs_index_insert(rs, ci + 1, upper)) {
 			free(upper);
 			return -ENOMEM;
 		}
@@ -191,12 +193,12 @@ int backend_runs_insert(struct backend_runs *rs, const struct backend_run *r)
 
 int backend_runs_remove(struct backend_runs *rs, uint64_t iova)
 {
-	struct runs_chunk *ch;
+	struct backend_runs_chunk *ch;
 	size_t ci, lo, hi;
 
 	if (!rs->nc)
 		return -ENOENT;
-	ci = runs_chunk_for(rs, iova);
+	ci = backend_runs_chunk_for(rs, iova);
 	ch = rs->c[ci];
 	lo = 0;
 	hi = ch->n;
@@ -239,8 +241,8 @@ int backend_runs_each(const struct backend_runs *rs,
 	return 0;
 }
 
-static void runs_from_entry(struct backend_run *r,
-			    const struct backend_map_entry *e)
+static void backend_runs_from_entry(struct backend_run *r,
+				    const struct backend_map_entry *e)
 {
 	r->iova = e->iova;
 	r->vaddr = e->vaddr;
@@ -250,10 +252,10 @@ static void runs_from_entry(struct backend_run *r,
 }
 
 /* Take back entries [0, n) of a batch: kernel runs first if @mapped. */
-static void runs_map_undo(struct backend_runs *rs,
-			  const struct backend_runs_kernel *k,
-			  const struct backend_map_entry *e, size_t n,
-			  size_t mapped)
+static void backend_runs_map_undo(struct backend_runs *rs,
+				  const struct backend_runs_kernel *k,
+				  const struct backend_map_entry *e, size_t n,
+				  size_t mapped)
 {
 	struct backend_run r;
 	size_t i;
@@ -261,10 +263,10 @@ static void runs_map_undo(struct backend_runs *rs,
 
 	for (i = 0; i < n; i++) {
 		if (i < mapped) {
-			runs_from_entry(&r, &e[i]);
+			backend_runs_from_entry(&r, &e[i]);
 			ret = k->unmap_run(k->ctx, &r);
 			if (ret) {
-				/* Still in the kernel: keep it in the record. */
+				/* Still in the kernel: keep it recorded. */
 				log_err("rollback of iova 0x%llx (%llu pages) failed: %d",
 					(unsigned long long)r.iova,
 					(unsigned long long)r.npages, ret);
@@ -292,21 +294,21 @@ int backend_runs_map(struct backend_runs *rs,
 			ret = -EEXIST;
 			break;
 		}
-		runs_from_entry(&r, &e[i]);
+		backend_runs_from_entry(&r, &e[i]);
 		ret = backend_runs_insert(rs, &r);
 		if (ret)
 			break;
 	}
 	if (ret) {
-		runs_map_undo(rs, k, e, i, 0);
+		backend_runs_map_undo(rs, k, e, i, 0);
 		res->failed_index = i;
 		return ret;
 	}
 	for (i = 0; i < n; i++) {
-		runs_from_entry(&r, &e[i]);
+		backend_runs_from_entry(&r, &e[i]);
 		ret = k->map_run(k->ctx, &r);
 		if (ret) {
-			runs_map_undo(rs, k, e, n, i);
+			backend_runs_map_undo(rs, k, e, n, i);
 			res->failed_index = i;
 			return ret;
 		}
@@ -320,9 +322,9 @@ int backend_runs_map(struct backend_runs *rs,
  * Put back the part of a removed run that the unmap did not ask for. It is
  * recorded first so a failed allocation cannot leave an unrecorded mapping.
  */
-static int runs_remap_piece(struct backend_runs *rs,
-			    const struct backend_runs_kernel *k,
-			    const struct backend_run *piece)
+static int backend_runs_remap_piece(struct backend_runs *rs,
+				    const struct backend_runs_kernel *k,
+				    const struct backend_run *piece)
 {
 	int ret = backend_runs_insert(rs, piece);
 
@@ -339,12 +341,12 @@ static int runs_remap_piece(struct backend_runs *rs,
 }
 
 /* Unmap [first, last] from one run @r, re-mapping what lies outside. */
-static int runs_unmap_part(struct backend_runs *rs,
-			   const struct backend_runs_kernel *k,
-			   const struct backend_run *r, uint64_t first,
-			   uint64_t last)
+static int backend_runs_unmap_part(struct backend_runs *rs,
+				   const struct backend_runs_kernel *k,
+				   const struct backend_run *r, uint64_t first,
+				   uint64_t last)
 {
-	uint64_t r_last = runs_last(r);
+	uint64_t r_last = backend_runs_last(r);
 	struct backend_run piece;
 	int ret, ret2 = 0;
 
@@ -355,14 +357,14 @@ static int runs_unmap_part(struct backend_runs *rs,
 	if (r->iova < first) {
 		piece = *r;
 		piece.npages = (first - r->iova) >> VB_PAGE_SHIFT;
-		ret2 = runs_remap_piece(rs, k, &piece);
+		ret2 = backend_runs_remap_piece(rs, k, &piece);
 	}
 	if (r_last > last) {
 		piece = *r;
 		piece.iova = last + 1;
 		piece.vaddr = r->vaddr + (last + 1 - r->iova);
 		piece.npages = (r_last - last) >> VB_PAGE_SHIFT;
-		ret = runs_remap_piece(rs, k, &piece);
+		ret = backend_runs_remap_piece(rs, k, &piece);
 		if (ret)
 			ret2 = ret;
 	}
@@ -390,9 +392,10 @@ int backend_runs_unmap(struct backend_runs *rs,
 		while (!backend_runs_find_from(rs, cursor, &r) &&
 		       r.iova <= last) {
 			uint64_t ov_first = r.iova > first ? r.iova : first;
-			uint64_t ov_last = runs_last(&r) < last ?
-					   runs_last(&r) : last;
-			int err = runs_unmap_part(rs, k, &r, ov_first, ov_last);
+			uint64_t ov_last = backend_runs_last(&r) < last ?
+					   backend_runs_last(&r) : last;
+			int err = backend_runs_unmap_part(rs, k, &r, ov_first,
+							  ov_last);
 
 			/* A failed re-map still unmapped the asked part. */
 			if (err && backend_runs_overlaps(rs, ov_first, 1)) {

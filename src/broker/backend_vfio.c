@@ -40,23 +40,23 @@
 #define VFIO_TYPE1_SLAB_BYTES	96	/* kmalloc-96 per struct vfio_dma */
 #define VFIO_IOMMUFD_AREA_BYTES	384	/* two 192 B objects per area */
 
-struct vfio_backend {
+struct backend_vfio {
 	struct backend be;
 	uint32_t iommu_type;
 	bool v3;
 };
 
-struct vfio_group {
+struct backend_vfio_group {
 	int nr;
 	int fd;
 };
 
 struct backend_domain {
-	struct vfio_backend *vb;
+	struct backend_vfio *vb;
 	uint32_t id;
 	int container;
 	bool iommu_set;
-	struct vfio_group *groups;
+	struct backend_vfio_group *groups;
 	size_t ngroups;
 	struct backend_runs *runs;	/* type1 only */
 	struct backend_runs_kernel kernel;
@@ -79,7 +79,7 @@ int backend_vfio_check_extension(unsigned long ext)
 	return ret > 0 ? 1 : ret;
 }
 
-static uint32_t vfio_prot_flags(uint32_t prot)
+static uint32_t backend_vfio_prot_flags(uint32_t prot)
 {
 	uint32_t f = 0;
 
@@ -90,7 +90,7 @@ static uint32_t vfio_prot_flags(uint32_t prot)
 	return f;
 }
 
-static int vfio_ready(struct backend_domain *d)
+static int backend_vfio_ready(struct backend_domain *d)
 {
 	if (d->iommu_set)
 		return 0;
@@ -99,7 +99,7 @@ static int vfio_ready(struct backend_domain *d)
 	return -ENODEV;
 }
 
-static void *vfio_buf(struct backend_domain *d, size_t size)
+static void *backend_vfio_buf(struct backend_domain *d, size_t size)
 {
 	if (size > d->buf_size) {
 		void *p = realloc(d->buf, size);
@@ -114,21 +114,22 @@ static void *vfio_buf(struct backend_domain *d, size_t size)
 
 /* ---- v3 ---- */
 
-static size_t vfio_min(size_t a, size_t b)
+static size_t backend_vfio_min(size_t a, size_t b)
 {
 	return a < b ? a : b;
 }
 
 /* One UNMAP_DMA_BATCH over @n entries (n <= the batch maximum). */
-static int vfio_v3_unmap_one(struct backend_domain *d,
-			     const struct backend_unmap_entry *e, size_t n,
-			     uint32_t *failed, uint64_t *pages)
+static int backend_vfio_v3_unmap_one(struct backend_domain *d,
+				     const struct backend_unmap_entry *e,
+				     size_t n, uint32_t *failed,
+				     uint64_t *pages)
 {
 	struct vfio_iommu_type1v3_unmap_entry *ke;
 	struct vfio_iommu_type1v3_unmap_batch b;
 	size_t i;
 
-	ke = vfio_buf(d, n * sizeof(*ke));
+	ke = backend_vfio_buf(d, n * sizeof(*ke));
 	if (!ke)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
@@ -149,8 +150,9 @@ static int vfio_v3_unmap_one(struct backend_domain *d,
 }
 
 /* Undo entries [0, n) of a map whose later chunk failed. */
-static void vfio_v3_map_undo(struct backend_domain *d,
-			     const struct backend_map_entry *e, size_t n)
+static void backend_vfio_v3_map_undo(struct backend_domain *d,
+				     const struct backend_map_entry *e,
+				     size_t n)
 {
 	struct backend_unmap_entry *u;
 	uint32_t failed;
@@ -159,7 +161,7 @@ static void vfio_v3_map_undo(struct backend_domain *d,
 	int ret;
 
 	for (off = 0; off < n; off += chunk) {
-		chunk = vfio_min(n - off, VFIO_TYPE1v3_MAX_BATCH);
+		chunk = backend_vfio_min(n - off, VFIO_TYPE1v3_MAX_BATCH);
 		u = malloc(chunk * sizeof(*u));
 		if (!u) {
 			log_err("domain %u: no memory to roll back %zu entries",
@@ -170,7 +172,7 @@ static void vfio_v3_map_undo(struct backend_domain *d,
 			u[i].iova = e[off + i].iova;
 			u[i].npages = e[off + i].npages;
 		}
-		ret = vfio_v3_unmap_one(d, u, chunk, &failed, &pages);
+		ret = backend_vfio_v3_unmap_one(d, u, chunk, &failed, &pages);
 		free(u);
 		if (ret)
 			log_err("domain %u: rollback of a split map batch failed: %d",
@@ -178,9 +180,9 @@ static void vfio_v3_map_undo(struct backend_domain *d,
 	}
 }
 
-static int vfio_v3_map(struct backend_domain *d,
-		       const struct backend_map_entry *e, size_t n,
-		       struct backend_result *res)
+static int backend_vfio_v3_map(struct backend_domain *d,
+			       const struct backend_map_entry *e, size_t n,
+			       struct backend_result *res)
 {
 	struct vfio_iommu_type1v3_map_entry *ke;
 	struct vfio_iommu_type1v3_map_batch b;
@@ -190,12 +192,12 @@ static int vfio_v3_map(struct backend_domain *d,
 
 	res->failed_index = VB_NO_INDEX;
 	res->pages_done = 0;
-	ret = vfio_ready(d);
+	ret = backend_vfio_ready(d);
 	if (ret)
 		return ret;
 	for (off = 0; off < n; off += chunk) {
-		chunk = vfio_min(n - off, VFIO_TYPE1v3_MAX_BATCH);
-		ke = vfio_buf(d, chunk * sizeof(*ke));
+		chunk = backend_vfio_min(n - off, VFIO_TYPE1v3_MAX_BATCH);
+		ke = backend_vfio_buf(d, chunk * sizeof(*ke));
 		if (!ke) {
 			ret = -ENOMEM;
 			res->failed_index = off;
@@ -205,7 +207,7 @@ static int vfio_v3_map(struct backend_domain *d,
 			ke[i].iova = e[off + i].iova;
 			ke[i].vaddr = e[off + i].vaddr;
 			ke[i].npages = e[off + i].npages;
-			ke[i].flags = vfio_prot_flags(e[off + i].prot);
+			ke[i].flags = backend_vfio_prot_flags(e[off + i].prot);
 			ke[i].__reserved = 0;
 		}
 		memset(&b, 0, sizeof(b));
@@ -227,13 +229,13 @@ undo:
 	if (ret != -EEXIST)
 		log_err("domain %u: MAP_DMA_BATCH of %zu entries failed at entry %u: %d",
 			d->id, n, res->failed_index, ret);
-	vfio_v3_map_undo(d, e, off);
+	backend_vfio_v3_map_undo(d, e, off);
 	return ret;
 }
 
-static int vfio_v3_unmap(struct backend_domain *d,
-			 const struct backend_unmap_entry *e, size_t n,
-			 struct backend_result *res)
+static int backend_vfio_v3_unmap(struct backend_domain *d,
+				 const struct backend_unmap_entry *e, size_t n,
+				 struct backend_result *res)
 {
 	size_t off, chunk;
 	uint32_t failed = ~0u;
@@ -242,7 +244,7 @@ static int vfio_v3_unmap(struct backend_domain *d,
 
 	res->failed_index = VB_NO_INDEX;
 	res->pages_done = 0;
-	ret = vfio_ready(d);
+	ret = backend_vfio_ready(d);
 	if (ret)
 		return ret;
 	/*
@@ -255,9 +257,10 @@ static int vfio_v3_unmap(struct backend_domain *d,
 		uint64_t want = 0;
 		size_t i;
 
-		chunk = vfio_min(n - off, VFIO_TYPE1v3_MAX_BATCH);
+		chunk = backend_vfio_min(n - off, VFIO_TYPE1v3_MAX_BATCH);
 		pages = 0;
-		ret = vfio_v3_unmap_one(d, &e[off], chunk, &failed, &pages);
+		ret = backend_vfio_v3_unmap_one(d, &e[off], chunk, &failed,
+						&pages);
 		if (ret) {
 			res->failed_index = failed == ~0u ?
 					    VB_NO_INDEX : off + failed;
@@ -283,8 +286,8 @@ static int vfio_v3_unmap(struct backend_domain *d,
 }
 
 /* The v3 info capability: pages mapped and the module's metadata bytes. */
-static int vfio_v3_info(struct backend_domain *d,
-			struct vfio_iommu_type1v3_info_cap *out)
+static int backend_vfio_v3_info(struct backend_domain *d,
+				struct vfio_iommu_type1v3_info_cap *out)
 {
 	struct vfio_iommu_type1_info *info;
 	size_t size = sizeof(*info) + 256;
@@ -329,7 +332,8 @@ static int vfio_v3_info(struct backend_domain *d,
 	return ret;
 }
 
-static void vfio_v3_usage(struct backend_domain *d, struct backend_usage *u)
+static void backend_vfio_v3_usage(struct backend_domain *d,
+				  struct backend_usage *u)
 {
 	struct vfio_iommu_type1v3_info_cap cap;
 	int ret;
@@ -337,7 +341,7 @@ static void vfio_v3_usage(struct backend_domain *d, struct backend_usage *u)
 	memset(u, 0, sizeof(*u));
 	if (!d->iommu_set)
 		return;
-	ret = vfio_v3_info(d, &cap);
+	ret = backend_vfio_v3_info(d, &cap);
 	if (ret) {
 		log_warn("domain %u: no v3 info capability: %d", d->id, ret);
 		return;
@@ -351,8 +355,8 @@ static void vfio_v3_usage(struct backend_domain *d, struct backend_usage *u)
 
 /* ---- type1 ---- */
 
-static void vfio_type1_report_limit(struct backend_domain *d,
-				    const struct backend_run *r)
+static void backend_vfio_type1_report_limit(struct backend_domain *d,
+					    const struct backend_run *r)
 {
 	char limit[32] = "?";
 	FILE *f;
@@ -370,7 +374,7 @@ static void vfio_type1_report_limit(struct backend_domain *d,
 		d->type1_maps, limit);
 }
 
-static int vfio_type1_map_run(void *ctx, const struct backend_run *r)
+static int backend_vfio_type1_map_run(void *ctx, const struct backend_run *r)
 {
 	struct backend_domain *d = ctx;
 	struct vfio_iommu_type1_dma_map m;
@@ -378,7 +382,7 @@ static int vfio_type1_map_run(void *ctx, const struct backend_run *r)
 
 	memset(&m, 0, sizeof(m));
 	m.argsz = sizeof(m);
-	m.flags = vfio_prot_flags(r->prot);
+	m.flags = backend_vfio_prot_flags(r->prot);
 	m.vaddr = r->vaddr;
 	m.iova = r->iova;
 	m.size = r->npages << VB_PAGE_SHIFT;
@@ -388,7 +392,7 @@ static int vfio_type1_map_run(void *ctx, const struct backend_run *r)
 	}
 	ret = -errno;
 	if (ret == -ENOSPC)
-		vfio_type1_report_limit(d, r);
+		backend_vfio_type1_report_limit(d, r);
 	else
 		log_err("domain %u: MAP_DMA iova 0x%llx size 0x%llx failed: %d",
 			d->id, (unsigned long long)m.iova,
@@ -396,7 +400,7 @@ static int vfio_type1_map_run(void *ctx, const struct backend_run *r)
 	return ret;
 }
 
-static int vfio_type1_unmap_run(void *ctx, const struct backend_run *r)
+static int backend_vfio_type1_unmap_run(void *ctx, const struct backend_run *r)
 {
 	struct backend_domain *d = ctx;
 	struct vfio_iommu_type1_dma_unmap u;
@@ -425,11 +429,11 @@ static int vfio_type1_unmap_run(void *ctx, const struct backend_run *r)
 	return 0;
 }
 
-static int vfio_type1_map(struct backend_domain *d,
-			  const struct backend_map_entry *e, size_t n,
-			  struct backend_result *res)
+static int backend_vfio_type1_map(struct backend_domain *d,
+				  const struct backend_map_entry *e, size_t n,
+				  struct backend_result *res)
 {
-	int ret = vfio_ready(d);
+	int ret = backend_vfio_ready(d);
 
 	if (ret) {
 		res->failed_index = VB_NO_INDEX;
@@ -439,11 +443,11 @@ static int vfio_type1_map(struct backend_domain *d,
 	return backend_runs_map(d->runs, &d->kernel, e, n, res);
 }
 
-static int vfio_type1_unmap(struct backend_domain *d,
-			    const struct backend_unmap_entry *e, size_t n,
-			    struct backend_result *res)
+static int backend_vfio_type1_unmap(struct backend_domain *d,
+				    const struct backend_unmap_entry *e,
+				    size_t n, struct backend_result *res)
 {
-	int ret = vfio_ready(d);
+	int ret = backend_vfio_ready(d);
 
 	if (ret) {
 		res->failed_index = VB_NO_INDEX;
@@ -453,8 +457,8 @@ static int vfio_type1_unmap(struct backend_domain *d,
 	return backend_runs_unmap(d->runs, &d->kernel, e, n, res);
 }
 
-static void vfio_type1_usage(struct backend_domain *d,
-			     struct backend_usage *u)
+static void backend_vfio_type1_usage(struct backend_domain *d,
+				     struct backend_usage *u)
 {
 	uint64_t runs = backend_runs_count(d->runs);
 
@@ -468,10 +472,10 @@ static void vfio_type1_usage(struct backend_domain *d,
 
 /* ---- common: domains, groups, devices ---- */
 
-static int vfio_domain_open(struct backend *be, uint32_t id,
-			    struct backend_domain **out)
+static int backend_vfio_domain_open(struct backend *be, uint32_t id,
+				    struct backend_domain **out)
 {
-	struct vfio_backend *vb = be->priv;
+	struct backend_vfio *vb = be->priv;
 	struct backend_domain *d;
 	int ret;
 
@@ -508,8 +512,8 @@ static int vfio_domain_open(struct backend *be, uint32_t id,
 			ret = -ENOMEM;
 			goto err_close;
 		}
-		d->kernel.map_run = vfio_type1_map_run;
-		d->kernel.unmap_run = vfio_type1_unmap_run;
+		d->kernel.map_run = backend_vfio_type1_map_run;
+		d->kernel.unmap_run = backend_vfio_type1_unmap_run;
 		d->kernel.ctx = d;
 	}
 	*out = d;
@@ -521,7 +525,7 @@ err_free:
 	return ret;
 }
 
-static void vfio_domain_close(struct backend_domain *d)
+static void backend_vfio_domain_close(struct backend_domain *d)
 {
 	size_t i;
 
@@ -535,7 +539,8 @@ static void vfio_domain_close(struct backend_domain *d)
 	free(d);
 }
 
-static struct vfio_group *vfio_group_find(struct backend_domain *d, int nr)
+static struct backend_vfio_group *
+backend_vfio_group_find(struct backend_domain *d, int nr)
 {
 	size_t i;
 
@@ -545,14 +550,14 @@ static struct vfio_group *vfio_group_find(struct backend_domain *d, int nr)
 	return NULL;
 }
 
-static int vfio_attach_group(struct backend_domain *d, int group_nr)
+static int backend_vfio_attach_group(struct backend_domain *d, int group_nr)
 {
 	struct vfio_group_status st;
-	struct vfio_group *g;
+	struct backend_vfio_group *g;
 	char path[64];
 	int fd, ret;
 
-	if (vfio_group_find(d, group_nr))
+	if (backend_vfio_group_find(d, group_nr))
 		return -EEXIST;
 	g = realloc(d->groups, (d->ngroups + 1) * sizeof(*g));
 	if (!g)
@@ -608,10 +613,10 @@ err_close:
 	return ret;
 }
 
-static int vfio_device_open(struct backend_domain *d, int group_nr,
-			    const char *device_name, int *fd_out)
+static int backend_vfio_device_open(struct backend_domain *d, int group_nr,
+				    const char *device_name, int *fd_out)
 {
-	struct vfio_group *g = vfio_group_find(d, group_nr);
+	struct backend_vfio_group *g = backend_vfio_group_find(d, group_nr);
 	int fd;
 
 	if (!g) {
@@ -629,39 +634,39 @@ static int vfio_device_open(struct backend_domain *d, int group_nr,
 	return 0;
 }
 
-static void vfio_destroy(struct backend *be)
+static void backend_vfio_destroy(struct backend *be)
 {
 	free(be->priv);
 }
 
-static const struct backend_ops vfio_v3_ops = {
+static const struct backend_ops backend_vfio_v3_ops = {
 	.name = "v3",
-	.domain_open = vfio_domain_open,
-	.domain_close = vfio_domain_close,
-	.map = vfio_v3_map,
-	.unmap = vfio_v3_unmap,
-	.usage = vfio_v3_usage,
-	.destroy = vfio_destroy,
-	.domain_attach_group = vfio_attach_group,
-	.device_open = vfio_device_open,
+	.domain_open = backend_vfio_domain_open,
+	.domain_close = backend_vfio_domain_close,
+	.map = backend_vfio_v3_map,
+	.unmap = backend_vfio_v3_unmap,
+	.usage = backend_vfio_v3_usage,
+	.destroy = backend_vfio_destroy,
+	.domain_attach_group = backend_vfio_attach_group,
+	.device_open = backend_vfio_device_open,
 };
 
-static const struct backend_ops vfio_type1_ops = {
+static const struct backend_ops backend_vfio_type1_ops = {
 	.name = "type1",
-	.domain_open = vfio_domain_open,
-	.domain_close = vfio_domain_close,
-	.map = vfio_type1_map,
-	.unmap = vfio_type1_unmap,
-	.usage = vfio_type1_usage,
-	.destroy = vfio_destroy,
-	.domain_attach_group = vfio_attach_group,
-	.device_open = vfio_device_open,
+	.domain_open = backend_vfio_domain_open,
+	.domain_close = backend_vfio_domain_close,
+	.map = backend_vfio_type1_map,
+	.unmap = backend_vfio_type1_unmap,
+	.usage = backend_vfio_type1_usage,
+	.destroy = backend_vfio_destroy,
+	.domain_attach_group = backend_vfio_attach_group,
+	.device_open = backend_vfio_device_open,
 };
 
-static int vfio_create(const struct backend_ops *ops, uint32_t type, bool v3,
-		       struct backend **out)
+static int backend_vfio_create(const struct backend_ops *ops, uint32_t type,
+			       bool v3, struct backend **out)
 {
-	struct vfio_backend *vb = calloc(1, sizeof(*vb));
+	struct backend_vfio *vb = calloc(1, sizeof(*vb));
 
 	if (!vb)
 		return -ENOMEM;
@@ -675,11 +680,13 @@ static int vfio_create(const struct backend_ops *ops, uint32_t type, bool v3,
 
 int backend_v3_create(bool direct, struct backend **out)
 {
-	return vfio_create(&vfio_v3_ops, direct ? VFIO_TYPE1v3_DIRECT_IOMMU :
-				     VFIO_TYPE1v3_IOMMU, true, out);
+	return backend_vfio_create(&backend_vfio_v3_ops,
+				   direct ? VFIO_TYPE1v3_DIRECT_IOMMU :
+					    VFIO_TYPE1v3_IOMMU, true, out);
 }
 
 int backend_type1_create(struct backend **out)
 {
-	return vfio_create(&vfio_type1_ops, VFIO_TYPE1v2_IOMMU, false, out);
+	return backend_vfio_create(&backend_vfio_type1_ops, VFIO_TYPE1v2_IOMMU,
+				   false, out);
 }

@@ -224,6 +224,31 @@ static void rv_entry_limit(struct backend *be, struct backend_domain *d,
 	free(e);
 }
 
+/* Pages pinned right now, system-wide: FOLL_PIN acquired - released. */
+static long long rv_pins(void)
+{
+	long long acq = -1, rel = -1, v;
+	char key[64];
+	FILE *f = fopen("/proc/sys/vm/stat_refresh", "we");
+
+	/* The counters are per CPU and folded lazily: fold them now. */
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &v) == 2) {
+		if (!strcmp(key, "nr_foll_pin_acquired"))
+			acq = v;
+		else if (!strcmp(key, "nr_foll_pin_released"))
+			rel = v;
+	}
+	fclose(f);
+	return acq < 0 || rel < 0 ? -1 : acq - rel;
+}
+
 #define RV_LATE_IOVA	0x2000000ull	/* 32 MiB: outside the suite's window */
 
 static int rv_map_page(struct rv_edu *e, uint64_t iova, void *va)
@@ -300,6 +325,7 @@ static void rv_run(const char *name, int group, const char *device,
 		.entry_pages_exact = !!strcmp(name, "v3-tracked") &&
 				     !!strcmp(name, "v3-direct"),
 	};
+	long long pins0 = rv_pins(), pins_held = -1;
 	int ret, fd = -1, n;
 
 	ret = rv_create(name, &be);
@@ -351,6 +377,7 @@ static void rv_run(const char *name, int group, const char *device,
 	rv_result(name, "suite", n == 0, "%d cases failed", n);
 	if (type1_entry_limit && !strcmp(name, "type1"))
 		rv_entry_limit(be, d, name, buf, env.check_page ? 1 : 0);
+	pins_held = rv_pins();
 	if (group2 >= 0 && device2) {
 		if (env.check_page)
 			rv_late_attach(&edu, name, buf);
@@ -366,6 +393,12 @@ out:
 	if (d)
 		be->ops->domain_close(d);
 	be->ops->destroy(be);
+	/* Closing the domain must give back every page it pinned. */
+	if (pins_held >= 0)
+		rv_result(name, "pins_released", pins0 >= 0 &&
+			  pins_held > pins0 && rv_pins() == pins0,
+			  "pinned pages: %lld before, %lld with the scratch page mapped, %lld after close",
+			  pins0, pins_held, rv_pins());
 }
 
 int main(int argc, char **argv)
