@@ -107,8 +107,9 @@ static int v3_dma_account(struct v3_iommu *iommu, long npages)
 		/* a release must always give the charge back */
 		mmap_write_lock(mm);
 	}
+	/* only a charge consults the limit, so only a charge asks for the cap */
 	ret = __account_locked_vm(mm, abs(npages), npages > 0, current,
-				  capable(CAP_IPC_LOCK));
+				  npages > 0 && capable(CAP_IPC_LOCK));
 	mmap_write_unlock(mm);
 out:
 	mmput(mm);

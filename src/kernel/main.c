@@ -285,8 +285,11 @@ static long v3_main_unmap_dma(struct v3_iommu *iommu, union v3_main_args *a,
 	if (ret)
 		return ret;
 
-	if (!(unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR))
-		v3_emulated_notify_unmap(iommu, e.iova, done << PAGE_SHIFT);
+	/* emulated devices drop their references to the unmapped range */
+	if (done && !(unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR))
+		v3_emulated_notify_unmap(iommu, e.iova,
+					 unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL ?
+					 U64_MAX : unmap->size);
 	unmap->size = done << PAGE_SHIFT;
 	return copy_to_user(uarg, unmap,
 			    offsetofend(typeof(*unmap), size)) ? -EFAULT : 0;
@@ -365,10 +368,13 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 		mutex_lock(&iommu->lock);
 		ret = v3_dma_unmap(iommu, entries, b->nr_entries, &done);
 		mutex_unlock(&iommu->lock);
-		for (i = 0; !ret && i < b->nr_entries && done; i++)
+		for (i = 0; !ret && i < b->nr_entries && done; i++) {
+			u64 n = entries[i].npages;
+
 			v3_emulated_notify_unmap(iommu, entries[i].iova,
-						 entries[i].npages <<
-						 PAGE_SHIFT);
+						 n > (U64_MAX >> PAGE_SHIFT) ?
+						 U64_MAX : n << PAGE_SHIFT);
+		}
 	}
 	kvfree(entries);
 	return v3_main_batch_out(uarg,
