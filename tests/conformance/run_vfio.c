@@ -306,6 +306,76 @@ out:
 		close(fd);
 }
 
+/*
+ * A map larger than one v3 ioctl (VFIO_TYPE1v3_MAX_BATCH entries): the
+ * backend splits it, and a failure in the second ioctl must undo the first.
+ * No DMA here, so the IOVAs may lie above edu's 28-bit reach.
+ */
+#define RV_SPLIT_IOVA	0x40000000ull	/* 1 GiB */
+#define RV_SPLIT_N	(65536u + 8u)
+
+static void rv_split_batch(struct backend *be, struct backend_domain *d,
+			   const char *name, void *buf)
+{
+	struct backend_map_entry *e = calloc(RV_SPLIT_N, sizeof(*e));
+	struct backend_unmap_entry u = { RV_SPLIT_IOVA, RV_SPLIT_N };
+	struct backend_result res;
+	unsigned int i;
+	int ret;
+
+	if (!e) {
+		rv_result(name, "split_batch", 0, "out of memory");
+		return;
+	}
+	for (i = 0; i < RV_SPLIT_N; i++)
+		e[i] = (struct backend_map_entry){
+			RV_SPLIT_IOVA + (uint64_t)i * VB_PAGE_SIZE,
+			(uintptr_t)buf + (i % 1024) * VB_PAGE_SIZE, 1,
+			VB_PROT_READ };
+	/* The last entry repeats the first: EEXIST in the second ioctl. */
+	e[RV_SPLIT_N - 1].iova = RV_SPLIT_IOVA;
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->map(d, e, RV_SPLIT_N, &res);
+	rv_result(name, "split_batch_rollback", ret == -EEXIST &&
+		  res.failed_index == RV_SPLIT_N - 1 && res.pages_done == 0,
+		  "%u entries: ret %d failed_index %u pages_done %llu",
+		  RV_SPLIT_N, ret, res.failed_index,
+		  (unsigned long long)res.pages_done);
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->unmap(d, &u, 1, &res);
+	rv_result(name, "split_batch_nothing_left", !ret && !res.pages_done,
+		  "ret %d, %llu pages were still mapped", ret,
+		  (unsigned long long)res.pages_done);
+	e[RV_SPLIT_N - 1].iova = RV_SPLIT_IOVA +
+				 (uint64_t)(RV_SPLIT_N - 1) * VB_PAGE_SIZE;
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->map(d, e, RV_SPLIT_N, &res);
+	rv_result(name, "split_batch_map", !ret && res.pages_done == RV_SPLIT_N,
+		  "ret %d pages_done %llu", ret,
+		  (unsigned long long)res.pages_done);
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->unmap(d, &u, 1, &res);
+	rv_result(name, "split_batch_unmap", !ret &&
+		  res.pages_done == RV_SPLIT_N, "ret %d pages_done %llu", ret,
+		  (unsigned long long)res.pages_done);
+	free(e);
+}
+
+/* Pages a client left mapped are the domain close's to release. */
+static void rv_leave_mapped(struct backend *be, struct backend_domain *d,
+			    const char *name, void *buf)
+{
+	struct backend_map_entry m = { RV_SPLIT_IOVA, (uintptr_t)buf, 64,
+				       VB_PROT_READ | VB_PROT_WRITE };
+	struct backend_result res;
+	int ret;
+
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->map(d, &m, 1, &res);
+	rv_result(name, "leave_mapped", !ret, "64 pages left for close: %d",
+		  ret);
+}
+
 static void rv_run(const char *name, int group, const char *device,
 		   void *buf)
 {
@@ -377,6 +447,9 @@ static void rv_run(const char *name, int group, const char *device,
 	rv_result(name, "suite", n == 0, "%d cases failed", n);
 	if (type1_entry_limit && !strcmp(name, "type1"))
 		rv_entry_limit(be, d, name, buf, env.check_page ? 1 : 0);
+	if (!strncmp(name, "v3", 2))
+		rv_split_batch(be, d, name, buf);
+	rv_leave_mapped(be, d, name, buf);
 	pins_held = rv_pins();
 	if (group2 >= 0 && device2) {
 		if (env.check_page)
@@ -397,7 +470,7 @@ out:
 	if (pins_held >= 0)
 		rv_result(name, "pins_released", pins0 >= 0 &&
 			  pins_held > pins0 && rv_pins() == pins0,
-			  "pinned pages: %lld before, %lld with the scratch page mapped, %lld after close",
+			  "pinned pages: %lld before, %lld with the scratch page and 64 more mapped, %lld after close",
 			  pins0, pins_held, rv_pins());
 }
 
