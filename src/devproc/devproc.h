@@ -30,7 +30,11 @@ struct devproc_opts {
 	uint64_t gpa_base;	/* guest RAM this device DMAs into ... */
 	uint64_t gpa_size;	/* ... (0: the whole first RAM region) */
 	unsigned int pipeline;	/* outstanding requests; 0: synchronous */
-	bool keep_mapped;	/* coiommu: no final unpin of the working set */
+	bool keep_mapped;	/* coiommu: no final unpin of the working set;
+				 * edu: leave one page mapped */
+	bool has_foreign;	/* edu: aim at another device's mapping */
+	uint64_t foreign_iova;
+	uint64_t foreign_gpa;
 	bool quiet;
 };
 
@@ -85,6 +89,7 @@ void workload_touch(struct devproc *dp, uint64_t gpa, uint64_t npages,
 int workload_virtio_iommu_run(struct devproc *dp);
 int workload_coiommu_run(struct devproc *dp);
 int workload_replay_run(struct devproc *dp);
+int workload_edu_run(struct devproc *dp);
 
 /* xorshift64*: deterministic per --seed, good enough for access patterns */
 static inline uint64_t devproc_rand(uint64_t *state)

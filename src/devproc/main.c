@@ -7,7 +7,9 @@
  *   3. sandbox_enter(): only stdin/out/err and the socket stay open;
  *   4. handshake, map the guest RAM memfds, run the workload, print one
  *      result line. Everything the broker sends is handled inside the
- *      sandbox.
+ *      sandbox, including the VFIO device fd that comes with WELCOME: the
+ *      devproc never holds it outside the sandbox, and never a container
+ *      or group fd at all.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,13 +38,15 @@ struct devproc_args {
 	const char *policy;
 	bool selftest_forbidden;
 	bool hold;
+	bool foreign_iova_set;
+	bool foreign_gpa_set;
 };
 
 static void devproc_usage(FILE *f)
 {
 	fprintf(f,
 "usage: vfio-devproc (--socket-fd N | --connect PATH) [--device ID]\n"
-"                    --workload virtio-iommu|coiommu|replay [options]\n"
+"                    --workload virtio-iommu|coiommu|replay|edu [options]\n"
 "\n"
 "A sandboxed device process: enters its seccomp sandbox, connects to the\n"
 "vfio-broker, drives one DMA mapping workload and checks its results.\n"
@@ -50,9 +54,11 @@ static void devproc_usage(FILE *f)
 "  --socket-fd N        use the already connected SOCK_SEQPACKET socket N\n"
 "  --connect PATH       connect to the broker's listening socket PATH\n"
 "  --device ID          device to claim (default: any the broker grants)\n"
-"  --workload W         virtio-iommu, coiommu or replay\n"
+"  --workload W         virtio-iommu, coiommu, replay or edu (QEMU's edu\n"
+"                       device through the VFIO device fd from WELCOME)\n"
 "  --trace FILE         replay: the trace (docs/replay-format.md)\n"
-"  --iterations N       virtio-iommu: rounds; coiommu: page accesses (100)\n"
+"  --iterations N       virtio-iommu, edu: rounds; coiommu: page accesses\n"
+"                       (100)\n"
 "  --buffer-pages N     virtio-iommu: max pages per buffer (4)\n"
 "  --buffers N          virtio-iommu: buffers per round (16)\n"
 "  --working-set N      coiommu: resident page cap (256)\n"
@@ -63,8 +69,14 @@ static void devproc_usage(FILE *f)
 "                       disjoint ranges\n"
 "  --gpa-size BYTES     ... and its size (default: to the region's end)\n"
 "  --pipeline DEPTH     outstanding requests, 0 = synchronous (8)\n"
-"  --keep-mapped        coiommu: leave the working set mapped at the end\n"
-"  --policy FILE        seccomp policy (default: %s)\n"
+"  --keep-mapped        coiommu: leave the working set mapped at the end;\n"
+"                       edu: leave the window's first IOVA mapped to the\n"
+"                       GPA range's last page\n"
+"  --foreign-iova IOVA  edu: then DMA to and from IOVA, which another\n"
+"  --foreign-gpa GPA    device's domain maps to GPA: GPA must stay\n"
+"                       untouched and unread (give both)\n"
+"  --policy FILE        seccomp policy (default: %s,\n"
+"                       devproc-edu.policy for --workload edu)\n"
 "  --quiet              only the result line and errors\n"
 "  --hold               after the workload, wait until killed\n"
 "  --selftest-forbidden-syscall\n"
@@ -95,7 +107,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	enum { O_SOCKET_FD = 256, O_CONNECT, O_DEVICE, O_WORKLOAD, O_TRACE,
 	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED, O_GPA_BASE, O_GPA_SIZE,
 	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP,
-	       O_KEEP };
+	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA };
 	static const struct option opts[] = {
 		{ "socket-fd", required_argument, NULL, O_SOCKET_FD },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -115,6 +127,8 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "hold", no_argument, NULL, O_HOLD },
 		{ "keep-mapped", no_argument, NULL, O_KEEP },
+		{ "foreign-iova", required_argument, NULL, O_FOREIGN_IOVA },
+		{ "foreign-gpa", required_argument, NULL, O_FOREIGN_GPA },
 		{ "selftest-forbidden-syscall", no_argument, NULL, O_SELFTEST },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -182,6 +196,16 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		case O_QUIET: o->quiet = true; break;
 		case O_HOLD: a->hold = true; break;
 		case O_KEEP: o->keep_mapped = true; break;
+		case O_FOREIGN_IOVA:
+			o->foreign_iova = devproc_num("--foreign-iova", optarg,
+						      UINT64_MAX);
+			a->foreign_iova_set = true;
+			break;
+		case O_FOREIGN_GPA:
+			o->foreign_gpa = devproc_num("--foreign-gpa", optarg,
+						     UINT64_MAX);
+			a->foreign_gpa_set = true;
+			break;
 		case O_SELFTEST: a->selftest_forbidden = true; break;
 		case O_HELP:
 			devproc_usage(stdout);
@@ -198,12 +222,19 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	if (!o->workload)
 		fatal("--workload is required");
 	if (strcmp(o->workload, "virtio-iommu") &&
-	    strcmp(o->workload, "coiommu") && strcmp(o->workload, "replay"))
+	    strcmp(o->workload, "coiommu") && strcmp(o->workload, "replay") &&
+	    strcmp(o->workload, "edu"))
 		fatal("unknown workload '%s'", o->workload);
 	if (!strcmp(o->workload, "replay") != (o->trace_path != NULL))
 		fatal("--trace goes with --workload replay, and only there");
-	if (o->keep_mapped && strcmp(o->workload, "coiommu"))
-		fatal("--keep-mapped goes with --workload coiommu");
+	if (o->keep_mapped && strcmp(o->workload, "coiommu") &&
+	    strcmp(o->workload, "edu"))
+		fatal("--keep-mapped goes with --workload coiommu or edu");
+	if (a->foreign_iova_set != a->foreign_gpa_set)
+		fatal("--foreign-iova and --foreign-gpa go together");
+	o->has_foreign = a->foreign_iova_set;
+	if (o->has_foreign && strcmp(o->workload, "edu"))
+		fatal("--foreign-iova goes with --workload edu");
 	if (a->socket_fd >= 0 && a->socket_fd <= 2)
 		fatal("--socket-fd %d would be stdin/out/err", a->socket_fd);
 }
@@ -228,7 +259,13 @@ static const char *devproc_policy_dir(void)
 	return VB_POLICY_DIR_INSTALL;
 }
 
-static scmp_filter_ctx devproc_policy(const char *explicit_path)
+/*
+ * The edu workload drives a real device through its VFIO device fd and so
+ * needs a few more syscalls (devproc-edu.policy); the other workloads keep
+ * the smaller devproc.policy.
+ */
+static scmp_filter_ctx devproc_policy(const char *explicit_path,
+				      const char *workload)
 {
 	char main_path[PATH_MAX], asan_path[PATH_MAX];
 	const char *paths[2];
@@ -238,7 +275,9 @@ static scmp_filter_ctx devproc_policy(const char *explicit_path)
 	unsigned int n = 0;
 	int rc;
 
-	snprintf(main_path, sizeof(main_path), "%s/devproc.policy", dir);
+	snprintf(main_path, sizeof(main_path), "%s/%s", dir,
+		 strcmp(workload, "edu") ? "devproc.policy" :
+					   "devproc-edu.policy");
 	paths[n++] = explicit_path ? explicit_path : main_path;
 	if (SANDBOX_ASAN) {
 		snprintf(asan_path, sizeof(asan_path), "%s/sanitizer.policy",
@@ -289,8 +328,8 @@ static void devproc_enter_sandbox(int sock, scmp_filter_ctx filter)
 	keep[n++] = sock;
 	cfg.keep_fds = keep;
 	cfg.n_keep = n;
-	/* Room for the socket plus one memfd per RAM region. */
-	cfg.nofile = (rlim_t)sock + 1 + VB_MAX_RAM_REGIONS + 4;
+	/* Room for the socket plus the WELCOME fds (memfds, device fd). */
+	cfg.nofile = (rlim_t)sock + 1 + VB_MAX_WELCOME_FDS + 4;
 	cfg.nproc = 0;
 	/* RLIMIT_FSIZE 0 would kill the first write to a redirected log. */
 	cfg.fsize = devproc_output_is_file() ? RLIM_INFINITY : 0;
@@ -339,7 +378,7 @@ int main(int argc, char **argv)
 			fatal("trace: %s", err);
 		dp.trace = &trace;
 	}
-	filter = devproc_policy(a.policy);
+	filter = devproc_policy(a.policy, a.opts.workload);
 	sock = a.connect_path ? devproc_connect(a.connect_path) : a.socket_fd;
 
 	devproc_enter_sandbox(sock, filter);
@@ -374,6 +413,8 @@ int main(int argc, char **argv)
 		rc = workload_virtio_iommu_run(&dp);
 	else if (!strcmp(a.opts.workload, "coiommu"))
 		rc = workload_coiommu_run(&dp);
+	else if (!strcmp(a.opts.workload, "edu"))
+		rc = workload_edu_run(&dp);
 	else
 		rc = workload_replay_run(&dp);
 	if (rc)

@@ -255,7 +255,15 @@ START_TEST(shipped_policies)
 	const char *dev[] = { VB_SOURCE_DIR "/seccomp/devproc.policy",
 			      VB_SOURCE_DIR "/seccomp/sanitizer.policy" };
 	const char *common[] = { VB_SOURCE_DIR "/seccomp/common.policy" };
+	const char *edu[] = { VB_SOURCE_DIR "/seccomp/devproc-edu.policy",
+			      VB_SOURCE_DIR "/seccomp/sanitizer.policy" };
 	scmp_filter_ctx ctx = NULL;
+
+	for (unsigned int n = 1; n <= 2; n++) {
+		ck_assert_msg(filter_compile_files(edu, n, 0, &ctx, &err) == 0,
+			      "%s", err.msg);
+		seccomp_release(ctx);
+	}
 
 	ck_assert_msg(filter_compile_files(dev, 1, 0, &ctx, &err) == 0, "%s",
 		      err.msg);
