@@ -4,6 +4,12 @@
  * (the configuration or the machine is wrong); once the loop runs, nothing
  * a client does can end the broker, only SIGINT/SIGTERM or, with
  * --exit-when-done, the last spawned devproc finishing.
+ *
+ * Start-up opens everything first (configuration, backend, guest RAM,
+ * domains and device fds, sockets, devprocs, the --summary-json file) and
+ * then enters the broker's sandbox (broker_sandbox.c), before serving a
+ * single request. Signals come through a signalfd, so no handler runs and
+ * nothing has to be restored under the filter at exit.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -12,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "broker/backend_select.h"
 #include "broker/batcher.h"
 #include "broker/broker.h"
+#include "broker/broker_sandbox.h"
 #include "broker/control.h"
 #include "broker/domain.h"
 #include "broker/listener.h"
@@ -35,6 +43,7 @@ struct main_opts {
 	bool exit_when_done;
 	bool syslog;
 	bool verbose;
+	bool no_sandbox;
 };
 
 static void main_usage(FILE *f)
@@ -53,13 +62,15 @@ static void main_usage(FILE *f)
 	      "      --progress SECS     print a progress line to stderr every SECS\n"
 	      "      --summary-json FILE also write the exit summary as JSON\n"
 	      "      --syslog            log to syslog instead of stderr\n"
+	      "      --no-sandbox        DEBUGGING ONLY: keep capabilities, no seccomp\n"
 	      "  -v, --verbose           debug logging\n"
 	      "  -h, --help              this text\n", f);
 }
 
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
-	enum { OPT_CONTROL = 256, OPT_EXIT, OPT_PROGRESS, OPT_JSON, OPT_SYSLOG };
+	enum { OPT_CONTROL = 256, OPT_EXIT, OPT_PROGRESS, OPT_JSON, OPT_SYSLOG,
+	       OPT_NO_SANDBOX };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
@@ -69,6 +80,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "summary-json", required_argument, NULL, OPT_JSON },
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -94,6 +106,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			break;
 		case OPT_JSON: o->summary_json = optarg; break;
 		case OPT_SYSLOG: o->syslog = true; break;
+		case OPT_NO_SANDBOX: o->no_sandbox = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': main_usage(stdout); exit(0);
 		default: main_usage(stderr); exit(2);
@@ -105,19 +118,45 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	}
 }
 
-static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
+static void main_signal_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct broker *b = arg;
+	struct signalfd_siginfo si;
 
 	(void)what;
-	if (sig == SIGCHLD) {
-		spawn_reap(b);
-		broker_check_done(b);
-		return;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			spawn_reap(b);
+			broker_check_done(b);
+			continue;
+		}
+		if (b->stopping)
+			continue;
+		log_info("%s: shutting down", strsignal((int)si.ssi_signo));
+		b->stopping = true;
+		event_base_loopexit(b->base, NULL);
 	}
-	log_info("%s: shutting down", strsignal((int)sig));
-	b->stopping = true;
-	event_base_loopexit(b->base, NULL);
+}
+
+/*
+ * SIGINT, SIGTERM and SIGCHLD are blocked and read from a signalfd.
+ * Spawned devprocs get an empty mask back before exec (spawn.c).
+ */
+static int main_signalfd(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		fatal("sigprocmask: %s", strerror(errno));
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		fatal("signalfd: %s", strerror(errno));
+	return fd;
 }
 
 static void main_progress_cb(evutil_socket_t fd, short what, void *arg)
@@ -157,9 +196,9 @@ int main(int argc, char **argv)
 {
 	struct main_opts o = { 0 };
 	struct broker b = { 0 };
-	struct event *sig[3], *progress = NULL;
-	static const int sigs[3] = { SIGINT, SIGTERM, SIGCHLD };
-	int ret;
+	struct event *sig_ev, *progress = NULL;
+	FILE *summary_json = NULL;
+	int ret, sig_fd;
 
 	main_parse(argc, argv, &o);
 	log_init("vfio-broker", o.syslog, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
@@ -169,6 +208,13 @@ int main(int argc, char **argv)
 	if (config_load(o.config, &b.cfg))
 		fatal("cannot use configuration %s", o.config);
 	main_config_override(b.cfg, &o);
+	/* Opened now: the sandboxed broker cannot open files at exit. */
+	if (o.summary_json) {
+		summary_json = fopen(o.summary_json, "we");
+		if (!summary_json)
+			fatal("cannot write %s: %s", o.summary_json,
+			      strerror(errno));
+	}
 	b.exit_when_done = o.exit_when_done;
 	TAILQ_INIT(&b.peers);
 	b.start_ns = stats_now_ns();
@@ -189,12 +235,10 @@ int main(int argc, char **argv)
 	if (!b.rxbuf || batcher_init(&b))
 		fatal("out of memory");
 
-	for (int i = 0; i < 3; i++) {
-		sig[i] = main_event(&b, sigs[i], EV_SIGNAL | EV_PERSIST,
-				    main_signal_cb, &b);
-		if (event_add(sig[i], NULL))
-			fatal("cannot watch signal %d", sigs[i]);
-	}
+	sig_fd = main_signalfd();
+	sig_ev = main_event(&b, sig_fd, EV_READ | EV_PERSIST, main_signal_cb, &b);
+	if (event_add(sig_ev, NULL))
+		fatal("cannot watch signals");
 	if (b.cfg->socket_path && listener_open(&b, b.cfg->socket_path))
 		fatal("cannot listen on %s", b.cfg->socket_path);
 	if (b.cfg->control_path && control_open(&b, b.cfg->control_path))
@@ -211,6 +255,12 @@ int main(int argc, char **argv)
 	}
 	if (b.exit_when_done && !b.n_children)
 		log_warn("--exit-when-done without any 'spawn =' device: exiting at once");
+	/* Everything is open and every devproc spawned: from here on the
+	 * broker only serves. */
+	if (o.no_sandbox)
+		log_warn("--no-sandbox: NOT SANDBOXED (all capabilities kept, no seccomp filter); for debugging only");
+	else
+		broker_sandbox_enter(&b);
 	broker_check_done(&b);
 
 	log_info("ready: backend %s, %u domain(s), %u device(s), %u devproc(s) spawned",
@@ -225,13 +275,13 @@ int main(int argc, char **argv)
 	stats_summary(&b, stdout);
 	fflush(stdout);
 	ret = b.child_failed ? 1 : 0;
-	if (o.summary_json && stats_summary_json(&b, o.summary_json))
+	if (summary_json && stats_summary_json(&b, summary_json, o.summary_json))
 		ret = 1;
 
 	if (progress)
 		event_free(progress);
-	for (int i = 0; i < 3; i++)
-		event_free(sig[i]);
+	event_free(sig_ev);
+	close(sig_fd);
 	control_close(&b);
 	listener_close(&b);
 	batcher_fini(&b);

@@ -326,18 +326,11 @@ void stats_summary(const struct broker *b, FILE *f)
 	stats_bytes(f, "v3", u->bytes_v3, b->peak_pages);
 }
 
-int stats_summary_json(const struct broker *b, const char *path)
+int stats_summary_json(const struct broker *b, FILE *f, const char *path)
 {
 	struct stats_counters t;
 	double s = stats_elapsed(b);
-	FILE *f = fopen(path, "we");
 
-	if (!f) {
-		int err = errno;
-
-		log_err("cannot write %s: %s", path, strerror(err));
-		return -err;
-	}
 	stats_total(b, &t);
 	fprintf(f, "{\"backend\":\"%s\",\"seconds\":%.3f,\"requests\":%" PRIu64
 		",\"errors\":%" PRIu64 ",\"pages_mapped\":%" PRIu64

@@ -51,7 +51,10 @@ void stats_total(const struct broker *b, struct stats_counters *out);
 void stats_print(const struct broker *b, bool json, FILE *f);
 void stats_print_clients(const struct broker *b, bool json, FILE *f);
 void stats_summary(const struct broker *b, FILE *f);
-int stats_summary_json(const struct broker *b, const char *path);
+/* Writes the summary as JSON to @f and closes it. @f is opened at start-up,
+ * because the sandboxed broker cannot open files; @path names it in
+ * messages. */
+int stats_summary_json(const struct broker *b, FILE *f, const char *path);
 /* One progress line (to stderr); remembers the last totals in @b. */
 void stats_progress(struct broker *b);
 

@@ -18,9 +18,24 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "uapi/linux/vfio_type1v3.h"
+
+/*
+ * iommufd's request numbers. Debian 12's uAPI headers (6.1) have no
+ * <linux/iommufd.h>; the build adds a newer kernel's uAPI directory after
+ * the system one when it finds one (as for backend_iommufd.c). Without it
+ * the two data-path requests are spelled from their fixed ABI, so the
+ * broker policy compiles the same everywhere.
+ */
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#else
+#define IOMMU_IOAS_MAP		_IO(';', 0x85)
+#define IOMMU_IOAS_UNMAP	_IO(';', 0x86)
+#endif
 
 #define C(name) { #name, (uint64_t)(name) }
 
@@ -35,13 +50,15 @@ static const struct {
 	C(ENOTTY), C(EAFNOSUPPORT), C(EPROTONOSUPPORT),
 	/* ioctl commands */
 	C(FIONREAD), C(FIONBIO), C(FIOCLEX), C(FIONCLEX), C(TCGETS),
-	C(TIOCGWINSZ),
+	C(TIOCGWINSZ), C(TIOCSTI),
 	C(VFIO_GET_API_VERSION), C(VFIO_CHECK_EXTENSION), C(VFIO_SET_IOMMU),
 	C(VFIO_GROUP_GET_STATUS), C(VFIO_GROUP_SET_CONTAINER),
 	C(VFIO_GROUP_UNSET_CONTAINER), C(VFIO_GROUP_GET_DEVICE_FD),
 	C(VFIO_IOMMU_GET_INFO), C(VFIO_IOMMU_MAP_DMA),
 	C(VFIO_IOMMU_UNMAP_DMA), C(VFIO_IOMMU_MAP_DMA_BATCH),
-	C(VFIO_IOMMU_UNMAP_DMA_BATCH),
+	C(VFIO_IOMMU_UNMAP_DMA_BATCH), C(VFIO_DEVICE_GET_INFO),
+	C(VFIO_DEVICE_GET_REGION_INFO), C(VFIO_DEVICE_RESET),
+	C(IOMMU_IOAS_MAP), C(IOMMU_IOAS_UNMAP),
 	/* mmap / mprotect / madvise */
 	C(PROT_NONE), C(PROT_READ), C(PROT_WRITE), C(PROT_EXEC),
 	C(MAP_SHARED), C(MAP_PRIVATE), C(MAP_FIXED), C(MAP_ANONYMOUS),
@@ -57,13 +74,16 @@ static const struct {
 	/* sockets */
 	C(AF_UNIX), C(AF_INET), C(AF_INET6), C(AF_NETLINK),
 	C(SOCK_STREAM), C(SOCK_DGRAM), C(SOCK_SEQPACKET), C(SOCK_CLOEXEC),
-	C(SOCK_NONBLOCK),
+	C(SOCK_NONBLOCK), C(SOL_SOCKET), C(SO_PEERCRED),
 	C(MSG_DONTWAIT), C(MSG_NOSIGNAL), C(MSG_CMSG_CLOEXEC), C(MSG_PEEK),
 	C(MSG_TRUNC), C(MSG_WAITALL),
 	/* clocks */
 	C(CLOCK_REALTIME), C(CLOCK_MONOTONIC), C(CLOCK_MONOTONIC_RAW),
 	C(CLOCK_BOOTTIME), C(CLOCK_PROCESS_CPUTIME_ID),
-	C(CLOCK_THREAD_CPUTIME_ID),
+	C(CLOCK_THREAD_CPUTIME_ID), C(CLOCK_REALTIME_COARSE),
+	C(CLOCK_MONOTONIC_COARSE),
+	/* wait */
+	C(WNOHANG), C(WUNTRACED), C(WEXITED), C(WNOWAIT), C(P_PID), C(P_ALL),
 	/* futex */
 	C(FUTEX_WAIT), C(FUTEX_WAKE), C(FUTEX_PRIVATE_FLAG),
 	C(FUTEX_WAIT_PRIVATE), C(FUTEX_WAKE_PRIVATE),

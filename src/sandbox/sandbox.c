@@ -57,6 +57,8 @@ static void sandbox_rlimit(int resource, rlim_t value, const char *name)
 	struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
 	struct rlimit old;
 
+	if (value == SANDBOX_RLIM_UNCHANGED)
+		return;
 	if (getrlimit(resource, &old))
 		sandbox_die(name, errno);
 	/* Never raise: without the capability that would fail anyway, and a
@@ -67,11 +69,27 @@ static void sandbox_rlimit(int resource, rlim_t value, const char *name)
 		sandbox_die(name, errno);
 }
 
-static void sandbox_drop_caps(void)
+static bool sandbox_cap_kept(const struct sandbox_config *cfg,
+			     unsigned int cap)
+{
+	for (unsigned int i = 0; i < cfg->n_keep_caps; i++)
+		if (cfg->keep_caps[i] == cap)
+			return true;
+	return false;
+}
+
+static void sandbox_drop_caps(const struct sandbox_config *cfg)
 {
 	capng_select_t set = CAPNG_SELECT_BOTH;
 
 	capng_clear(CAPNG_SELECT_ALL);
+	/* A kept capability stays usable (effective) and can never come back
+	 * once dropped, so it also stays in the bounding set; it is never
+	 * inheritable or ambient, so nothing the process could exec gets it. */
+	for (unsigned int i = 0; i < cfg->n_keep_caps; i++)
+		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+				 CAPNG_BOUNDING_SET, cfg->keep_caps[i]))
+			sandbox_die("capng_update (capability to keep)", EINVAL);
 	/* The bounding set can only be cleared with CAP_SETPCAP; an
 	 * unprivileged caller has an empty effective set and no way back to
 	 * privileges under no_new_privs, so its bounding set does not
@@ -83,10 +101,23 @@ static void sandbox_drop_caps(void)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) &&
 	    errno != EINVAL)
 		sandbox_die("clear ambient capabilities", errno);
-	/* Read back from the kernel rather than trusting the library state. */
-	if (capng_get_caps_process() ||
+	/* Read back from the kernel rather than trusting the library state:
+	 * exactly the kept capabilities, effective and permitted, and not
+	 * one inheritable. */
+	if (capng_get_caps_process())
+		sandbox_die("reading capabilities back", EPERM);
+	if (!cfg->n_keep_caps &&
 	    capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
 		sandbox_die("capabilities still present", EPERM);
+	for (unsigned int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+		int keep = sandbox_cap_kept(cfg, cap);
+
+		if (capng_have_capability(CAPNG_EFFECTIVE, cap) != keep ||
+		    capng_have_capability(CAPNG_PERMITTED, cap) != keep ||
+		    capng_have_capability(CAPNG_INHERITABLE, cap))
+			sandbox_die(keep ? "a kept capability is missing" :
+				    "capabilities still present", EPERM);
+	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 		sandbox_die("PR_SET_DUMPABLE", errno);
 }
@@ -97,15 +128,19 @@ void sandbox_enter(const struct sandbox_config *cfg)
 
 	if (!cfg->filter)
 		sandbox_die("configuration (no filter)", EINVAL);
-	sandbox_close_fds(cfg->keep_fds, cfg->n_keep);
-	for (unsigned int i = 0; i < cfg->n_keep; i++)
-		if ((rlim_t)cfg->keep_fds[i] >= cfg->nofile)
-			sandbox_die("RLIMIT_NOFILE below a kept fd", EINVAL);
+	if (!cfg->keep_all_fds) {
+		sandbox_close_fds(cfg->keep_fds, cfg->n_keep);
+		for (unsigned int i = 0; i < cfg->n_keep; i++)
+			if (cfg->nofile != SANDBOX_RLIM_UNCHANGED &&
+			    (rlim_t)cfg->keep_fds[i] >= cfg->nofile)
+				sandbox_die("RLIMIT_NOFILE below a kept fd",
+					    EINVAL);
+	}
 	sandbox_rlimit(RLIMIT_NOFILE, cfg->nofile, "RLIMIT_NOFILE");
 	sandbox_rlimit(RLIMIT_NPROC, cfg->nproc, "RLIMIT_NPROC");
 	sandbox_rlimit(RLIMIT_FSIZE, cfg->fsize, "RLIMIT_FSIZE");
 	sandbox_rlimit(RLIMIT_CORE, 0, "RLIMIT_CORE");
-	sandbox_drop_caps();
+	sandbox_drop_caps(cfg);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		sandbox_die("PR_SET_NO_NEW_PRIVS", errno);
 	rc = seccomp_load(cfg->filter);

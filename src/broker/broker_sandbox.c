@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* What is kept and why: broker_sandbox.h and docs/sandbox.md. */
+#include "broker/broker_sandbox.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "common/log.h"
+#include "sandbox/sandbox.h"
+
+#define BROKER_SANDBOX_MAX_PIDS	256
+
+/*
+ * Same rule as vfio-devproc: a build never picks up an older installed
+ * policy, an installed binary never reads the source tree.
+ */
+const char *broker_sandbox_policy_dir(void)
+{
+	static char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t blen = strlen(VB_BUILD_DIR);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if (!strncmp(exe, VB_BUILD_DIR, blen) && exe[blen] == '/')
+			return VB_SOURCE_DIR "/seccomp";
+	}
+	return VB_POLICY_DIR_INSTALL;
+}
+
+/*
+ * kill() of one spawned devproc. The pid is an int to the kernel, so it is
+ * compared as 32 bits like the signal; a child stays a zombie (its pid not
+ * reusable) until the broker reaps it, so the rule cannot reach another
+ * process while the broker still has a reason to signal that child.
+ */
+static int broker_sandbox_allow_kill(scmp_filter_ctx ctx, pid_t pid)
+{
+	static const int sigs[] = { SIGTERM, SIGKILL };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 2,
+					  SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+						  (uint32_t)pid),
+					  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+						  (uint32_t)sigs[i]));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int broker_sandbox_filter(const char *dir, const pid_t *pids,
+			  unsigned int n_pids, scmp_filter_ctx *out,
+			  struct filter_error *err)
+{
+	char main_path[PATH_MAX], asan_path[PATH_MAX];
+	const char *paths[2];
+	unsigned int n = 0;
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if ((size_t)snprintf(main_path, sizeof(main_path), "%s/broker.policy",
+			     dir) >= sizeof(main_path) ||
+	    (size_t)snprintf(asan_path, sizeof(asan_path),
+			     "%s/sanitizer.policy", dir) >= sizeof(asan_path)) {
+		snprintf(err->msg, sizeof(err->msg), "policy directory too long");
+		return -ENAMETOOLONG;
+	}
+	paths[n++] = main_path;
+	if (SANDBOX_ASAN)
+		paths[n++] = asan_path;
+	rc = filter_compile_files(paths, n, 0, &ctx, err);
+	if (rc)
+		return rc;
+	for (unsigned int i = 0; i < n_pids; i++) {
+		if (pids[i] <= 0) {
+			rc = -EINVAL;
+		} else {
+			rc = broker_sandbox_allow_kill(ctx, pids[i]);
+		}
+		if (rc) {
+			snprintf(err->msg, sizeof(err->msg),
+				 "kill rule for devproc pid %d: %s",
+				 (int)pids[i], strerror(-rc));
+			seccomp_release(ctx);
+			return rc;
+		}
+	}
+	/* The broker has one thread; TSYNC makes sure, should a library ever
+	 * start one, that it is filtered too (or the load fails). */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc) {
+		snprintf(err->msg, sizeof(err->msg), "seccomp TSYNC: %s",
+			 strerror(-rc));
+		seccomp_release(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+/*
+ * The real backends pin guest RAM. type1, iommufd and the v3 module skip
+ * the locked_vm charge when the mapping process has CAP_IPC_LOCK at map
+ * time, so the broker keeps it (and only it) there, if it has it at all.
+ * The sim backend pins nothing and keeps nothing.
+ */
+static unsigned int broker_sandbox_caps(const struct broker *b,
+					unsigned int *keep)
+{
+	if (!strcmp(b->be->ops->name, "sim"))
+		return 0;
+	capng_clear(CAPNG_SELECT_ALL);
+	if (capng_get_caps_process() ||
+	    !capng_have_capability(CAPNG_PERMITTED, CAP_IPC_LOCK)) {
+		log_warn("backend %s without CAP_IPC_LOCK: every pinned page counts against RLIMIT_MEMLOCK",
+			 b->be->ops->name);
+		return 0;
+	}
+	keep[0] = CAP_IPC_LOCK;
+	return 1;
+}
+
+void broker_sandbox_enter(struct broker *b)
+{
+	const char *dir = broker_sandbox_policy_dir();
+	pid_t pids[BROKER_SANDBOX_MAX_PIDS];
+	struct sandbox_config cfg = {
+		.keep_all_fds = true,
+		/* The broker accepts connections for as long as it runs. */
+		.nofile = SANDBOX_RLIM_UNCHANGED,
+		/* It never forks again (and the filter has no fork). */
+		.nproc = 0,
+		/* stdout/stderr and --summary-json may be regular files. */
+		.fsize = SANDBOX_RLIM_UNCHANGED,
+	};
+	unsigned int keep_caps[1], n_pids = 0;
+	struct filter_error err;
+	int rc;
+
+	for (unsigned int i = 0; i < b->n_devices; i++) {
+		if (b->devices[i].child <= 0)
+			continue;
+		if (n_pids == BROKER_SANDBOX_MAX_PIDS)
+			fatal("more than %d spawned devprocs", BROKER_SANDBOX_MAX_PIDS);
+		pids[n_pids++] = b->devices[i].child;
+	}
+	rc = broker_sandbox_filter(dir, pids, n_pids, &cfg.filter, &err);
+	if (rc)
+		fatal("seccomp policy: %s", err.msg);
+	cfg.n_keep_caps = broker_sandbox_caps(b, keep_caps);
+	cfg.keep_caps = keep_caps;
+	sandbox_enter(&cfg);
+	log_info("sandboxed: %s, no_new_privs, seccomp %s/broker.policy%s, kill allowed for %u devproc(s)",
+		 cfg.n_keep_caps ? "kept CAP_IPC_LOCK only" : "no capabilities",
+		 dir, SANDBOX_ASAN ? " + sanitizer.policy" : "", n_pids);
+}
