@@ -111,6 +111,7 @@ for w in $(cat /proc/cmdline); do
 	esac
 done
 
+echo
 echo "VMTEST BOOTED $(uname -r)"
 for m in vfio vfio_iommu_type1 vfio-pci; do
 	modprobe "$m" || echo "VMTEST ERROR modprobe $m failed"

@@ -68,7 +68,7 @@ boot() {
 start=$(date +%s)
 for attempt in 1 2 3; do
 	boot
-	grep -q '^VMTEST BOOTED' "$log" || [ "$qrc" -eq 124 ] || [ $attempt -eq 3 ] || {
+	grep -q 'VMTEST BOOTED' "$log" || [ "$qrc" -eq 124 ] || [ $attempt -eq 3 ] || {
 		mv "$log" "$log.boot-failed-$attempt"
 		echo "vm: guest died before /init (log kept: $log.boot-failed-$attempt); booting again"
 		continue
