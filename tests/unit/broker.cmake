@@ -5,3 +5,13 @@ foreach(t config policy batcher stats spawn dispatch)
     SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_${t}.c
     LIBS vbbroker)
 endforeach()
+
+# The broker's own sandbox: compiles and loads the real seccomp/broker.policy.
+vb_unit_test(test_broker_sandbox
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_broker_sandbox.c
+  LIBS vbbroker vbsandbox)
+target_compile_definitions(test_broker_sandbox PRIVATE
+  VB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+if(VB_KERNEL_UAPI_DIR AND EXISTS ${VB_KERNEL_UAPI_DIR}/linux/iommufd.h)
+  target_compile_options(test_broker_sandbox PRIVATE -idirafter ${VB_KERNEL_UAPI_DIR})
+endif()

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * broker_sandbox.c: the real seccomp/broker.policy (plus sanitizer.policy in
+ * ASan builds) is compiled and loaded in forked children. The data-path
+ * ioctl numbers pass the filter and reach the kernel (which answers ENOTTY
+ * on a non-VFIO fd), also with garbage in the upper half of the command
+ * register; start-up-only VFIO requests and unrelated ones are SIGSYS;
+ * forbidden syscalls are SIGSYS, soft denials return their errno; kill()
+ * reaches exactly the listed devproc pids with SIGTERM/SIGKILL. Finally
+ * broker_sandbox_enter() itself, on a minimal broker, is inspected through
+ * /proc: capabilities (none for sim, CAP_IPC_LOCK alone for a VFIO
+ * backend), no_new_privs, seccomp mode, and every fd still open.
+ *
+ * Children end with _exit(): LeakSanitizer's exit scan would need clone and
+ * ptrace, which the filter forbids.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/vfio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "broker/broker_sandbox.h"
+#include "sandbox/sandbox.h"
+#include "uapi/linux/vfio_type1v3.h"
+
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#else
+#define IOMMU_IOAS_MAP		_IO(';', 0x85)
+#define IOMMU_IOAS_UNMAP	_IO(';', 0x86)
+#endif
+
+#define POLICY_DIR	VB_SOURCE_DIR "/seccomp"
+
+static scmp_filter_ctx compile(const pid_t *pids, unsigned int n)
+{
+	struct filter_error err;
+	scmp_filter_ctx ctx = NULL;
+
+	ck_assert_msg(broker_sandbox_filter(POLICY_DIR, pids, n, &ctx,
+					    &err) == 0, "%s", err.msg);
+	return ctx;
+}
+
+typedef int (*child_fn)(void *arg);
+
+/* Run @fn in a child under the broker filter; returns the wait status. */
+static int run_filtered(const pid_t *pids, unsigned int n, child_fn fn,
+			void *arg)
+{
+	scmp_filter_ctx ctx = compile(pids, n);
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (seccomp_load(ctx))
+			_exit(90);
+		_exit(fn(arg));
+	}
+	seccomp_release(ctx);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void assert_sigsys(int status, const char *what)
+{
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+		      "%s: expected SIGSYS, got %s %d", what,
+		      WIFSIGNALED(status) ? "signal" : "exit",
+		      WIFSIGNALED(status) ? WTERMSIG(status) :
+		      WEXITSTATUS(status));
+}
+
+static void assert_exit0(int status, const char *what)
+{
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s: expected exit 0, got %s %d", what,
+		      WIFSIGNALED(status) ? "signal" : "exit",
+		      WIFSIGNALED(status) ? WTERMSIG(status) :
+		      WEXITSTATUS(status));
+}
+
+START_TEST(policy_compiles)
+{
+	seccomp_release(compile(NULL, 0));
+}
+END_TEST
+
+/* ---- ioctl ---- */
+
+struct ioctl_case {
+	const char *name;
+	unsigned long cmd;
+};
+
+static const struct ioctl_case allowed_ioctls[] = {
+	{ "VFIO_IOMMU_MAP_DMA", VFIO_IOMMU_MAP_DMA },
+	{ "VFIO_IOMMU_UNMAP_DMA", VFIO_IOMMU_UNMAP_DMA },
+	{ "VFIO_IOMMU_MAP_DMA_BATCH", VFIO_IOMMU_MAP_DMA_BATCH },
+	{ "VFIO_IOMMU_UNMAP_DMA_BATCH", VFIO_IOMMU_UNMAP_DMA_BATCH },
+	{ "VFIO_IOMMU_GET_INFO", VFIO_IOMMU_GET_INFO },
+	{ "IOMMU_IOAS_MAP", IOMMU_IOAS_MAP },
+	{ "IOMMU_IOAS_UNMAP", IOMMU_IOAS_UNMAP },
+};
+
+static const struct ioctl_case forbidden_ioctls[] = {
+	{ "VFIO_SET_IOMMU", VFIO_SET_IOMMU },
+	{ "VFIO_GROUP_GET_DEVICE_FD", VFIO_GROUP_GET_DEVICE_FD },
+	{ "VFIO_GROUP_SET_CONTAINER", VFIO_GROUP_SET_CONTAINER },
+	{ "VFIO_GROUP_UNSET_CONTAINER", VFIO_GROUP_UNSET_CONTAINER },
+	{ "VFIO_CHECK_EXTENSION", VFIO_CHECK_EXTENSION },
+	{ "VFIO_DEVICE_RESET", VFIO_DEVICE_RESET },
+	{ "TIOCSTI", TIOCSTI },
+	{ "FIONBIO", FIONBIO },
+};
+
+/* Exit 0 when every data-path number reached the kernel: on /dev/null
+ * the kernel answers ENOTTY. Exit 10+i names the first that did not. */
+static int child_allowed_ioctls(void *arg)
+{
+	int fd = *(int *)arg;
+
+	for (size_t i = 0; i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]);
+	     i++) {
+		unsigned long cmd = allowed_ioctls[i].cmd;
+
+		if (syscall(SYS_ioctl, fd, cmd, 0) != -1 || errno != ENOTTY)
+			return 10 + (int)i;
+		/* The kernel reads the command as 32 bits; so must the
+		 * filter, or garbage above would be refused (or worse,
+		 * let through). */
+		if (syscall(SYS_ioctl, fd, cmd | 0xdead000000000000ul, 0) != -1 ||
+		    errno != ENOTTY)
+			return 40 + (int)i;
+	}
+	return 0;
+}
+
+START_TEST(allowed_ioctls_reach_the_kernel)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int status;
+
+	ck_assert_int_ge(fd, 0);
+	status = run_filtered(NULL, 0, child_allowed_ioctls, &fd);
+	assert_exit0(status, "data-path ioctls (exit 10+i: the i-th failed, 40+i: with upper bits set)");
+	close(fd);
+}
+END_TEST
+
+static int child_fionread(void *arg)
+{
+	int *sv = arg, n = -1;
+
+	if (write(sv[0], "abc", 3) != 3)
+		return 1;
+	if (ioctl(sv[1], FIONREAD, &n) || n != 3)
+		return 2;
+	return 0;
+}
+
+START_TEST(fionread_allowed)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_exit0(run_filtered(NULL, 0, child_fionread, sv), "FIONREAD");
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+struct one_ioctl {
+	int fd;
+	unsigned long cmd;
+};
+
+static int child_one_ioctl(void *arg)
+{
+	struct one_ioctl *o = arg;
+
+	syscall(SYS_ioctl, o->fd, o->cmd, 0);
+	return 0;
+}
+
+START_TEST(forbidden_ioctl_is_sigsys)
+{
+	const struct ioctl_case *c = &forbidden_ioctls[_i];
+	struct one_ioctl o = { .cmd = c->cmd };
+	char what[96];
+
+	o.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(o.fd, 0);
+	snprintf(what, sizeof(what), "ioctl %s", c->name);
+	assert_sigsys(run_filtered(NULL, 0, child_one_ioctl, &o), what);
+	close(o.fd);
+}
+END_TEST
+
+/* ---- other syscalls ---- */
+
+enum sys_case { SYS_EXECVE, SYS_PTRACE, SYS_FORK, SYS_MEMFD, SYS_MPROTECT_X,
+		SYS_MMAP_X, SYS_KILL_OTHER_SIG, N_SYS_CASES };
+
+static int child_forbidden_syscall(void *arg)
+{
+	static char *const argv[] = { "/bin/true", NULL };
+	enum sys_case c = *(enum sys_case *)arg;
+	static char page[8192] __attribute__((aligned(4096)));
+
+	switch (c) {
+	case SYS_EXECVE:
+		syscall(SYS_execve, "/bin/true", argv, argv + 1);
+		break;
+	case SYS_PTRACE:
+		syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+		break;
+	case SYS_FORK:
+		syscall(SYS_fork);
+		break;
+	case SYS_MEMFD:
+		syscall(SYS_memfd_create, "x", 0);
+		break;
+	case SYS_MPROTECT_X:
+		syscall(SYS_mprotect, page, 4096, PROT_READ | PROT_EXEC);
+		break;
+	case SYS_MMAP_X:
+		syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		break;
+	case SYS_KILL_OTHER_SIG:
+		/* no devproc listed: kill is not allowed at all */
+		syscall(SYS_kill, getpid(), 0);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+START_TEST(forbidden_syscall_is_sigsys)
+{
+	static const char *const names[] = { "execve", "ptrace", "fork",
+		"memfd_create", "mprotect PROT_EXEC", "mmap PROT_EXEC",
+		"kill without devprocs" };
+	enum sys_case c = (enum sys_case)_i;
+
+	assert_sigsys(run_filtered(NULL, 0, child_forbidden_syscall, &c),
+		      names[_i]);
+}
+END_TEST
+
+/* Soft denials return their errno and the process carries on. */
+static int child_soft(void *arg)
+{
+	struct stat st;
+
+	(void)arg;
+	if (syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY) != -1 ||
+	    errno != EACCES)
+		return 1;
+	if (syscall(SYS_unlink, "/nonexistent-vb-test") != -1 || errno != EPERM)
+		return 2;
+	if (syscall(SYS_socket, AF_UNIX, SOCK_DGRAM, 0) != -1 || errno != EACCES)
+		return 3;
+	if (fstat(1, &st) != -1 || errno != EACCES)
+		return 4;
+	return 0;
+}
+
+START_TEST(soft_denials)
+{
+	assert_exit0(run_filtered(NULL, 0, child_soft, NULL), "soft denials");
+}
+END_TEST
+
+/* ---- kill: only the listed devprocs, only SIGTERM/SIGKILL ---- */
+
+static pid_t start_sleeper(void)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* Check's own SIGTERM handler would take the test down. */
+		signal(SIGTERM, SIG_DFL);
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	close(p[1]);
+	return pid;
+}
+
+struct kill_case {
+	pid_t pid;
+	int sig;
+};
+
+static int child_kill(void *arg)
+{
+	struct kill_case *k = arg;
+
+	return syscall(SYS_kill, k->pid, k->sig) ? 1 : 0;
+}
+
+START_TEST(kill_only_listed_devprocs)
+{
+	pid_t devproc = start_sleeper(), other = start_sleeper();
+	pid_t listed[1] = { devproc };
+	struct kill_case k;
+	int status;
+
+	/* a different signal to the listed devproc */
+	k = (struct kill_case){ devproc, SIGUSR1 };
+	assert_sigsys(run_filtered(listed, 1, child_kill, &k),
+		      "kill(devproc, SIGUSR1)");
+	/* the right signal to a pid not listed: never delivered */
+	k = (struct kill_case){ other, SIGTERM };
+	assert_sigsys(run_filtered(listed, 1, child_kill, &k),
+		      "kill(other, SIGTERM)");
+	ck_assert_int_eq(waitpid(other, &status, WNOHANG), 0);
+	/* the listed devproc with SIGTERM: allowed, and it arrives */
+	k = (struct kill_case){ devproc, SIGTERM };
+	assert_exit0(run_filtered(listed, 1, child_kill, &k),
+		     "kill(devproc, SIGTERM)");
+	ck_assert_int_eq(waitpid(devproc, &status, 0), devproc);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+
+	kill(other, SIGKILL);
+	waitpid(other, &status, 0);
+}
+END_TEST
+
+START_TEST(bad_pid_refused)
+{
+	struct filter_error err;
+	scmp_filter_ctx ctx = NULL;
+	pid_t bad[1] = { 0 };
+
+	ck_assert_int_eq(broker_sandbox_filter(POLICY_DIR, bad, 1, &ctx, &err),
+			 -EINVAL);
+	ck_assert_ptr_null(ctx);
+	ck_assert_ptr_nonnull(strstr(err.msg, "pid 0"));
+	ck_assert_int_lt(broker_sandbox_filter("/nonexistent", NULL, 0, &ctx,
+					       &err), 0);
+	ck_assert_ptr_null(ctx);
+}
+END_TEST
+
+/* ---- broker_sandbox_enter() on a minimal broker ---- */
+
+static int proc_status(pid_t pid, const char *key, char *out, size_t len)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	FILE *f;
+	int found = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			char *v = line + klen + 1;
+
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			snprintf(out, len, "%s", v);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static void enter_and_inspect(const char *backend_name, const char *caps)
+{
+	struct backend_ops ops = { .name = backend_name };
+	struct backend be = { .ops = &ops };
+	struct broker b = { .be = &be };
+	int up[2], down[2], extra, status;
+	char buf[64], path[64];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
+	extra = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(extra, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		broker_sandbox_enter(&b);
+		if (write(up[1], "in", 2) != 2)
+			_exit(92);
+		/* until the parent has looked (read is in the policy) */
+		if (read(down[0], buf, 1) != 0)
+			_exit(93);
+		/* getppid is not: the filter is really loaded */
+		syscall(SYS_getppid);
+		_exit(94);
+	}
+	close(up[1]);
+	close(down[0]);
+	ck_assert_int_eq(read(up[0], buf, 2), 2);
+
+	ck_assert_int_eq(proc_status(pid, "CapEff", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, caps);
+	ck_assert_int_eq(proc_status(pid, "CapPrm", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, caps);
+	ck_assert_int_eq(proc_status(pid, "CapBnd", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, caps);
+	ck_assert_int_eq(proc_status(pid, "CapInh", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "0000000000000000");
+	ck_assert_int_eq(proc_status(pid, "CapAmb", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "0000000000000000");
+	ck_assert_int_eq(proc_status(pid, "NoNewPrivs", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "1");
+	ck_assert_int_eq(proc_status(pid, "Seccomp", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "2");
+	/* The broker keeps its fds: the extra one is still open. */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, extra);
+	ck_assert_msg(access(path, F_OK) == 0, "fd %d was closed", extra);
+
+	close(down[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	assert_sigsys(status, "getppid after broker_sandbox_enter");
+	close(up[0]);
+	close(extra);
+}
+
+START_TEST(enter_sim_keeps_no_capability)
+{
+	ck_assert_msg(geteuid() == 0, "this test needs root: it checks that capabilities are dropped");
+	enter_and_inspect("sim", "0000000000000000");
+}
+END_TEST
+
+START_TEST(enter_vfio_keeps_ipc_lock_only)
+{
+	char want[17];
+
+	ck_assert_msg(geteuid() == 0, "this test needs root: it checks that CAP_IPC_LOCK is kept");
+	snprintf(want, sizeof(want), "%016llx", 1ull << CAP_IPC_LOCK);
+	enter_and_inspect("type1", want);
+}
+END_TEST
+
+static Suite *broker_sandbox_suite(void)
+{
+	Suite *s = suite_create("broker_sandbox");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, policy_compiles);
+	tcase_add_test(tc, allowed_ioctls_reach_the_kernel);
+	tcase_add_test(tc, fionread_allowed);
+	tcase_add_loop_test(tc, forbidden_ioctl_is_sigsys, 0,
+			    sizeof(forbidden_ioctls) / sizeof(forbidden_ioctls[0]));
+	tcase_add_loop_test(tc, forbidden_syscall_is_sigsys, 0, N_SYS_CASES);
+	tcase_add_test(tc, soft_denials);
+	tcase_add_test(tc, kill_only_listed_devprocs);
+	tcase_add_test(tc, bad_pid_refused);
+	tcase_add_test(tc, enter_sim_keeps_no_capability);
+	tcase_add_test(tc, enter_vfio_keeps_ipc_lock_only);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(broker_sandbox_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
