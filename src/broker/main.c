@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/vfio.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -44,6 +46,7 @@ struct main_opts {
 	bool syslog;
 	bool verbose;
 	bool no_sandbox;
+	bool selftest_ioctl;
 };
 
 static void main_usage(FILE *f)
@@ -70,7 +73,7 @@ static void main_usage(FILE *f)
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
 	enum { OPT_CONTROL = 256, OPT_EXIT, OPT_PROGRESS, OPT_JSON, OPT_SYSLOG,
-	       OPT_NO_SANDBOX };
+	       OPT_NO_SANDBOX, OPT_SELFTEST_IOCTL };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
@@ -81,6 +84,8 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "summary-json", required_argument, NULL, OPT_JSON },
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "selftest-forbidden-ioctl", no_argument, NULL,
+		  OPT_SELFTEST_IOCTL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -107,6 +112,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case OPT_JSON: o->summary_json = optarg; break;
 		case OPT_SYSLOG: o->syslog = true; break;
 		case OPT_NO_SANDBOX: o->no_sandbox = true; break;
+		case OPT_SELFTEST_IOCTL: o->selftest_ioctl = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': main_usage(stdout); exit(0);
 		default: main_usage(stderr); exit(2);
@@ -261,6 +267,13 @@ int main(int argc, char **argv)
 		log_warn("--no-sandbox: NOT SANDBOXED (all capabilities kept, no seccomp filter); for debugging only");
 	else
 		broker_sandbox_enter(&b);
+	if (o.selftest_ioctl) {
+		/* Test hook: a start-up-only VFIO request after entry must end
+		 * the broker with SIGSYS before the kernel sees it. */
+		ioctl(-1, VFIO_SET_IOMMU, 0);
+		log_err("VFIO_SET_IOMMU after sandbox entry returned: the seccomp filter is not working");
+		return 3;
+	}
 	broker_check_done(&b);
 
 	log_info("ready: backend %s, %u domain(s), %u device(s), %u devproc(s) spawned",
