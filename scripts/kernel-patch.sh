@@ -62,7 +62,8 @@ awk '
 	printf '/*\n'
 	awk '/^ \* VFIO type1v3 IOMMU/ { on = 1 }
 	     /In the in-tree patch/ { exit }
-	     on { print }' "$uapi" | sed '${/^ \*$/d}'
+	     on { print }' "$uapi" | sed '${/^ \*$/d}' |
+		sed 's|; see docs/uapi.md\.|.|'
 	printf ' */\n'
 	cat "$body"
 	printf '\n'
