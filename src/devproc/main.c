@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,7 +79,8 @@ static void devproc_usage(FILE *f)
 "  --policy FILE        seccomp policy (default: %s,\n"
 "                       devproc-edu.policy for --workload edu)\n"
 "  --quiet              only the result line and errors\n"
-"  --hold               after the workload, wait until killed\n"
+"  --hold               after the workload, wait until killed or until\n"
+"                       the broker closes the connection\n"
 "  --selftest-forbidden-syscall\n"
 "                       test hook: make a forbidden syscall after the\n"
 "                       handshake (the process must die of SIGSYS)\n"
@@ -355,6 +357,26 @@ static void devproc_print_result(const struct devproc *dp, bool ok)
 		return;
 }
 
+/*
+ * --hold: wait until killed, or until the broker goes away. A devproc that
+ * outlived its broker would keep the VFIO device fd open, and an open
+ * device fd keeps its group, and so the broker's container with every
+ * mapping and pin, alive in the kernel after the broker died.
+ */
+static void devproc_hold(int sock)
+{
+	struct pollfd pfd = { .fd = sock, .events = 0 };
+
+	for (;;) {
+		if (poll(&pfd, 1, -1) < 0)
+			continue;	/* EINTR */
+		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			log_warn("the broker closed the connection: leaving --hold");
+			return;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct replay_trace trace = { 0 };
@@ -422,8 +444,8 @@ int main(int argc, char **argv)
 	ok = dp.res.errors == 0;
 	devproc_print_result(&dp, ok);
 
-	while (a.hold)
-		pause();
+	if (a.hold)
+		devproc_hold(vb_client_fd(dp.client));
 	guest_mem_unmap(&dp.gm);
 	vb_client_close(dp.client);
 	replay_trace_free(&trace);

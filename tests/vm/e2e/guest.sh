@@ -1,0 +1,296 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Runs inside the guest (busybox sh), started by the initramfs /init that
+# tests/vm/e2e/run.sh packs. Arguments: BIN_DIR SRC_DIR BACKEND...
+# BIN_DIR is the build tree (same absolute path as on the host), so the
+# broker finds vfio-devproc and both find their seccomp policies in
+# SRC_DIR/seccomp exactly as in a host build tree.
+#
+# Every line the host parses starts with "E2E ". Results:
+#   E2E RESULT <name> PASS|FAIL <why>
+#   E2E NOTRUN <backend> <why>      (loud, never counted as a pass)
+#
+# Per backend, with two edu devices each fenced in a domain of its own:
+#   <be>_spawn_dma     the broker spawns two devprocs running --workload edu:
+#                      mapped DMA lands in guest RAM (checked through the
+#                      memfd), after unmap a device write does not land and
+#                      a device read does not fetch (checked by the workload)
+#   <be>_device_fd     a devproc holds a VFIO device fd and no container or
+#                      group fd (/proc/PID/fd)
+#   <be>_isolation     devproc A aims its device at the IOVA only B mapped:
+#                      B's page stays untouched and unread
+#   <be>_kill_devproc  SIGKILL of a devproc mid-stream: its domain has
+#                      nothing mapped, guest pins back to where they were,
+#                      the other devproc (running meanwhile) finishes OK
+#   <be>_kill_held     SIGKILL of a devproc holding a page: released
+#   <be>_kill_broker   SIGKILL of the broker with a page mapped: every pin
+#                      released
+set -u
+BIN=$1 SRC=$2
+shift 2
+BROKER=$BIN/src/broker/vfio-broker
+DEVPROC=$BIN/src/devproc/vfio-devproc
+CTL=$BIN/src/brokerctl/vfio-brokerctl
+T=/tmp/e2e
+mkdir -p $T
+
+result() {	# name PASS|FAIL why...
+	n=$1 v=$2
+	shift 2
+	echo "E2E RESULT $n $v $*"
+}
+
+# Pages pinned right now (FOLL_PIN), from the kernel's own counters.
+pins() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
+	     $1 == "nr_foll_pin_released" { r = $2 }
+	     END { print a - r }' /proc/vmstat
+}
+
+# brokerctl text: "... N page(s) mapped now"; per domain mapped/unmapped.
+mapped_now() {
+	$CTL -s $T/ctl stats 2>/dev/null |
+		awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "page(s)") print $(i - 1) }'
+}
+clients_now() {
+	$CTL -s $T/ctl stats 2>/dev/null |
+		awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "client(s),") print $(i - 1) }'
+}
+# "M U R" for domain $1: pages mapped, unmapped, released on disconnect
+domain_pages() {
+	$CTL -s $T/ctl stats 2>/dev/null | awk -v d="$1" '
+		$1 == "domain" { cur = ($2 == d ":" || $2 == d) }
+		cur && $1 == "pages" && $2 == "mapped" {
+			gsub(",", ""); print $3, $5, $9; exit }' | tr -d ')'
+}
+
+mapped_is() { [ "$(mapped_now)" = "$1" ]; }
+clients_is() { [ "$(clients_now)" = "$1" ]; }
+pins_are() { [ "$(pins)" -eq "$1" ]; }
+domain_mapped_at_least() {	# domain pages
+	n=$2
+	set -- $(domain_pages "$1")
+	[ "${1:-0}" -ge "$n" ]
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND (maybe a function) holds
+wait_for() {
+	t=$(($1 * 10))
+	shift
+	while [ $t -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		t=$((t - 1))
+	done
+	return 1
+}
+
+devconf() {	# id group pci [spawn-line]
+	cat <<EOF
+[device $1]
+group = $2
+pci = $3
+fenced = yes
+iova = 0x100000 16M
+EOF
+	[ -z "${4:-}" ] || echo "spawn = $4"
+	[ -n "${4:-}" ] || echo "uid = 0"
+}
+
+# Device A uses GPA [0, 16M), device B [16M, 32M): disjoint, as a guest
+# driver would give them. B's kept page is the last of its range.
+GA_BASE=0x0 GB_BASE=0x1000000 GSIZE=0x1000000
+B_KEPT_GPA=0x1fff000 KEPT_IOVA=0x100000
+
+spawn_dma() {
+	be=$1
+	{
+		printf '[broker]\nbackend = %s\n[ram guest]\nsize = 64M\n' "$be"
+		devconf 1 "$GA" "$DA" "vfio-devproc --workload edu --iterations 3 --seed 1 --gpa-base $GA_BASE --gpa-size $GSIZE"
+		devconf 2 "$GB" "$DB" "vfio-devproc --workload edu --iterations 3 --seed 2 --gpa-base $GB_BASE --gpa-size $GSIZE"
+	} >$T/spawn.conf
+	timeout -s KILL 300 $BROKER -c $T/spawn.conf --exit-when-done \
+		>$T/spawn.out 2>$T/spawn.log
+	rc=$?
+	sed 's/^/E2E LOG spawn: /' $T/spawn.out $T/spawn.log
+	ok=$(grep -c 'workload edu: .* result OK' $T/spawn.out)
+	nfd=$(grep -c 'device fd for' $T/spawn.log)
+	if [ $rc -eq 0 ] && [ "$ok" -eq 2 ] && [ "$nfd" -eq 2 ]; then
+		result ${be}_spawn_dma PASS "2 devprocs: mapped DMA landed, unmapped DMA refused"
+	else
+		result ${be}_spawn_dma FAIL "broker rc $rc, $ok/2 devprocs OK, $nfd/2 device fds opened"
+	fi
+}
+
+start_broker() {
+	be=$1
+	{
+		printf '[broker]\nbackend = %s\nsocket = %s\ncontrol = %s\n' \
+			"$be" $T/sock $T/ctl
+		printf '[ram guest]\nsize = 64M\n'
+		devconf 1 "$GA" "$DA"
+		devconf 2 "$GB" "$DB"
+	} >$T/listen.conf
+	rm -f $T/sock $T/ctl
+	$BROKER -c $T/listen.conf >$T/broker.out 2>$T/broker.log &
+	BP=$!
+	wait_for 30 test -S $T/ctl
+}
+
+# devproc NAME DEVICE ARGS...: background devproc, output in $T/NAME.*
+devproc() {
+	name=$1 dev=$2
+	shift 2
+	$DEVPROC --connect $T/sock --device $dev --workload edu "$@" \
+		>$T/$name.out 2>$T/$name.log &
+	eval "P_$name=$!"
+}
+
+gone() { [ ! -d /proc/$1 ] || grep -q '^State:.*Z' /proc/$1/status 2>/dev/null; }
+has_result() { grep -q 'result ' $T/$1.out; }
+result_ok() { grep -q 'result OK' $T/$1.out; }
+dump() { sed "s/^/E2E LOG $1: /" $T/$1.out $T/$1.log; }
+
+fd_check() {
+	be=$1 pid=$2
+	links=$(for f in /proc/$pid/fd/*; do readlink $f; done)
+	echo "$links" | sed 's/^/E2E LOG fds of devproc B: /'
+	ndev=$(echo "$links" | grep -c 'vfio-device')
+	nvfio=$(echo "$links" | grep -c '^/dev/vfio/')
+	if [ "$ndev" -eq 1 ] && [ "$nvfio" -eq 0 ]; then
+		result ${be}_device_fd PASS "one VFIO device fd, no container or group fd"
+	else
+		result ${be}_device_fd FAIL "$ndev device fd(s), $nvfio /dev/vfio fd(s)"
+	fi
+}
+
+listen_tests() {
+	be=$1
+	base=$(pins)
+	if ! start_broker $be; then
+		result ${be}_isolation FAIL "broker did not start"
+		sed 's/^/E2E LOG broker: /' $T/broker.log
+		kill -9 $BP 2>/dev/null
+		return
+	fi
+
+	# B maps its page and holds it; A aims at it.
+	devproc B 2 --iterations 1 --seed 2 --keep-mapped --hold \
+		--gpa-base $GB_BASE --gpa-size $GSIZE
+	wait_for 60 has_result B
+	dump B
+	if ! result_ok B; then
+		result ${be}_isolation FAIL "devproc B did not set up its page"
+	else
+		fd_check $be $P_B
+		devproc A 1 --iterations 1 --seed 1 --gpa-base $GA_BASE \
+			--gpa-size $GSIZE --foreign-iova $KEPT_IOVA \
+			--foreign-gpa $B_KEPT_GPA
+		wait $P_A
+		rc=$?
+		dump A
+		if [ $rc -eq 0 ] && grep -q 'unreachable in both directions' $T/A.log; then
+			result ${be}_isolation PASS "A's device cannot write or read the page only B mapped"
+		else
+			result ${be}_isolation FAIL "devproc A rc $rc"
+		fi
+	fi
+	held=$(pins)
+	echo "E2E LOG pins: base $base, with B holding 1 page $held, mapped now $(mapped_now)"
+
+	# B dies holding its page: released, pins back.
+	kill -9 $P_B
+	wait $P_B 2>/dev/null
+	if wait_for 10 mapped_is 0 && wait_for 10 pins_are "$base" &&
+	   [ "$held" -gt "$base" ]; then
+		result ${be}_kill_held PASS "held page unmapped and unpinned ($held -> $(pins) pins)"
+	else
+		result ${be}_kill_held FAIL "mapped now $(mapped_now), pins $(pins), base $base, held $held"
+	fi
+
+	# A runs long and is killed mid-stream while C works on device 2.
+	set -- $(domain_pages 1)
+	d1=${1:-0}
+	devproc A 1 --iterations 100000 --seed 3 --gpa-base $GA_BASE --gpa-size $GSIZE
+	devproc C 2 --iterations 6 --seed 4 --gpa-base $GB_BASE --gpa-size $GSIZE
+	wait_for 60 domain_mapped_at_least 1 $((d1 + 8))
+	kill -9 $P_A
+	wait $P_A 2>/dev/null
+	wait $P_C
+	rc=$?
+	dump C
+	wait_for 10 clients_is 0
+	wait_for 10 pins_are "$base"
+	dp=$(domain_pages 1)
+	now=$(mapped_now)
+	p=$(pins)
+	echo "E2E LOG domain 1 after kill: mapped/unmapped/released $dp; mapped now $now; pins $p (base $base)"
+	set -- $dp
+	if [ $rc -eq 0 ] && [ "${1:-x}" = "${2:-y}" ] && [ "${1:-0}" -gt 0 ] &&
+	   [ "$now" = 0 ] && [ "$p" -eq "$base" ]; then
+		result ${be}_kill_devproc PASS "killed devproc left nothing mapped or pinned; the other finished OK"
+	else
+		result ${be}_kill_devproc FAIL "C rc $rc, domain 1 $dp, mapped now $now, pins $p (base $base)"
+	fi
+
+	# The broker dies with a page mapped: every pin released.
+	devproc D 2 --iterations 1 --seed 5 --keep-mapped --hold \
+		--gpa-base $GB_BASE --gpa-size $GSIZE
+	wait_for 60 has_result D
+	held=$(pins)
+	kill -9 $BP
+	wait $BP 2>/dev/null
+	# D sees the hangup and leaves --hold. Until it does, its device fd
+	# keeps the group and with it the container and its pins alive.
+	left=yes
+	wait_for 15 gone $P_D || left=no
+	kill -9 $P_D 2>/dev/null
+	wait $P_D 2>/dev/null
+	wait_for 10 pins_are "$base"
+	p=$(pins)
+	if result_ok D && [ $left = yes ] && [ "$held" -gt "$base" ] &&
+	   [ "$p" -eq "$base" ]; then
+		result ${be}_kill_broker PASS "pins $held -> $p after SIGKILL of the broker (its devproc left on the hangup)"
+	else
+		dump D
+		result ${be}_kill_broker FAIL "pins held $held, after $p, base $base; devproc left by itself: $left"
+	fi
+	sed 's/^/E2E LOG broker: /' $T/broker.log | tail -n 40
+}
+
+# --- devices ---------------------------------------------------------------
+DA="" DB="" GA="" GB=""
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat $d/vendor)" = 0x1234 ] && [ "$(cat $d/device)" = 0x11e8 ] || continue
+	g=$(readlink $d/iommu_group)
+	if [ -z "$DA" ]; then
+		DA=${d##*/} GA=${g##*/}
+	elif [ -z "$DB" ]; then
+		DB=${d##*/} GB=${g##*/}
+	fi
+done
+echo "E2E DEVICES A $DA group $GA, B $DB group $GB"
+if [ -z "$DB" ] || [ "$GA" = "$GB" ]; then
+	echo "E2E ERROR need two edu devices in two IOMMU groups"
+	exit 1
+fi
+
+for be in "$@"; do
+	case $be in
+	v3|v3-direct)
+		if ! grep -q '^vfio_iommu_type1v3 ' /proc/modules; then
+			echo "E2E NOTRUN $be vfio_iommu_type1v3 is not loaded"
+			continue
+		fi ;;
+	iommufd)
+		if [ ! -e /dev/iommu ]; then
+			echo "E2E NOTRUN iommufd no /dev/iommu in this guest: Debian's $(uname -r) is built without CONFIG_IOMMUFD (and CONFIG_VFIO_DEVICE_CDEV), so the iommufd backend cannot run on its stock VFIO stack"
+			continue
+		fi ;;
+	esac
+	echo "E2E BACKEND $be"
+	spawn_dma $be
+	listen_tests $be
+done
+exit 0
