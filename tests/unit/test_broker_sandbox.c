@@ -9,11 +9,12 @@
  * reaches exactly the listed devproc pids with SIGTERM/SIGKILL. Finally
  * broker_sandbox_enter() itself, on a minimal broker, is inspected through
  * /proc: capabilities (none for sim, CAP_IPC_LOCK alone for a VFIO
- * backend), no_new_privs, seccomp mode, and every fd still open.
+ * backend), no_new_privs, seccomp mode, rlimits, and every fd still open.
  *
  * Children end with _exit(): LeakSanitizer's exit scan would need clone and
  * ptrace, which the filter forbids.
  */
+#define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -443,6 +445,22 @@ static void enter_and_inspect(const char *backend_name, const char *caps)
 	ck_assert_str_eq(buf, "1");
 	ck_assert_int_eq(proc_status(pid, "Seccomp", buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "2");
+	/* Limits: open files and file size untouched (the broker keeps
+	 * accepting and may write regular files), no processes, no core. */
+	{
+		struct rlimit mine, its;
+
+		ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &mine), 0);
+		ck_assert_int_eq(prlimit(pid, RLIMIT_NOFILE, NULL, &its), 0);
+		ck_assert(mine.rlim_cur == its.rlim_cur && mine.rlim_max == its.rlim_max);
+		ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &mine), 0);
+		ck_assert_int_eq(prlimit(pid, RLIMIT_FSIZE, NULL, &its), 0);
+		ck_assert(mine.rlim_cur == its.rlim_cur && mine.rlim_max == its.rlim_max);
+		ck_assert_int_eq(prlimit(pid, RLIMIT_NPROC, NULL, &its), 0);
+		ck_assert(its.rlim_cur == 0 && its.rlim_max == 0);
+		ck_assert_int_eq(prlimit(pid, RLIMIT_CORE, NULL, &its), 0);
+		ck_assert(its.rlim_cur == 0 && its.rlim_max == 0);
+	}
 	/* The broker keeps its fds: the extra one is still open. */
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, extra);
 	ck_assert_msg(access(path, F_OK) == 0, "fd %d was closed", extra);
