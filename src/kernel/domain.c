@@ -28,6 +28,11 @@ module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "Allow groups without MSI isolation (interrupt remapping)");
 
+static bool share_domains = true;
+module_param(share_domains, bool, 0644);
+MODULE_PARM_DESC(share_domains,
+		 "Let compatible groups share an IOMMU domain (0: one domain per group, which exercises replay)");
+
 static void v3_domain_free_ranges(struct list_head *ranges)
 {
 	struct v3_range *r, *tmp;
@@ -340,6 +345,8 @@ static int v3_domain_join(struct v3_iommu *iommu, struct iommu_domain *dom,
 	struct v3_domain *d;
 	int ret;
 
+	if (!share_domains)
+		return 0;
 	list_for_each_entry(d, &iommu->domains, next) {
 		if (d->domain->ops != dom->ops || d->coherent != coherent)
 			continue;
