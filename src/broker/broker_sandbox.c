@@ -3,6 +3,7 @@
 #include "broker/broker_sandbox.h"
 
 #include <cap-ng.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -17,6 +18,7 @@
 #include "sandbox/sandbox.h"
 
 #define BROKER_SANDBOX_MAX_PIDS	256
+#define BROKER_SANDBOX_MAX_FDS	256
 
 /*
  * Same rule as vfio-devproc: a build never picks up an older installed
@@ -59,14 +61,33 @@ static int broker_sandbox_allow_kill(scmp_filter_ctx ctx, pid_t pid)
 }
 
 int broker_sandbox_filter(const char *dir, const pid_t *pids,
-			  unsigned int n_pids, scmp_filter_ctx *out,
+			  unsigned int n_pids, const int *iommu_fds,
+			  unsigned int n_fds, scmp_filter_ctx *out,
 			  struct filter_error *err)
 {
 	char main_path[PATH_MAX], asan_path[PATH_MAX];
+	uint64_t fds[BROKER_SANDBOX_MAX_FDS];
+	struct filter_var var = { .name = "iommu_fds", .values = fds };
 	const char *paths[2];
 	unsigned int n = 0;
 	scmp_filter_ctx ctx;
 	int rc;
+
+	*out = NULL;
+	if (n_fds > BROKER_SANDBOX_MAX_FDS) {
+		snprintf(err->msg, sizeof(err->msg), "more than %d IOMMU fds",
+			 BROKER_SANDBOX_MAX_FDS);
+		return -E2BIG;
+	}
+	for (unsigned int i = 0; i < n_fds; i++) {
+		if (iommu_fds[i] < 0) {
+			snprintf(err->msg, sizeof(err->msg), "IOMMU fd %d",
+				 iommu_fds[i]);
+			return -EBADF;
+		}
+		fds[i] = (uint64_t)iommu_fds[i];
+	}
+	var.n = n_fds;
 
 	if ((size_t)snprintf(main_path, sizeof(main_path), "%s/broker.policy",
 			     dir) >= sizeof(main_path) ||
@@ -78,7 +99,7 @@ int broker_sandbox_filter(const char *dir, const pid_t *pids,
 	paths[n++] = main_path;
 	if (SANDBOX_ASAN)
 		paths[n++] = asan_path;
-	rc = filter_compile_files(paths, n, 0, &ctx, err);
+	rc = filter_compile_files_vars(paths, n, &var, 1, 0, &ctx, err);
 	if (rc)
 		return rc;
 	for (unsigned int i = 0; i < n_pids; i++) {
@@ -130,6 +151,46 @@ static unsigned int broker_sandbox_caps(const struct broker *b,
 	return 1;
 }
 
+/*
+ * The fds the backend issues its data-path ioctls on: VFIO containers and
+ * iommufd files. Found by what they are (/proc/self/fd) rather than asked
+ * of the backend, so the backend interface stays as it is and a backend
+ * cannot forget one. Device and group fds are deliberately not in the set:
+ * on a device fd, three VFIO container request numbers are device requests
+ * (VFIO_DEVICE_PCI_HOT_RESET among them).
+ */
+static unsigned int broker_sandbox_iommu_fds(int *out, unsigned int max)
+{
+	char link[64], target[PATH_MAX];
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir("/proc/self/fd");
+	if (!d)
+		fatal("cannot list /proc/self/fd: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		ssize_t len;
+
+		if (*end || end == de->d_name || fd == dirfd(d))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, "/dev/vfio/vfio") && strcmp(target, "/dev/iommu"))
+			continue;
+		if (n == max)
+			fatal("more than %u VFIO container / iommufd fds", max);
+		out[n++] = (int)fd;
+	}
+	closedir(d);
+	return n;
+}
+
 void broker_sandbox_enter(struct broker *b)
 {
 	const char *dir = broker_sandbox_policy_dir();
@@ -143,7 +204,8 @@ void broker_sandbox_enter(struct broker *b)
 		/* stdout/stderr and --summary-json may be regular files. */
 		.fsize = SANDBOX_RLIM_UNCHANGED,
 	};
-	unsigned int keep_caps[1], n_pids = 0;
+	int iommu_fds[BROKER_SANDBOX_MAX_FDS];
+	unsigned int keep_caps[1], n_pids = 0, n_fds;
 	struct filter_error err;
 	int rc;
 
@@ -154,13 +216,15 @@ void broker_sandbox_enter(struct broker *b)
 			fatal("more than %d spawned devprocs", BROKER_SANDBOX_MAX_PIDS);
 		pids[n_pids++] = b->devices[i].child;
 	}
-	rc = broker_sandbox_filter(dir, pids, n_pids, &cfg.filter, &err);
+	n_fds = broker_sandbox_iommu_fds(iommu_fds, BROKER_SANDBOX_MAX_FDS);
+	rc = broker_sandbox_filter(dir, pids, n_pids, iommu_fds, n_fds,
+				   &cfg.filter, &err);
 	if (rc)
 		fatal("seccomp policy: %s", err.msg);
 	cfg.n_keep_caps = broker_sandbox_caps(b, keep_caps);
 	cfg.keep_caps = keep_caps;
 	sandbox_enter(&cfg);
-	log_info("sandboxed: %s, no_new_privs, seccomp %s/broker.policy%s, kill allowed for %u devproc(s)",
+	log_info("sandboxed: %s, no_new_privs, seccomp %s/broker.policy%s, IOMMU ioctls on %u fd(s), kill allowed for %u devproc(s)",
 		 cfg.n_keep_caps ? "kept CAP_IPC_LOCK only" : "no capabilities",
-		 dir, SANDBOX_ASAN ? " + sanitizer.policy" : "", n_pids);
+		 dir, SANDBOX_ASAN ? " + sanitizer.policy" : "", n_fds, n_pids);
 }

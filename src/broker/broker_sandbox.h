@@ -9,8 +9,10 @@
  *     RLIMIT_MEMLOCK (docs/sandbox.md says why this and not a raised limit);
  *   - no_new_privs;
  *   - the seccomp filter of seccomp/broker.policy (plus sanitizer.policy in
- *     ASan builds), plus kill(pid, SIGTERM|SIGKILL) for exactly the pids of
- *     the devprocs it spawned.
+ *     ASan builds), its data-path VFIO/iommufd ioctls bound to the
+ *     container and iommufd fds open at entry ($iommu_fds), plus
+ *     kill(pid, SIGTERM|SIGKILL) for exactly the pids of the devprocs it
+ *     spawned.
  * Every fd stays open: they are the broker's state. Devprocs are spawned
  * before entry, so they never inherit this filter, and the broker never
  * forks afterwards (fork/clone are not in the policy).
@@ -31,11 +33,13 @@ const char *broker_sandbox_policy_dir(void);
 
 /*
  * Compile @dir/broker.policy (and @dir/sanitizer.policy in ASan builds)
- * and allow kill() of each of @pids with SIGTERM or SIGKILL. Returns 0 with
- * the filter in *@out, or -errno with @err->msg set; nothing is loaded.
+ * with $iommu_fds bound to @iommu_fds, and allow kill() of each of @pids
+ * with SIGTERM or SIGKILL. Returns 0 with the filter in *@out, or -errno
+ * with @err->msg set; nothing is loaded.
  */
 int broker_sandbox_filter(const char *dir, const pid_t *pids,
-			  unsigned int n_pids, scmp_filter_ctx *out,
+			  unsigned int n_pids, const int *iommu_fds,
+			  unsigned int n_fds, scmp_filter_ctx *out,
 			  struct filter_error *err);
 
 /*

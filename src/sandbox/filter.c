@@ -10,6 +10,11 @@
  * command) are compared under a 0xffffffff mask: the upper register half is
  * not defined by the ABI, so an exact 64-bit compare could be dodged or
  * could spuriously fail.
+ *
+ * `argN == $name` compares against a set of values the program binds at
+ * compile time (struct filter_var: fds that exist only at run time). An
+ * alternative holding one becomes one libseccomp rule per value, and none
+ * for an empty set.
  */
 #include "sandbox/filter.h"
 
@@ -32,6 +37,8 @@ struct filter_seen {
 struct filter_parser {
 	scmp_filter_ctx ctx;
 	unsigned int flags;
+	const struct filter_var *vars;
+	unsigned int n_vars;
 	struct filter_error *err;
 	struct filter_seen *seen;
 	size_t n_seen;
@@ -44,7 +51,7 @@ struct filter_pos {
 	unsigned int line;
 };
 
-enum filter_tok_kind { TOK_END, TOK_IDENT, TOK_NUM, TOK_OP };
+enum filter_tok_kind { TOK_END, TOK_IDENT, TOK_NUM, TOK_OP, TOK_VAR };
 
 struct filter_tok {
 	enum filter_tok_kind kind;
@@ -60,6 +67,8 @@ struct filter_lexer {
 struct filter_conj {
 	unsigned int n;
 	struct scmp_arg_cmp cmp[FILTER_MAX_CMPS];
+	const struct filter_var *var;	/* `== $name`, or NULL */
+	unsigned int var_cmp;		/* which cmp[] it fills */
 };
 
 struct filter_rule {
@@ -117,6 +126,18 @@ static int filter_lex(struct filter_parser *ps, const struct filter_pos *pos,
 			return filter_fail(ps, pos, "name too long");
 		memcpy(t->text, p, n);
 		t->kind = TOK_IDENT;
+		lx->p = p + n;
+		return 0;
+	}
+	if (*p == '$' && (isalpha((unsigned char)p[1]) || p[1] == '_')) {
+		size_t n = 1;
+
+		while (filter_is_ident_char(p[n]))
+			n++;
+		if (n - 1 >= sizeof(t->text))
+			return filter_fail(ps, pos, "name too long");
+		memcpy(t->text, p + 1, n - 1);
+		t->kind = TOK_VAR;
 		lx->p = p + n;
 		return 0;
 	}
@@ -202,7 +223,8 @@ static bool filter_arg_is_32bit(const char *syscall, unsigned int arg)
 static int filter_parse_cmp(struct filter_parser *ps,
 			    const struct filter_pos *pos,
 			    struct filter_lexer *lx, const char *syscall,
-			    struct scmp_arg_cmp *cmp)
+			    struct scmp_arg_cmp *cmp,
+			    const struct filter_var **var)
 {
 	struct filter_tok *t = &lx->tok;
 	char op[FILTER_TOKEN_MAX];
@@ -226,11 +248,34 @@ static int filter_parse_cmp(struct filter_parser *ps,
 	rc = filter_lex(ps, pos, lx);
 	if (rc)
 		return rc;
+	is32 = filter_arg_is_32bit(syscall, arg);
+	*var = NULL;
+	if (t->kind == TOK_VAR) {
+		for (unsigned int i = 0; i < ps->n_vars; i++)
+			if (!strcmp(ps->vars[i].name, t->text))
+				*var = &ps->vars[i];
+		if (!*var)
+			return filter_fail(ps, pos,
+					   "unknown variable '$%s' (not bound by this program)",
+					   t->text);
+		if (strcmp(op, "=="))
+			return filter_fail(ps, pos,
+					   "'$%s' can only be compared with ==",
+					   t->text);
+		rc = filter_lex(ps, pos, lx);
+		if (rc)
+			return rc;
+		/* The value is filled in per element when rules are added. */
+		memset(cmp, 0, sizeof(*cmp));
+		cmp->arg = arg;
+		cmp->op = is32 ? SCMP_CMP_MASKED_EQ : SCMP_CMP_EQ;
+		cmp->datum_a = is32 ? UINT32_MAX : 0;
+		return 0;
+	}
 	rc = filter_parse_value(ps, pos, lx, &v);
 	if (rc)
 		return rc;
 
-	is32 = filter_arg_is_32bit(syscall, arg);
 	if (is32 && v > UINT32_MAX)
 		return filter_fail(ps, pos,
 				   "value 0x%llx does not fit 32-bit arg%u of %s",
@@ -293,11 +338,20 @@ static int filter_parse_expr(struct filter_parser *ps,
 	c = &r->alt[0];
 	c->n = 0;
 	for (;;) {
+		const struct filter_var *var = NULL;
+
 		if (c->n == FILTER_MAX_CMPS)
 			return filter_fail(ps, pos, "too many comparisons joined by &&");
-		rc = filter_parse_cmp(ps, pos, lx, syscall, &c->cmp[c->n]);
+		rc = filter_parse_cmp(ps, pos, lx, syscall, &c->cmp[c->n], &var);
 		if (rc)
 			return rc;
+		if (var && c->var)
+			return filter_fail(ps, pos,
+					   "only one $variable per alternative");
+		if (var) {
+			c->var = var;
+			c->var_cmp = c->n;
+		}
 		for (unsigned int i = 0; i < c->n; i++)
 			if (c->cmp[i].arg == c->cmp[c->n].arg)
 				return filter_fail(ps, pos,
@@ -311,6 +365,7 @@ static int filter_parse_expr(struct filter_parser *ps,
 				return filter_fail(ps, pos, "too many || alternatives");
 			c = &r->alt[r->n_alts++];
 			c->n = 0;
+			c->var = NULL;
 		} else if (!filter_tok_is(&lx->tok, "&&")) {
 			return filter_fail(ps, pos, "expected && or || or end of line, got '%s'",
 					   lx->tok.text);
@@ -449,11 +504,25 @@ static int filter_parse_rule(struct filter_parser *ps,
 					   syscall, strerror(-rc));
 	}
 	for (unsigned int a = 0; a < r.n_alts; a++) {
-		rc = seccomp_rule_add_array(ps->ctx, r.action, r.nr,
-					    r.alt[a].n, r.alt[a].cmp);
-		if (rc)
-			return filter_fail(ps, pos, "libseccomp rejected '%s': %s",
-					   syscall, strerror(-rc));
+		struct filter_conj *c = &r.alt[a];
+		unsigned int n = c->var ? c->var->n : 1;
+
+		for (unsigned int k = 0; k < n; k++) {
+			if (c->var) {
+				struct scmp_arg_cmp *x = &c->cmp[c->var_cmp];
+
+				if (x->op == SCMP_CMP_MASKED_EQ)
+					x->datum_b = c->var->values[k] & UINT32_MAX;
+				else
+					x->datum_a = c->var->values[k];
+			}
+			rc = seccomp_rule_add_array(ps->ctx, r.action, r.nr,
+						    c->n, c->cmp);
+			if (rc)
+				return filter_fail(ps, pos,
+						   "libseccomp rejected '%s': %s",
+						   syscall, strerror(-rc));
+		}
 	}
 	return 0;
 }
@@ -648,12 +717,22 @@ int filter_compile_files(const char *const *paths, unsigned int n,
 			 unsigned int flags, scmp_filter_ctx *out,
 			 struct filter_error *err)
 {
+	return filter_compile_files_vars(paths, n, NULL, 0, flags, out, err);
+}
+
+int filter_compile_files_vars(const char *const *paths, unsigned int n,
+			      const struct filter_var *vars,
+			      unsigned int n_vars, unsigned int flags,
+			      scmp_filter_ctx *out, struct filter_error *err)
+{
 	struct filter_parser ps;
 	int rc;
 
 	rc = filter_begin(&ps, flags, err);
 	if (rc)
 		return rc;
+	ps.vars = vars;
+	ps.n_vars = n_vars;
 	for (unsigned int i = 0; i < n && !rc; i++)
 		rc = filter_parse_file(&ps, paths[i], NULL);
 	return filter_end(&ps, rc, out);
@@ -663,12 +742,24 @@ int filter_compile_string(const char *name, const char *text,
 			  const char *base_dir, unsigned int flags,
 			  scmp_filter_ctx *out, struct filter_error *err)
 {
+	return filter_compile_string_vars(name, text, base_dir, NULL, 0, flags,
+					  out, err);
+}
+
+int filter_compile_string_vars(const char *name, const char *text,
+			       const char *base_dir,
+			       const struct filter_var *vars,
+			       unsigned int n_vars, unsigned int flags,
+			       scmp_filter_ctx *out, struct filter_error *err)
+{
 	struct filter_parser ps;
 	int rc;
 
 	rc = filter_begin(&ps, flags, err);
 	if (rc)
 		return rc;
+	ps.vars = vars;
+	ps.n_vars = n_vars;
 	ps.depth = 1;
 	rc = filter_parse_text(&ps, name, base_dir ? base_dir : ".", text);
 	return filter_end(&ps, rc, out);

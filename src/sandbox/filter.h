@@ -9,6 +9,8 @@
  * with OP one of == != < <= > >= & (all bits of VALUE set) and `in` (no bit
  * outside VALUE set). VALUE is a number or C constant names joined by `|`.
  * `@include FILE` pulls in another policy relative to the including file.
+ * `argN == $name` compares with every value of a set the program binds
+ * (struct filter_var), for values that exist only at run time (fds).
  * Unlisted syscalls kill the process (SCMP_ACT_KILL_PROCESS). docs/sandbox.md
  * is the full description.
  *
@@ -46,6 +48,29 @@ int filter_compile_files(const char *const *paths, unsigned int n,
 int filter_compile_string(const char *name, const char *text,
 			  const char *base_dir, unsigned int flags,
 			  scmp_filter_ctx *out, struct filter_error *err);
+
+/*
+ * A named set of values, bound by the program, that a policy compares an
+ * argument with as `argN == $name` (only ==, one per alternative). The
+ * alternative is added once per value; with no values it allows nothing.
+ * A policy naming a variable the program did not bind does not compile.
+ */
+struct filter_var {
+	const char *name;		/* without the '$' */
+	const uint64_t *values;
+	unsigned int n;
+};
+
+/* filter_compile_files() / filter_compile_string() with variables. */
+int filter_compile_files_vars(const char *const *paths, unsigned int n,
+			      const struct filter_var *vars,
+			      unsigned int n_vars, unsigned int flags,
+			      scmp_filter_ctx *out, struct filter_error *err);
+int filter_compile_string_vars(const char *name, const char *text,
+			       const char *base_dir,
+			       const struct filter_var *vars,
+			       unsigned int n_vars, unsigned int flags,
+			       scmp_filter_ctx *out, struct filter_error *err);
 
 /* Build-time constant table (filter_consts.c). */
 bool filter_consts_lookup(const char *name, uint64_t *value);

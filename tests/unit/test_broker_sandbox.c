@@ -2,9 +2,10 @@
 /*
  * broker_sandbox.c: the real seccomp/broker.policy (plus sanitizer.policy in
  * ASan builds) is compiled and loaded in forked children. The data-path
- * ioctl numbers pass the filter and reach the kernel (which answers ENOTTY
- * on a non-VFIO fd), also with garbage in the upper half of the command
- * register; start-up-only VFIO requests and unrelated ones are SIGSYS;
+ * ioctl numbers pass the filter on an fd bound as $iommu_fds and reach the
+ * kernel (which answers ENOTTY on a non-VFIO fd), also with garbage in the
+ * upper half of the command register; on any other fd they are SIGSYS;
+ * start-up-only VFIO requests and unrelated ones are SIGSYS;
  * forbidden syscalls are SIGSYS, soft denials return their errno; kill()
  * reaches exactly the listed devproc pids with SIGTERM/SIGKILL. Finally
  * broker_sandbox_enter() itself, on a minimal broker, is inspected through
@@ -47,12 +48,16 @@
 
 #define POLICY_DIR	VB_SOURCE_DIR "/seccomp"
 
+/* The fd a test binds as $iommu_fds (-1: none). */
+static int test_iommu_fd = -1;
+
 static scmp_filter_ctx compile(const pid_t *pids, unsigned int n)
 {
 	struct filter_error err;
 	scmp_filter_ctx ctx = NULL;
 
-	ck_assert_msg(broker_sandbox_filter(POLICY_DIR, pids, n, &ctx,
+	ck_assert_msg(broker_sandbox_filter(POLICY_DIR, pids, n, &test_iommu_fd,
+					    test_iommu_fd >= 0 ? 1 : 0, &ctx,
 					    &err) == 0, "%s", err.msg);
 	return ctx;
 }
@@ -131,6 +136,19 @@ static const struct ioctl_case forbidden_ioctls[] = {
 	{ "FIONBIO", FIONBIO },
 };
 
+struct one_ioctl {
+	int fd;
+	unsigned long cmd;
+};
+
+static int child_one_ioctl(void *arg)
+{
+	struct one_ioctl *o = arg;
+
+	syscall(SYS_ioctl, o->fd, o->cmd, 0);
+	return 0;
+}
+
 /* Exit 0 when every data-path number reached the kernel: on /dev/null
  * the kernel answers ENOTTY. Exit 10+i names the first that did not. */
 static int child_allowed_ioctls(void *arg)
@@ -159,6 +177,7 @@ START_TEST(allowed_ioctls_reach_the_kernel)
 	int status;
 
 	ck_assert_int_ge(fd, 0);
+	test_iommu_fd = fd;
 	status = run_filtered(NULL, 0, child_allowed_ioctls, &fd);
 	assert_exit0(status, "data-path ioctls (exit 10+i: the i-th failed, 40+i: with upper bits set)");
 	close(fd);
@@ -176,6 +195,40 @@ static int child_fionread(void *arg)
 	return 0;
 }
 
+/* The same numbers on an fd that is not a container or iommufd (a device
+ * fd, say): refused. */
+START_TEST(data_path_ioctl_on_other_fd_is_sigsys)
+{
+	const struct ioctl_case *c = &allowed_ioctls[_i];
+	struct one_ioctl o = { .cmd = c->cmd };
+	char what[96];
+
+	test_iommu_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	o.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(test_iommu_fd, 0);
+	ck_assert_int_ge(o.fd, 0);
+	snprintf(what, sizeof(what), "ioctl %s on an unbound fd", c->name);
+	assert_sigsys(run_filtered(NULL, 0, child_one_ioctl, &o), what);
+	close(o.fd);
+}
+END_TEST
+
+/* No container or iommufd (the sim backend): none of them at all. */
+START_TEST(data_path_ioctl_without_iommu_fds_is_sigsys)
+{
+	const struct ioctl_case *c = &allowed_ioctls[_i];
+	struct one_ioctl o = { .cmd = c->cmd };
+	char what[96];
+
+	test_iommu_fd = -1;
+	o.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(o.fd, 0);
+	snprintf(what, sizeof(what), "ioctl %s with no IOMMU fd", c->name);
+	assert_sigsys(run_filtered(NULL, 0, child_one_ioctl, &o), what);
+	close(o.fd);
+}
+END_TEST
+
 START_TEST(fionread_allowed)
 {
 	int sv[2];
@@ -187,19 +240,6 @@ START_TEST(fionread_allowed)
 }
 END_TEST
 
-struct one_ioctl {
-	int fd;
-	unsigned long cmd;
-};
-
-static int child_one_ioctl(void *arg)
-{
-	struct one_ioctl *o = arg;
-
-	syscall(SYS_ioctl, o->fd, o->cmd, 0);
-	return 0;
-}
-
 START_TEST(forbidden_ioctl_is_sigsys)
 {
 	const struct ioctl_case *c = &forbidden_ioctls[_i];
@@ -208,6 +248,8 @@ START_TEST(forbidden_ioctl_is_sigsys)
 
 	o.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(o.fd, 0);
+	/* bound as an IOMMU fd: only the data-path numbers pass on it */
+	test_iommu_fd = o.fd;
 	snprintf(what, sizeof(what), "ioctl %s", c->name);
 	assert_sigsys(run_filtered(NULL, 0, child_one_ioctl, &o), what);
 	close(o.fd);
@@ -362,13 +404,49 @@ START_TEST(bad_pid_refused)
 	scmp_filter_ctx ctx = NULL;
 	pid_t bad[1] = { 0 };
 
-	ck_assert_int_eq(broker_sandbox_filter(POLICY_DIR, bad, 1, &ctx, &err),
-			 -EINVAL);
+	int bad_fd[1] = { -1 };
+
+	ck_assert_int_eq(broker_sandbox_filter(POLICY_DIR, bad, 1, NULL, 0,
+					       &ctx, &err), -EINVAL);
 	ck_assert_ptr_null(ctx);
 	ck_assert_ptr_nonnull(strstr(err.msg, "pid 0"));
-	ck_assert_int_lt(broker_sandbox_filter("/nonexistent", NULL, 0, &ctx,
-					       &err), 0);
+	ck_assert_int_eq(broker_sandbox_filter(POLICY_DIR, NULL, 0, bad_fd, 1,
+					       &ctx, &err), -EBADF);
 	ck_assert_ptr_null(ctx);
+	ck_assert_int_lt(broker_sandbox_filter("/nonexistent", NULL, 0, NULL,
+					       0, &ctx, &err), 0);
+	ck_assert_ptr_null(ctx);
+}
+END_TEST
+
+/* The $variable syntax the broker policy relies on. */
+START_TEST(policy_variables)
+{
+	static const uint64_t vals[] = { 7, 9 };
+	const struct filter_var var = { .name = "fds", .values = vals, .n = 2 };
+	struct filter_error err;
+	scmp_filter_ctx ctx = NULL;
+
+	ck_assert_int_eq(filter_compile_string_vars("t", "read: arg0 == $fds\n",
+						    NULL, &var, 1, 0, &ctx,
+						    &err), 0);
+	seccomp_release(ctx);
+	ck_assert_int_lt(filter_compile_string_vars("t", "read: arg0 == $nope\n",
+						    NULL, &var, 1, 0, &ctx,
+						    &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unknown variable '$nope'"));
+	ck_assert_int_lt(filter_compile_string("t", "read: arg0 == $fds\n",
+					       NULL, 0, &ctx, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "t:1:"));
+	ck_assert_int_lt(filter_compile_string_vars("t", "read: arg0 != $fds\n",
+						    NULL, &var, 1, 0, &ctx,
+						    &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "only be compared with =="));
+	ck_assert_int_lt(filter_compile_string_vars("t",
+						    "read: arg0 == $fds && arg1 == $fds\n",
+						    NULL, &var, 1, 0, &ctx,
+						    &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "one $variable"));
 }
 END_TEST
 
@@ -497,7 +575,12 @@ static Suite *broker_sandbox_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, policy_compiles);
 	tcase_add_test(tc, allowed_ioctls_reach_the_kernel);
+	tcase_add_loop_test(tc, data_path_ioctl_on_other_fd_is_sigsys, 0,
+			    sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]));
+	tcase_add_loop_test(tc, data_path_ioctl_without_iommu_fds_is_sigsys, 0,
+			    sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]));
 	tcase_add_test(tc, fionread_allowed);
+	tcase_add_test(tc, policy_variables);
 	tcase_add_loop_test(tc, forbidden_ioctl_is_sigsys, 0,
 			    sizeof(forbidden_ioctls) / sizeof(forbidden_ioctls[0]));
 	tcase_add_loop_test(tc, forbidden_syscall_is_sigsys, 0, N_SYS_CASES);
