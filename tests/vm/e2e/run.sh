@@ -34,127 +34,18 @@ while [ $# -gt 0 ]; do
 	esac
 done
 build=$(cd "$build" && pwd) || vm_die "e2e: no build tree $build"
+. "$here/lib-e2e.sh"
+e2e_check_build "$build"
+E2E_BUILD=$build
 work=$VM_WORK/e2e
-bins=("$build/src/broker/vfio-broker" "$build/src/devproc/vfio-devproc"
-      "$build/src/brokerctl/vfio-brokerctl")
-for b in "${bins[@]}"; do
-	[ -x "$b" ] || vm_die "e2e: $b missing: build the project in $build first"
-done
-if ldd "${bins[0]}" | grep -q 'libasan\|libubsan'; then
-	vm_die "e2e: $build is a sanitizer build; the guest needs a normal build"
-fi
+# V3_DEBUG=1: the module's invariant checks are on; a warning fails the
+# run through the kernel_log result.
+e2e_initramfs "$work" 1 "$here/guest.sh" "$backends"
 
-rel=$(vm_kernel_release)
-vm_require_tools
-mkdir -p "$work"
-
-# --- the v3 module -----------------------------------------------------------
-[ -f "$VM_SRC/src/kernel/Makefile" ] || vm_die "e2e: src/kernel has no Makefile"
-make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
-	BUILD_DIR="$work/kmod" V3_DEBUG=1 >&2 ||
-	vm_die "e2e: building src/kernel failed"
-ko="$work/kmod/vfio_iommu_type1v3.ko"
-[ -f "$ko" ] || vm_die "e2e: $ko missing after the module build"
-
-# --- initramfs ---------------------------------------------------------------
-root="$work/root"
-rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp} "$root/lib/modules/$rel/extra"
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list); do
-	# the list names busybox itself: linking it would replace the binary
-	[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
-done
-ln -s bin "$root/sbin"
-
-declare -A seen=()
-add_module() {
-	local f dep
-	[ -z "${seen[$1]:-}" ] || return 0
-	seen[$1]=1
-	f=$(modinfo -k "$rel" -F filename "$1")
-	mkdir -p "$root$(dirname "$f")"
-	case $f in
-	*.xz) xz -dc "$f" >"$root${f%.xz}" ;;
-	*) cp "$f" "$root$f" ;;
-	esac
-	for dep in $(modinfo -k "$rel" -F depends "$1" | tr , ' '); do
-		add_module "$dep"
-	done
-}
-for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
-	add_module "$m"
-done
-cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
-: >"$root/lib/modules/$rel/modules.order"
-cp "$ko" "$root/lib/modules/$rel/extra/"
-depmod -b "$root" "$rel"
-
-# Binaries at their build-tree paths, with every shared library they load.
-copy_file() {
-	mkdir -p "$root$(dirname "$1")"
-	cp -L "$1" "$root$1"
-}
-for b in "${bins[@]}"; do
-	copy_file "$b"
-	for lib in $(ldd "$b" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
-		copy_file "$lib"
-	done
-done
-mkdir -p "$root$VM_SRC"
-cp -r "$VM_SRC/seccomp" "$root$VM_SRC/seccomp"
-cp "$here/guest.sh" "$root/bin/e2e-guest"
-chmod +x "$root/bin/e2e-guest"
-
-cat >"$root/init" <<INIT
-#!/bin/sh
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
-echo "3 4 1 7" >/proc/sys/kernel/printk
-echo "E2E BOOTED \$(uname -r)"
-modprobe vfio || echo "E2E ERROR modprobe vfio"
-modprobe vfio_iommu_type1 || echo "E2E ERROR modprobe vfio_iommu_type1"
-modprobe vfio-pci || echo "E2E ERROR modprobe vfio-pci"
-modprobe vfio_iommu_type1v3 && echo "E2E MODULE vfio_iommu_type1v3 loaded" ||
-	echo "E2E ERROR modprobe vfio_iommu_type1v3"
-for d in /sys/bus/pci/devices/*; do
-	[ "\$(cat \$d/vendor)" = 0x1234 ] && [ "\$(cat \$d/device)" = 0x11e8 ] || continue
-	echo vfio-pci >\$d/driver_override
-	echo \${d##*/} >/sys/bus/pci/drivers_probe
-done
-n0=\$(dmesg | wc -l)
-timeout -s KILL 1500 /bin/e2e-guest "$build" "$VM_SRC" $backends
-echo "E2E EXIT rc=\$?"
-if dmesg | tail -n +\$((n0 + 1)) | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t'; then
-	echo "E2E RESULT kernel_log FAIL warning, BUG or oops during the run"
-else
-	echo "E2E RESULT kernel_log PASS no warning, BUG or oops"
-fi
-echo "E2E DMESG-BEGIN"
-dmesg | tail -n +\$((n0 + 1))
-echo "E2E DMESG-END"
-echo "E2E END"
-poweroff -f
-INIT
-chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
-
-# --- boot --------------------------------------------------------------------
 log="$work/guest.log"
-echo "e2e vm: kernel $rel, backends: $backends, build $build, log $log"
-set +e
-timeout -k 5 "${VB_VM_TIMEOUT:-1700}" qemu-system-x86_64 -machine q35 -accel tcg \
-	-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
-	-device intel-iommu -device edu -device edu \
-	-kernel "/boot/vmlinuz-$rel" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet" \
-	</dev/null >"$log" 2>&1
-qrc=$?
-set -e
-tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+echo "e2e vm: kernel $(vm_kernel_release), backends: $backends, build $build, log $log"
+qrc=0
+e2e_boot "$work" "$log" "${VB_VM_TIMEOUT:-1700}" || qrc=$?
 
 # --- verdict -----------------------------------------------------------------
 fail=0

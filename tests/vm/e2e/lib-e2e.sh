@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared by tests/vm/e2e/run.sh and bench.sh (sourced after ../lib.sh):
+# builds the v3 module and an initramfs holding busybox, the VFIO modules,
+# this build tree's broker, devproc and brokerctl at their build-tree paths
+# (with the shared libraries ldd names and the seccomp policies), and an
+# /init that loads the modules, binds every edu device to vfio-pci and runs
+# one guest script. Boots it with two edu devices.
+#
+# e2e_check_build BUILD       dies unless BUILD has the three binaries and
+#                             is not a sanitizer build
+# e2e_initramfs WORK V3_DEBUG GUEST_SCRIPT GUEST_ARGS [EXTRA_FILE...]
+#                             writes WORK/initramfs.cpio.gz; the guest runs
+#                             /bin/e2e-guest GUEST_ARGS; EXTRA_FILEs are
+#                             copied to /bin
+# e2e_boot WORK LOG TIMEOUT   boots it; returns QEMU's status
+
+e2e_bins() {
+	echo "$1/src/broker/vfio-broker $1/src/devproc/vfio-devproc $1/src/brokerctl/vfio-brokerctl"
+}
+
+e2e_check_build() {
+	local b
+	for b in $(e2e_bins "$1"); do
+		[ -x "$b" ] || vm_die "e2e: $b missing: build the project in $1 first"
+	done
+	if ldd "$1/src/broker/vfio-broker" | grep -q 'libasan\|libubsan'; then
+		vm_die "e2e: $1 is a sanitizer build; the guest needs a normal build"
+	fi
+}
+
+e2e_initramfs() {
+	local work=$1 debug=$2 script=$3 args=$4
+	shift 4
+	local rel root ko b lib m f
+	rel=$(vm_kernel_release)
+	# its "busybox --list | grep -q" check can die of SIGPIPE under
+	# pipefail when grep stops reading early
+	set +o pipefail
+	vm_require_tools
+	set -o pipefail
+	mkdir -p "$work"
+
+	[ -f "$VM_SRC/src/kernel/Makefile" ] || vm_die "e2e: src/kernel has no Makefile"
+	make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
+		BUILD_DIR="$work/kmod$debug" V3_DEBUG="$debug" >&2 ||
+		vm_die "e2e: building src/kernel failed"
+	ko="$work/kmod$debug/vfio_iommu_type1v3.ko"
+	[ -f "$ko" ] || vm_die "e2e: $ko missing after the module build"
+
+	root="$work/root"
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp} "$root/lib/modules/$rel/extra"
+	cp /bin/busybox "$root/bin/busybox"
+	for b in $(/bin/busybox --list); do
+		# the list names busybox itself: linking it would replace it
+		[ "$b" = busybox ] || ln -sf busybox "$root/bin/$b"
+	done
+	ln -s bin "$root/sbin"
+
+	declare -A seen=()
+	e2e_add_module() {
+		local f dep
+		[ -z "${seen[$1]:-}" ] || return 0
+		seen[$1]=1
+		f=$(modinfo -k "$rel" -F filename "$1")
+		mkdir -p "$root$(dirname "$f")"
+		case $f in
+		*.xz) xz -dc "$f" >"$root${f%.xz}" ;;
+		*) cp "$f" "$root$f" ;;
+		esac
+		for dep in $(modinfo -k "$rel" -F depends "$1" | tr , ' '); do
+			e2e_add_module "$dep"
+		done
+	}
+	for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
+		e2e_add_module "$m"
+	done
+	cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
+	: >"$root/lib/modules/$rel/modules.order"
+	cp "$ko" "$root/lib/modules/$rel/extra/"
+	depmod -b "$root" "$rel"
+
+	# Binaries at their build-tree paths, with every library they load.
+	for b in $(e2e_bins "$E2E_BUILD"); do
+		for f in "$b" $(ldd "$b" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+			mkdir -p "$root$(dirname "$f")"
+			cp -L "$f" "$root$f"
+		done
+	done
+	mkdir -p "$root$VM_SRC"
+	cp -r "$VM_SRC/seccomp" "$root$VM_SRC/seccomp"
+	cp "$script" "$root/bin/e2e-guest"
+	chmod +x "$root/bin/e2e-guest"
+	for f in "$@"; do
+		cp "$f" "$root/bin/"
+	done
+
+	cat >"$root/init" <<INIT
+#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+echo "3 4 1 7" >/proc/sys/kernel/printk
+echo "E2E BOOTED \$(uname -r)"
+modprobe vfio || echo "E2E ERROR modprobe vfio"
+modprobe vfio_iommu_type1 || echo "E2E ERROR modprobe vfio_iommu_type1"
+modprobe vfio-pci || echo "E2E ERROR modprobe vfio-pci"
+modprobe vfio_iommu_type1v3 && echo "E2E MODULE vfio_iommu_type1v3 loaded" ||
+	echo "E2E ERROR modprobe vfio_iommu_type1v3"
+for d in /sys/bus/pci/devices/*; do
+	[ "\$(cat \$d/vendor)" = 0x1234 ] && [ "\$(cat \$d/device)" = 0x11e8 ] || continue
+	echo vfio-pci >\$d/driver_override
+	echo \${d##*/} >/sys/bus/pci/drivers_probe
+done
+n0=\$(dmesg | wc -l)
+timeout -s KILL 1500 /bin/e2e-guest "$E2E_BUILD" "$VM_SRC" $args
+echo "E2E EXIT rc=\$?"
+if dmesg | tail -n +\$((n0 + 1)) | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t'; then
+	echo "E2E RESULT kernel_log FAIL warning, BUG or oops during the run"
+else
+	echo "E2E RESULT kernel_log PASS no warning, BUG or oops"
+fi
+echo "E2E DMESG-BEGIN"
+dmesg | tail -n +\$((n0 + 1))
+echo "E2E DMESG-END"
+echo "E2E END"
+poweroff -f
+INIT
+	chmod +x "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+}
+
+e2e_boot() {
+	local work=$1 log=$2 to=$3 rel qrc
+	rel=$(vm_kernel_release)
+	set +e
+	timeout -k 5 "$to" qemu-system-x86_64 -machine q35 -accel tcg \
+		-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
+		-device intel-iommu -device edu -device edu \
+		-kernel "/boot/vmlinuz-$rel" -initrd "$work/initramfs.cpio.gz" \
+		-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet" \
+		</dev/null >"$log" 2>&1
+	qrc=$?
+	set -e
+	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+	return $qrc
+}
