@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# --syslog under the broker's seccomp filter. In a private mount namespace
+# (so the machine's /dev is untouched) a stand-in syslogd listens on
+# /dev/log. Lines the broker logs after its sandbox entry must arrive there
+# (glibc's syslog() sends on the socket openlog() connected at start-up);
+# when the syslogd goes away mid-run, syslog()'s attempt to open a new
+# socket is refused softly and the broker keeps serving, then shuts down
+# cleanly.
+. "$(dirname "$0")/lib.sh"
+
+SINK=$(dirname "$VB_HOSTILE")/vb-syslog-sink
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
+	fail "needs root and unshare(1) for a private /dev/log"
+	finish
+fi
+[ -x "$SINK" ] || { fail "no $SINK"; finish; }
+
+cat >"$T/spawn.conf" <<CONF
+[broker]
+backend = sim
+[ram main]
+gpa = 0x0
+size = 16M
+[device 1]
+group = sim
+iova = 0x100000 16M
+spawn = $VB_DEVPROC --workload coiommu --iterations 2000 --pages 1024 --working-set 128
+CONF
+cat >"$T/listen.conf" <<CONF
+[broker]
+backend = sim
+socket = $T/broker.sock
+control = $T/control.sock
+[ram main]
+gpa = 0x0
+size = 16M
+[device 1]
+group = sim
+iova = 0x100000 16M
+uid = 0
+CONF
+
+# Everything that needs the private /dev/log runs inside the namespace and
+# leaves its results in $T.
+timeout 120 unshare -m bash -s <<INNER
+set -u
+mount --make-rprivate /
+mkdir -p "$T/olddev"
+mount --rbind /dev "$T/olddev"
+mount -t tmpfs tmpfs /dev
+for f in null zero urandom; do
+	touch /dev/\$f
+	mount --bind "$T/olddev/\$f" /dev/\$f
+done
+"$SINK" /dev/log >"$T/syslog.txt" 2>&1 &
+sp=\$!
+for _ in \$(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
+
+# 1: a whole --exit-when-done run logging to syslog.
+"$VB_BROKER" -c "$T/spawn.conf" --syslog --exit-when-done \
+	>"$T/run1.out" 2>"$T/run1.err"
+echo \$? >"$T/run1.rc"
+
+# 2: syslogd goes away while the broker serves.
+"$VB_BROKER" -c "$T/listen.conf" --syslog >"$T/run2.out" 2>"$T/run2.err" &
+bp=\$!
+for _ in \$(seq 100); do
+	"$VB_BROKERCTL" -s "$T/control.sock" stats >/dev/null 2>&1 && break
+	sleep 0.1
+done
+"$VB_DEVPROC" --connect "$T/broker.sock" --device 1 --workload virtio-iommu \
+	--iterations 100 >"$T/d1.out" 2>&1
+echo \$? >"$T/d1.rc"
+sleep 0.2
+kill \$sp
+wait \$sp 2>/dev/null
+rm -f /dev/log
+"$VB_DEVPROC" --connect "$T/broker.sock" --device 1 --workload virtio-iommu \
+	--iterations 100 >"$T/d2.out" 2>&1
+echo \$? >"$T/d2.rc"
+"$VB_BROKERCTL" -s "$T/control.sock" stats >"$T/stats2.txt" 2>&1
+echo \$? >"$T/stats2.rc"
+kill -TERM \$bp
+wait \$bp
+echo \$? >"$T/run2.rc"
+INNER
+
+rc1=$(cat "$T/run1.rc" 2>/dev/null)
+check "--syslog run exits 0 under the filter (status ${rc1:-none}; 159 = SIGSYS)" \
+	test "${rc1:-x}" = 0
+check "the sandbox entry line reached syslog" \
+	grep -q 'vfio-broker\[[0-9]*\]: broker_sandbox_enter: sandboxed:' "$T/syslog.txt"
+check "lines logged after entry reached syslog" \
+	grep -q 'vfio-broker\[[0-9]*\]: broker_check_done: every spawned devproc has finished' "$T/syslog.txt"
+check "the spawned devproc finished OK" grep -q 'result OK' "$T/run1.out"
+check "nothing of the broker's went to stderr" \
+	bash -c "! grep -q 'vfio-broker\[' '$T/run1.err'"
+
+check "a client before syslogd went away: OK" \
+	bash -c "[ \"\$(cat '$T/d1.rc')\" = 0 ] && grep -q 'result OK' '$T/d1.out'"
+check "its disconnect was logged to syslog" \
+	grep -q 'vfio-broker\[[0-9]*\]: peer_free: dev 1 pid' "$T/syslog.txt"
+check "a client after syslogd went away: OK (broker kept serving)" \
+	bash -c "[ \"\$(cat '$T/d2.rc')\" = 0 ] && grep -q 'result OK' '$T/d2.out'"
+check "control socket still answers" \
+	bash -c "[ \"\$(cat '$T/stats2.rc')\" = 0 ] && grep -q '^backend sim' '$T/stats2.txt'"
+rc2=$(cat "$T/run2.rc" 2>/dev/null)
+check "broker without syslogd exits 0 on SIGTERM (status ${rc2:-none})" \
+	test "${rc2:-x}" = 0
+finish
