@@ -17,7 +17,9 @@ pkgs_for() {
 	echo "linux-image-$up+deb12-amd64-unsigned linux-headers-$up+deb12-amd64 linux-source-6.12"
 }
 
-base="qemu-system-x86 busybox-static cpio xz-utils"
+# flex, bison, bc, libelf-dev and libssl-dev build the in-tree patch
+# (test-inkernel-patch.sh).
+base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev"
 
 # Fast path: an installed linux-source-6.12 whose image and headers match.
 ver=$(installed_version linux-source-6.12)

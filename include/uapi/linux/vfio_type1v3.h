@@ -83,6 +83,7 @@ struct vfio_iommu_type1v3_map_batch {
 	__aligned_u64	entries;	/* user pointer to map entries */
 	__aligned_u64	pages_done;	/* out */
 };
+
 #define VFIO_IOMMU_MAP_DMA_BATCH	_IO(VFIO_TYPE, VFIO_BASE + 60)
 
 /*
@@ -108,6 +109,7 @@ struct vfio_iommu_type1v3_unmap_batch {
 	__aligned_u64	entries;	/* user pointer to unmap entries */
 	__aligned_u64	pages_done;	/* out */
 };
+
 #define VFIO_IOMMU_UNMAP_DMA_BATCH	_IO(VFIO_TYPE, VFIO_BASE + 61)
 
 #define VFIO_TYPE1v3_MAX_BATCH		65536

@@ -1,0 +1,39 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# test-kernel-style.sh: the module is kernel code by kernel rules. Builds
+# vfio_iommu_type1v3.ko out of tree with W=1, with and without the
+# invariant checks, and fails on any compiler warning; then runs
+# checkpatch.pl --strict on every module source and the uAPI header and
+# fails on any error, warning or check.
+set -eu
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+rc=0
+
+for debug in 0 1; do
+	log=$work/build-$debug.log
+	if ! make -C "$top/src/kernel" W=1 V3_DEBUG=$debug \
+		BUILD_DIR="$work/obj-$debug" >"$log" 2>&1; then
+		cat "$log"
+		echo "test-kernel-style: FAIL: W=1 V3_DEBUG=$debug build failed"
+		rc=1
+	elif grep -q 'warning:' "$log"; then
+		grep 'warning:' "$log"
+		echo "test-kernel-style: FAIL: W=1 V3_DEBUG=$debug build warns"
+		rc=1
+	else
+		echo "test-kernel-style: W=1 V3_DEBUG=$debug builds without warnings"
+	fi
+done
+
+if "$top/scripts/kernel-checkpatch.sh" "$top"/src/kernel/*.c \
+	"$top"/src/kernel/*.h "$top/include/uapi/linux/vfio_type1v3.h"; then
+	echo "test-kernel-style: checkpatch --strict clean"
+else
+	echo "test-kernel-style: FAIL: checkpatch --strict"
+	rc=1
+fi
+exit $rc
