@@ -53,6 +53,8 @@ static const struct vt_test tests[] = {
 	  "4 threads map/unmap on one container; result matches a model" },
 	{ "bench", t_bench, 0, 0,
 	  "benchmark (see tests/vm/bench.sh); not a pass/fail test" },
+	{ "profile", t_profile, 0, 0,
+	  "kernel profile of the benchmark (see tests/vm/profile.sh); not a pass/fail test" },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))

@@ -34,5 +34,6 @@ int t_pins(enum vt_mode mode);
 int t_pins_kill(enum vt_mode mode);
 int t_stress(enum vt_mode mode);
 int t_bench(enum vt_mode mode);
+int t_profile(enum vt_mode mode);
 
 #endif
