@@ -111,8 +111,10 @@ BROKER_PID=
 check "broker exits 0 on SIGTERM (status $rc; 159 would be SIGSYS)" test "$rc" -eq 0
 check "summary printed" grep -q '^summary (backend sim' "$T/broker.out"
 check "summary JSON written" grep -q '"backend":"sim"' "$T/summary.json"
-check "broker stopped the held devproc" \
-	grep -q "device 1: devproc $spid stopped" "$T/broker.log"
+# The devproc leaves --hold by itself when the broker closes its socket, so
+# either it or the broker's SIGTERM ends it first; both are reaped.
+check "broker ended and reaped the held devproc" \
+	grep -qE "device 1: devproc $spid (stopped|exited 0)" "$T/broker.log"
 check "no SIGSYS anywhere in the log" bash -c "! grep -qi 'signal 31\|Bad system call' '$T/broker.log'"
 
 # A start-up-only VFIO request after entry: SIGSYS, before any kernel call.
