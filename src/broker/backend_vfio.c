@@ -44,6 +44,7 @@ struct backend_vfio {
 	struct backend be;
 	uint32_t iommu_type;
 	bool v3;
+	char type1_limit[32];	/* dma_entry_limit, read before the sandbox */
 };
 
 struct backend_vfio_group {
@@ -358,20 +359,9 @@ static void backend_vfio_v3_usage(struct backend_domain *d,
 static void backend_vfio_type1_report_limit(struct backend_domain *d,
 					    const struct backend_run *r)
 {
-	char limit[32] = "?";
-	FILE *f;
-
-	f = fopen("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit",
-		  "re");
-	if (f) {
-		if (!fgets(limit, sizeof(limit), f))
-			strcpy(limit, "?");
-		limit[strcspn(limit, "\n")] = '\0';
-		fclose(f);
-	}
 	log_err("domain %u: type1 MAP_DMA of iova 0x%llx returned ENOSPC: the container holds %zu mappings and vfio_iommu_type1's dma_entry_limit is %s; load vfio_iommu_type1 with a larger dma_entry_limit= or use the v3 backend",
 		d->id, (unsigned long long)r->iova,
-		d->type1_maps, limit);
+		d->type1_maps, d->vb->type1_limit);
 }
 
 static int backend_vfio_type1_map_run(void *ctx, const struct backend_run *r)
@@ -685,8 +675,30 @@ int backend_v3_create(bool direct, struct backend **out)
 					    VFIO_TYPE1v3_IOMMU, true, out);
 }
 
+/*
+ * type1's dma_entry_limit, for the message that explains an ENOSPC. Read
+ * at creation because the sandboxed broker cannot open files later.
+ */
+static void backend_vfio_read_type1_limit(struct backend_vfio *vb)
+{
+	FILE *f = fopen("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit",
+			"re");
+
+	strcpy(vb->type1_limit, "?");
+	if (!f)
+		return;
+	if (!fgets(vb->type1_limit, sizeof(vb->type1_limit), f))
+		strcpy(vb->type1_limit, "?");
+	vb->type1_limit[strcspn(vb->type1_limit, "\n")] = '\0';
+	fclose(f);
+}
+
 int backend_type1_create(struct backend **out)
 {
-	return backend_vfio_create(&backend_vfio_type1_ops, VFIO_TYPE1v2_IOMMU,
-				   false, out);
+	int ret = backend_vfio_create(&backend_vfio_type1_ops,
+				      VFIO_TYPE1v2_IOMMU, false, out);
+
+	if (!ret)
+		backend_vfio_read_type1_limit((*out)->priv);
+	return ret;
 }
