@@ -35,10 +35,18 @@
 #define V3_DMA_PIN_CHUNK	512
 #define V3_DMA_UNMAP_CHUNK	4096
 #define V3_DMA_SMALL		8
+#define V3_DMA_RESCHED_ENTRIES	64
 
+/*
+ * A run of mapped pages with consecutive IOVAs. @join: nothing is mapped
+ * between the previous run and this one (the gap lies inside one allowed
+ * IOVA range and holds no page of ours), so a single unmap call may cover
+ * both runs and the gap.
+ */
 struct v3_dma_run {
 	unsigned long	pfn;
 	unsigned long	npages;
+	bool		join;
 };
 
 /*
@@ -182,6 +190,56 @@ static void v3_dma_ctx_close(struct v3_iommu *iommu,
 				    ctx->runs[ctx->nerased].npages);
 }
 
+static void v3_dma_unmap_run(struct iommu_domain *dom,
+			     const struct v3_dma_run *run,
+			     struct iommu_iotlb_gather *gather)
+{
+	size_t len = (size_t)run->npages << PAGE_SHIFT;
+	size_t got;
+
+	got = iommu_unmap_fast(dom, (dma_addr_t)run->pfn << PAGE_SHIFT, len,
+			       gather);
+	V3_CHECK(got == len);
+}
+
+/*
+ * Unmap the collected runs from one domain. Joined runs go in one call
+ * spanning their gaps: the gaps hold nothing of ours (see v3_dma_ctx_add)
+ * and clearing an empty PTE is harmless, while each call costs a full
+ * page-table walk in the driver, which for scattered single pages was
+ * the largest per-page cost of an unmap. VT-d clears the whole span; a
+ * driver that stops at the first hole returns short, and the rest of the
+ * span's runs are then unmapped one by one.
+ */
+static void v3_dma_ctx_unmap(struct iommu_domain *dom,
+			     const struct v3_dma_unmap_ctx *ctx,
+			     struct iommu_iotlb_gather *gather)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < ctx->nruns; i = j) {
+		const struct v3_dma_run *run = &ctx->runs[i];
+		unsigned long start = run->pfn, stop;
+		size_t len, got;
+
+		for (j = i + 1; j < ctx->nruns && ctx->runs[j].join; j++)
+			run = &ctx->runs[j];
+		if (j == i + 1) {
+			v3_dma_unmap_run(dom, run, gather);
+			continue;
+		}
+		len = (size_t)(run->pfn + run->npages - start) << PAGE_SHIFT;
+		got = iommu_unmap_fast(dom, (dma_addr_t)start << PAGE_SHIFT,
+				       len, gather);
+		if (got >= len)
+			continue;
+		stop = start + (got >> PAGE_SHIFT);
+		for (run = &ctx->runs[i]; run < &ctx->runs[j]; run++)
+			if (run->pfn >= stop)
+				v3_dma_unmap_run(dom, run, gather);
+	}
+}
+
 /*
  * Remove the collected runs from every domain, flush, then unpin.
  *
@@ -214,15 +272,7 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 		iommu_iotlb_gather_add_range(&gather,
 					     (unsigned long)first << PAGE_SHIFT,
 					     (size_t)(end - first) << PAGE_SHIFT);
-		for (i = 0; i < ctx->nruns; i++) {
-			size_t len = ctx->runs[i].npages << PAGE_SHIFT;
-			size_t got;
-
-			got = iommu_unmap_fast(d->domain,
-					       (dma_addr_t)ctx->runs[i].pfn <<
-					       PAGE_SHIFT, len, &gather);
-			V3_CHECK(got == len);
-		}
+		v3_dma_ctx_unmap(d->domain, ctx, &gather);
 		iommu_iotlb_sync(d->domain, &gather);
 	}
 
@@ -238,8 +288,31 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 	ctx->nerased = 0;
 }
 
+/*
+ * May a new run at @pfn share one unmap call with @prev? Only if it lies
+ * above it and nothing of ours is mapped in between: [@from, @pfn) is
+ * known empty (the caller's search came from there), the rest of the gap
+ * is searched. The gap must also stay inside one allowed IOVA range, so a
+ * span never touches a reserved region (an MSI doorbell some IOMMU layers
+ * map into the domain themselves).
+ */
+static bool v3_dma_can_join(struct v3_iommu *iommu,
+			    const struct v3_dma_run *prev, unsigned long from,
+			    unsigned long pfn)
+{
+	unsigned long end = prev->pfn + prev->npages, probe = end;
+
+	if (pfn < end)
+		return false;
+	if (end < from && iommu->store->find(iommu, &probe, from - 1))
+		return false;
+	return v3_domain_iova_valid(iommu, (u64)end << PAGE_SHIFT,
+				    ((u64)pfn << PAGE_SHIFT) - 1);
+}
+
 static void v3_dma_ctx_add(struct v3_iommu *iommu,
-			   struct v3_dma_unmap_ctx *ctx, unsigned long pfn)
+			   struct v3_dma_unmap_ctx *ctx, unsigned long from,
+			   unsigned long pfn)
 {
 	phys_addr_t phys = v3_dma_phys(iommu, pfn);
 	struct v3_dma_run *run = ctx->nruns ? &ctx->runs[ctx->nruns - 1] : NULL;
@@ -254,9 +327,13 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 	    run->pfn + run->npages == pfn) {
 		run->npages++;
 	} else {
+		bool join = run && (run->pfn + run->npages == pfn ||
+				    v3_dma_can_join(iommu, run, from, pfn));
+
 		run = &ctx->runs[ctx->nruns++];
 		run->pfn = pfn;
 		run->npages = 1;
+		run->join = join;
 	}
 
 	/* a page in the store with no translation breaks the invariant */
@@ -276,14 +353,38 @@ static int v3_dma_unmap_range(struct v3_iommu *iommu,
 			      struct v3_dma_unmap_ctx *ctx,
 			      unsigned long pfn, unsigned long last)
 {
-	while (iommu->store->find(iommu, &pfn, last)) {
-		v3_dma_ctx_add(iommu, ctx, pfn);
+	const struct v3_dma_run *prev = ctx->nruns ?
+					&ctx->runs[ctx->nruns - 1] : NULL;
+	unsigned long from = pfn;
+	bool found = false;
+
+	/*
+	 * Searching from the end of the previous run instead of from @pfn
+	 * costs the same and also tells whether the gap between them is
+	 * empty, which v3_dma_can_join() would otherwise search for again.
+	 */
+	if (prev && prev->pfn + prev->npages < pfn) {
+		unsigned long probe = prev->pfn + prev->npages;
+
+		if (!iommu->store->find(iommu, &probe, last))
+			goto out;
+		if (probe >= pfn) {
+			from = prev->pfn + prev->npages;
+			pfn = probe;
+			found = true;
+		}
+	}
+
+	while (found || iommu->store->find(iommu, &pfn, last)) {
+		found = false;
+		v3_dma_ctx_add(iommu, ctx, from, pfn);
 		if (pfn == last)
 			break;
-		pfn++;
+		from = ++pfn;
 		if (!(pfn % V3_DMA_UNMAP_CHUNK))
 			cond_resched();
 	}
+out:
 	v3_dma_ctx_close(iommu, ctx);
 	return 0;
 }
@@ -370,6 +471,66 @@ int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
 }
 
 /*
+ * iommu_map() of a run without its iotlb_sync_map: the batch syncs once
+ * per domain at its end instead (v3_dma_sync_map). iommu_map() syncs on
+ * every call, and 6.12 exports no iommu_map_nosync(), so this calls the
+ * domain's map_pages op the way __iommu_map() does. Domains here map
+ * PAGE_SIZE pages only (domain.c), so no page-size split is needed, and
+ * pieces follow v3_dma_piece(). On failure the caller unmaps the chunk.
+ */
+static int v3_dma_map_nosync(struct iommu_domain *dom, unsigned long pfn,
+			     phys_addr_t phys, unsigned long npages, int prot)
+{
+	const struct iommu_domain_ops *ops = dom->ops;
+
+	if (!ops->map_pages)
+		return v3_dma_map_run(dom, pfn, phys, npages, prot);
+	while (npages) {
+		unsigned long n = v3_dma_piece(pfn, npages);
+		size_t mapped = 0;
+		int ret;
+
+		ret = ops->map_pages(dom, (dma_addr_t)pfn << PAGE_SHIFT, phys,
+				     PAGE_SIZE, n, prot | IOMMU_CACHE,
+				     GFP_KERNEL_ACCOUNT, &mapped);
+		if (ret)
+			return ret;
+		if (WARN_ON_ONCE(mapped != n << PAGE_SHIFT))
+			return -EIO;
+		pfn += n;
+		phys += (phys_addr_t)n << PAGE_SHIFT;
+		npages -= n;
+	}
+	return 0;
+}
+
+/*
+ * Make what a batch mapped in [@first, @last] visible to every domain's
+ * hardware: one iotlb_sync_map per domain over the batch's IOVA span.
+ * Syncing more than was mapped only invalidates more, which is safe.
+ */
+static int v3_dma_sync_map(struct v3_iommu *iommu, unsigned long first,
+			   unsigned long last)
+{
+	struct v3_domain *d;
+	int ret;
+
+	list_for_each_entry(d, &iommu->domains, next) {
+		const struct iommu_domain_ops *ops = d->domain->ops;
+
+		if (!ops->map_pages || !ops->iotlb_sync_map)
+			continue;
+		ret = ops->iotlb_sync_map(d->domain,
+					  (dma_addr_t)first << PAGE_SHIFT,
+					  (size_t)(last - first + 1) <<
+					  PAGE_SHIFT);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
  * Map @n pinned pages at @pfn into every domain. On failure nothing of
  * this chunk stays mapped; the caller still owns the pins.
  */
@@ -387,8 +548,8 @@ static int v3_dma_map_pages(struct v3_iommu *iommu, unsigned long pfn,
 			for (j = i + 1; j < n; j++)
 				if (page_to_pfn(pages[j]) != first + (j - i))
 					break;
-			ret = v3_dma_map_run(d->domain, pfn + i,
-					     PFN_PHYS(first), j - i, prot);
+			ret = v3_dma_map_nosync(d->domain, pfn + i,
+						PFN_PHYS(first), j - i, prot);
 			if (ret)
 				break;
 		}
@@ -467,7 +628,8 @@ static int v3_dma_map_entry(struct v3_iommu *iommu,
 		left -= got;
 		pfn += got;
 		vaddr += (unsigned long)got << PAGE_SHIFT;
-		cond_resched();
+		if (left)
+			cond_resched();
 	}
 	return 0;
 }
@@ -476,6 +638,7 @@ int v3_dma_map(struct v3_iommu *iommu,
 	       const struct vfio_iommu_type1v3_map_entry *entries,
 	       u32 nr, u32 *failed, u64 *pages_done)
 {
+	unsigned long first = ULONG_MAX, last = 0;
 	struct page **pages;
 	u64 total = 0, done = 0;
 	u32 i;
@@ -525,15 +688,23 @@ int v3_dma_map(struct v3_iommu *iommu,
 		done += n;
 		if (ret)
 			break;
+		first = min_t(unsigned long, first, entries[i].iova >> PAGE_SHIFT);
+		last = max_t(unsigned long, last,
+			     (entries[i].iova >> PAGE_SHIFT) + n - 1);
+		if (!(i % V3_DMA_RESCHED_ENTRIES))
+			cond_resched();
 	}
 	kfree(pages);
+	if (!ret)
+		ret = v3_dma_sync_map(iommu, first, last);
 
 	if (ret) {
 		struct v3_dma_unmap_ctx ctx;
 		unsigned long pfn;
 		u32 j;
 
-		*failed = i;
+		/* a failed sync after the last entry blames no entry */
+		*failed = i < nr ? i : U32_MAX;
 		/* undo whole entries before i, then the head of entry i */
 		v3_dma_ctx_init(&ctx, done);
 		for (j = 0; j <= i && j < nr && done; j++) {

@@ -212,7 +212,12 @@ void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size)
 {
 	struct v3_device *dev;
 
-	if (!size)
+	/*
+	 * Unlocked peek: a device that registers after this read cannot hold
+	 * a pin in a range whose unmap finished before it, and a batch
+	 * unmap would otherwise take the mutex once per entry for nothing.
+	 */
+	if (!size || list_empty(&iommu->devices))
 		return;
 	mutex_lock(&iommu->devices_lock);
 	list_for_each_entry(dev, &iommu->devices, next)
