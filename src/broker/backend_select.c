@@ -63,12 +63,16 @@ static bool backend_select_usable(const struct backend_select_entry *e)
 	return true;
 }
 
-int backend_select(const char *name, struct backend **out)
+int backend_select(const char *name, bool sim_devices, struct backend **out)
 {
 	const size_t n = sizeof(backend_select_table) / sizeof(*backend_select_table);
 	int ret;
 
-	if (!strcmp(name, "auto")) {
+	if (!strcmp(name, "auto") && sim_devices) {
+		/* Only sim can serve devices that name no IOMMU group. */
+		log_info("backend auto: sim (the configured devices are 'group = sim')");
+		name = "sim";
+	} else if (!strcmp(name, "auto")) {
 #ifdef VB_HAVE_VFIO
 		struct backend_probe pr;
 

@@ -6,12 +6,16 @@
 #ifndef VB_BROKER_BACKEND_SELECT_H
 #define VB_BROKER_BACKEND_SELECT_H
 
+#include <stdbool.h>
+
 #include "broker/backend.h"
 
 /*
- * "auto" picks the best available backend and logs why; a named backend
- * that is unknown (-EINVAL) or not available here (-ENODEV) is an error.
+ * "auto" picks the best available backend and logs why: sim when the
+ * configuration's devices are sim devices (@sim_devices), else the best
+ * kernel backend the probe finds. A named backend that is unknown
+ * (-EINVAL) or not available here (-ENODEV) is an error.
  */
-int backend_select(const char *name, struct backend **out);
+int backend_select(const char *name, bool sim_devices, struct backend **out);
 
 #endif /* VB_BROKER_BACKEND_SELECT_H */

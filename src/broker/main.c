@@ -198,6 +198,15 @@ static void main_config_override(struct config *cfg, const struct main_opts *o)
 		snprintf(cfg->backend, sizeof(cfg->backend), "%s", o->backend);
 }
 
+/* True when every device is a sim device (no IOMMU group to open). */
+static bool main_sim_devices(const struct config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->n_dev; i++)
+		if (cfg->dev[i].group != CONFIG_GROUP_SIM)
+			return false;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct main_opts o = { 0 };
@@ -225,7 +234,7 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&b.peers);
 	b.start_ns = stats_now_ns();
 
-	ret = backend_select(b.cfg->backend, &b.be);
+	ret = backend_select(b.cfg->backend, main_sim_devices(b.cfg), &b.be);
 	if (ret)
 		fatal("no usable backend '%s'", b.cfg->backend);
 	b.base = event_base_new();
