@@ -13,6 +13,12 @@
  * device may have dirtied and replay keeps the protection; it is empty,
  * and free, while every mapping is writable.
  *
+ * The last chunk of the mapped-page bitmap that was looked up is kept
+ * (iommu->chunk): a batch's pages lie close together, so its finds,
+ * inserts and erases mostly hit one chunk and skip the xarray walk. The
+ * pointer is dropped when that chunk is freed; all of it is under
+ * iommu->lock.
+ *
  * Memory: dense, 64 bytes per 512 pages plus one xa_node per 64 chunks,
  * about 0.14 bytes per page; one page in 64, about 8 bytes per page plus
  * the same node share (about 9 bytes).
@@ -32,6 +38,7 @@ static int v3_direct_init(struct v3_iommu *iommu)
 	xa_init(&iommu->ro);
 	iommu->nchunks = 0;
 	iommu->nro_chunks = 0;
+	iommu->chunk = NULL;
 	return 0;
 }
 
@@ -49,15 +56,35 @@ static void v3_direct_destroy(struct v3_iommu *iommu)
 {
 	V3_CHECK(xa_empty(&iommu->pages) && xa_empty(&iommu->ro));
 	/* nothing should be left; free defensively so memory never leaks */
+	iommu->chunk = NULL;
 	v3_direct_free_chunks(&iommu->pages);
 	v3_direct_free_chunks(&iommu->ro);
+}
+
+/* The chunk of bitmap @xa at @idx, through the cache for iommu->pages. */
+static unsigned long *v3_direct_chunk(struct v3_iommu *iommu,
+				      struct xarray *xa, unsigned long idx)
+{
+	unsigned long *chunk;
+
+	if (xa != &iommu->pages)
+		return xa_load(xa, idx);
+	if (iommu->chunk && iommu->chunk_idx == idx)
+		return iommu->chunk;
+	chunk = xa_load(xa, idx);
+	if (chunk) {
+		iommu->chunk = chunk;
+		iommu->chunk_idx = idx;
+	}
+	return chunk;
 }
 
 /*
  * Clear bits [pfn, pfn + npages) of the bitmap @xa; returns how many were
  * set. Chunks left empty are freed.
  */
-static unsigned long v3_direct_clear(struct xarray *xa, unsigned long *nchunks,
+static unsigned long v3_direct_clear(struct v3_iommu *iommu, struct xarray *xa,
+				     unsigned long *nchunks,
 				     unsigned long pfn, unsigned long npages)
 {
 	unsigned long done = 0;
@@ -67,13 +94,19 @@ static unsigned long v3_direct_clear(struct xarray *xa, unsigned long *nchunks,
 		unsigned int bit = pfn % V3_DIRECT_CHUNK_PAGES;
 		unsigned int n = min_t(unsigned long, npages,
 				       V3_DIRECT_CHUNK_PAGES - bit);
-		unsigned long *chunk = xa_load(xa, idx);
+		unsigned long *chunk = v3_direct_chunk(iommu, xa, idx);
 
 		if (chunk) {
-			done += bitmap_weight(chunk, bit + n) -
-				bitmap_weight(chunk, bit);
-			bitmap_clear(chunk, bit, n);
+			if (n == 1) {
+				done += __test_and_clear_bit(bit, chunk);
+			} else {
+				done += bitmap_weight(chunk, bit + n) -
+					bitmap_weight(chunk, bit);
+				bitmap_clear(chunk, bit, n);
+			}
 			if (bitmap_empty(chunk, V3_DIRECT_CHUNK_PAGES)) {
+				if (chunk == iommu->chunk)
+					iommu->chunk = NULL;
 				xa_erase(xa, idx);
 				kfree(chunk);
 				(*nchunks)--;
@@ -86,8 +119,9 @@ static unsigned long v3_direct_clear(struct xarray *xa, unsigned long *nchunks,
 }
 
 /* Set bits [pfn, pfn + npages) of @xa, all or nothing. */
-static int v3_direct_set(struct xarray *xa, unsigned long *nchunks,
-			 unsigned long pfn, unsigned long npages)
+static int v3_direct_set(struct v3_iommu *iommu, struct xarray *xa,
+			 unsigned long *nchunks, unsigned long pfn,
+			 unsigned long npages)
 {
 	unsigned long start = pfn, left = npages;
 
@@ -96,7 +130,7 @@ static int v3_direct_set(struct xarray *xa, unsigned long *nchunks,
 		unsigned int bit = pfn % V3_DIRECT_CHUNK_PAGES;
 		unsigned int n = min_t(unsigned long, left,
 				       V3_DIRECT_CHUNK_PAGES - bit);
-		unsigned long *chunk = xa_load(xa, idx);
+		unsigned long *chunk = v3_direct_chunk(iommu, xa, idx);
 
 		if (!chunk) {
 			int ret;
@@ -110,7 +144,8 @@ static int v3_direct_set(struct xarray *xa, unsigned long *nchunks,
 						GFP_KERNEL_ACCOUNT);
 			if (ret) {
 				kfree(chunk);
-				v3_direct_clear(xa, nchunks, start, pfn - start);
+				v3_direct_clear(iommu, xa, nchunks, start,
+						pfn - start);
 				return ret;
 			}
 			(*nchunks)++;
@@ -128,11 +163,13 @@ static void v3_direct_erase(struct v3_iommu *iommu, unsigned long pfn,
 {
 	unsigned long cleared;
 
-	cleared = v3_direct_clear(&iommu->pages, &iommu->nchunks, pfn, npages);
+	cleared = v3_direct_clear(iommu, &iommu->pages, &iommu->nchunks, pfn,
+				  npages);
 	V3_CHECK(cleared == npages);
 	iommu->npages -= cleared;
 	if (iommu->nro_chunks)
-		v3_direct_clear(&iommu->ro, &iommu->nro_chunks, pfn, npages);
+		v3_direct_clear(iommu, &iommu->ro, &iommu->nro_chunks, pfn,
+				npages);
 }
 
 static int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
@@ -141,16 +178,16 @@ static int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
 {
 	int ret;
 
-	ret = v3_direct_set(&iommu->pages, &iommu->nchunks, pfn, npages);
+	ret = v3_direct_set(iommu, &iommu->pages, &iommu->nchunks, pfn, npages);
 	if (ret)
 		return ret;
 	/* read-only pages are rare: their second bitmap usually is empty */
 	if (!(prot & IOMMU_WRITE)) {
-		ret = v3_direct_set(&iommu->ro, &iommu->nro_chunks, pfn,
+		ret = v3_direct_set(iommu, &iommu->ro, &iommu->nro_chunks, pfn,
 				    npages);
 		if (ret) {
-			v3_direct_clear(&iommu->pages, &iommu->nchunks, pfn,
-					npages);
+			v3_direct_clear(iommu, &iommu->pages, &iommu->nchunks,
+					pfn, npages);
 			return ret;
 		}
 	}
@@ -165,6 +202,23 @@ static bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 	unsigned long last_idx = last / V3_DIRECT_CHUNK_PAGES;
 	unsigned long *chunk;
 
+	if (iommu->chunk && iommu->chunk_idx == idx) {
+		unsigned long base = idx * V3_DIRECT_CHUNK_PAGES;
+		unsigned long bit = find_next_bit(iommu->chunk,
+						  V3_DIRECT_CHUNK_PAGES,
+						  *pfn - base);
+
+		if (bit < V3_DIRECT_CHUNK_PAGES) {
+			if (base + bit > last)
+				return false;
+			*pfn = base + bit;
+			return true;
+		}
+		if (idx == last_idx)
+			return false;
+		idx++;
+	}
+
 	while ((chunk = xa_find(&iommu->pages, &idx, last_idx, XA_PRESENT))) {
 		unsigned long base = idx * V3_DIRECT_CHUNK_PAGES;
 		unsigned long from = max(*pfn, base) - base;
@@ -175,6 +229,8 @@ static bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 			if (base + bit > last)
 				return false;
 			*pfn = base + bit;
+			iommu->chunk = chunk;
+			iommu->chunk_idx = idx;
 			return true;
 		}
 		if (idx == last_idx)

@@ -104,6 +104,8 @@ struct v3_iommu {
 	struct xarray		ext;		/* emulated devices' refs */
 	unsigned long		nchunks;	/* direct: bitmap chunks */
 	unsigned long		nro_chunks;	/* direct: chunks of ro */
+	unsigned long		*chunk;		/* direct: last chunk used */
+	unsigned long		chunk_idx;	/* its index in pages */
 	struct list_head	domains;	/* struct v3_domain */
 	struct list_head	emulated;	/* struct v3_group, no domain */
 	struct list_head	ranges;		/* struct v3_range, sorted */
