@@ -1,0 +1,169 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Guest side of tests/vm/e2e/bench.sh (busybox sh). Arguments:
+# BIN_DIR SRC_DIR ROUNDS. Uses the first edu device's IOMMU group.
+#
+# Prints, per round:
+#   BENCH speed mode=M workload=W round=R pages=N secs=S pps=P
+#     (W virtio-iommu-64 is virtio-iommu with up to 64-page buffers)
+#     pages mapped + unmapped per second of the whole run (start-up of the
+#     broker or of the direct process included), for
+#       M = v3-direct, v3, type1: vfio-devproc through the broker
+#       M = direct: vb-direct-type1, the same workload code holding the
+#           container itself, one type1 ioctl per page (crosvm today)
+#   BENCH mem mode=M cap=C held=H slab=B meta=X
+#     coiommu with --keep-mapped and working-set cap C, sampled while it
+#     holds H pages: B = slab bytes above the pre-run sample (every slab
+#     cache: /proc/slabinfo active_objs * objsize), X = the backend's own
+#     metadata bytes as the broker reports them (v3: the module's count;
+#     type1: 96 B per extent, an estimate; direct: -1)
+#
+# Every measured process runs pinned to vCPU 0 (taskset; the broker's
+# devprocs inherit it). Under TCG a wakeup across vCPUs waits for QEMU to
+# deliver an IPI, which costs milliseconds and would measure that instead
+# of the paths; on one vCPU a request and its reply are plain context
+# switches, as on hardware with a core per process.
+set -u
+BIN=$1 SRC=$2 ROUNDS=$3
+PIN="taskset -c 0"
+BROKER=$BIN/src/broker/vfio-broker
+CTL=$BIN/src/brokerctl/vfio-brokerctl
+DIRECT=/bin/vb-direct-type1
+T=/tmp/bench
+mkdir -p $T
+
+G=""
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat $d/vendor)" = 0x1234 ] && [ "$(cat $d/device)" = 0x11e8 ] || continue
+	g=$(readlink $d/iommu_group)
+	G=${g##*/}
+	break
+done
+[ -n "$G" ] || { echo "E2E ERROR no edu device"; exit 1; }
+
+slab() { awk '!/^(#|slabinfo)/ { s += $2 * $4 } END { printf "%d\n", s }' /proc/slabinfo; }
+settle() { echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null; echo 3 >/proc/sys/vm/drop_caches; }
+now() { awk '{ print $1 }' /proc/uptime; }
+
+# Same geometry for every mode: 256 MiB of guest RAM at GPA 0, one window
+# of 128 MiB at IOVA 1 MiB (what vb-direct-type1 uses).
+VARGS="--workload virtio-iommu --iterations 1500 --buffers 16 --buffer-pages 4 --pipeline 8"
+# Large buffers: the same stream with up to 64 pages per request, where a
+# request's fixed cost is spread over ~32 pages.
+LARGS="--workload virtio-iommu --iterations 60 --buffers 16 --buffer-pages 64 --pipeline 8"
+CARGS="--workload coiommu --iterations 30000 --pages 65536 --working-set 4096 --pipeline 8"
+
+conf() {	# extra-device-lines
+	printf '[broker]\ncontrol = %s\n[ram guest]\nsize = 256M\n' $T/ctl
+	printf '[device 1]\ngroup = %s\nfenced = yes\niova = 0x100000 0x8000000\n' $G
+	echo "$1"
+}
+
+speed_broker() {	# mode workload args...
+	mode=$1 wl=$2
+	shift 2
+	conf "spawn = vfio-devproc $* --quiet" >$T/conf
+	t0=$(now)
+	$PIN $BROKER -c $T/conf -b $mode --exit-when-done >$T/out 2>$T/log
+	rc=$?
+	t1=$(now)
+	if [ $rc -ne 0 ]; then
+		echo "E2E ERROR bench $mode $wl: broker rc $rc"
+		sed 's/^/E2E LOG /' $T/out $T/log | tail -20
+		return
+	fi
+	n=$(awk '/pages mapped/ { gsub(",", ""); print $3 + $5; exit }' $T/out)
+	echo "BENCH speed mode=$mode workload=$wl round=$r pages=$n secs=$(awk -v a=$t0 -v b=$t1 'BEGIN { print b - a }') pps=$(awk '/throughput/ { print $2; exit }' $T/out)"
+}
+
+speed_direct() {	# workload args...
+	wl=$1
+	shift
+	$PIN $DIRECT --group $G --ram-size 0x10000000 "$@" >$T/out 2>$T/log
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "E2E ERROR bench direct $wl: rc $rc"
+		sed 's/^/E2E LOG /' $T/out $T/log | tail -20
+		return
+	fi
+	set -- $(awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) }
+		END { print v["pages_mapped"] + v["pages_unmapped"], v["seconds"], v["pages_per_s"] }' $T/out)
+	echo "BENCH speed mode=direct workload=$wl round=$r pages=$1 secs=$2 pps=$3"
+}
+
+wait_file() {	# file pattern seconds
+	t=$(($3 * 10))
+	while [ $t -gt 0 ]; do
+		grep -q "$2" $1 2>/dev/null && return 0
+		sleep 0.1
+		t=$((t - 1))
+	done
+	return 1
+}
+
+mem_broker() {	# mode cap
+	mode=$1 cap=$2
+	conf "spawn = vfio-devproc --workload coiommu --iterations 200000 --pages 65536 --working-set $cap --keep-mapped --hold" >$T/conf
+	rm -f $T/ctl
+	settle
+	s0=$(slab)
+	$PIN $BROKER -c $T/conf -b $mode >$T/out 2>$T/log &
+	bp=$!
+	if ! wait_file $T/out 'result OK' 300; then
+		echo "E2E ERROR bench mem $mode $cap: devproc did not finish"
+		kill $bp
+		wait $bp
+		sed 's/^/E2E LOG /' $T/out $T/log | tail -20
+		return
+	fi
+	settle
+	s1=$(slab)
+	js=$($CTL -s $T/ctl --json stats)
+	held=$(echo "$js" | sed 's/.*"mapped_now":\([0-9]*\).*/\1/')
+	meta=$(echo "$js" | sed 's/.*"peak_usage":{[^}]*"bytes_self":\([0-9]*\).*/\1/')
+	kill $bp
+	wait $bp
+	echo "BENCH mem mode=$mode cap=$cap held=$held slab=$((s1 - s0)) meta=$meta"
+}
+
+mem_direct() {	# cap
+	cap=$1
+	settle
+	s0=$(slab)
+	$PIN $DIRECT --group $G --ram-size 0x10000000 --workload coiommu \
+		--iterations 200000 --pages 65536 --working-set $cap \
+		--keep-mapped --hold >$T/out 2>$T/log &
+	dp=$!
+	if ! wait_file $T/out 'result OK' 300; then
+		echo "E2E ERROR bench mem direct $cap: did not finish"
+		kill -9 $dp
+		wait $dp
+		return
+	fi
+	settle
+	s1=$(slab)
+	held=$(awk '{ for (i = 1; i < NF; i++) if ($i == "pages_current") print $(i + 1) }' $T/out)
+	kill -9 $dp
+	wait $dp
+	echo "BENCH mem mode=direct cap=$cap held=$held slab=$((s1 - s0)) meta=-1"
+}
+
+r=1
+while [ $r -le $ROUNDS ]; do
+	for m in v3-direct v3 type1; do
+		speed_broker $m virtio-iommu $VARGS
+		speed_broker $m virtio-iommu-64 $LARGS
+		speed_broker $m coiommu $CARGS
+	done
+	speed_direct virtio-iommu $VARGS
+	speed_direct virtio-iommu-64 $LARGS
+	speed_direct coiommu $CARGS
+	r=$((r + 1))
+done
+for cap in 4096 32768; do
+	for m in v3-direct v3 type1; do
+		mem_broker $m $cap
+	done
+	mem_direct $cap
+done
+exit 0
