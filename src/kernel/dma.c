@@ -32,6 +32,45 @@
 
 #include "type1v3.h"
 
+#ifdef V3_PROF
+#include <linux/timex.h>
+
+static void v3_prof_start(struct v3_iommu *iommu)
+{
+	iommu->prof_t = get_cycles();
+}
+
+/* Charge the cycles since the last lap to @phase. */
+static void v3_prof_lap(struct v3_iommu *iommu, enum v3_prof_phase phase)
+{
+	u64 now = get_cycles();
+
+	iommu->prof[phase] += now - iommu->prof_t;
+	iommu->prof_t = now;
+}
+
+void v3_dma_prof_report(struct v3_iommu *iommu)
+{
+	static const char * const names[V3_PROF_N] = {
+		"map_setup", "map_find", "map_pin", "map_iommu", "map_store",
+		"map_end", "unmap_find", "unmap_phys", "unmap_store",
+		"unmap_iommu", "unmap_unpin", "unmap_end",
+	};
+	char buf[512];
+	int i, n;
+
+	n = scnprintf(buf, sizeof(buf), "mapped=%llu unmapped=%llu",
+		      iommu->prof_pages[0], iommu->prof_pages[1]);
+	for (i = 0; i < V3_PROF_N; i++)
+		n += scnprintf(buf + n, sizeof(buf) - n, " %s=%llu", names[i],
+			       iommu->prof[i]);
+	pr_info("v3prof %s\n", buf);
+}
+#else
+static inline void v3_prof_start(struct v3_iommu *iommu) {}
+static inline void v3_prof_lap(struct v3_iommu *iommu, int phase) {}
+#endif
+
 #define V3_DMA_PIN_CHUNK	512
 #define V3_DMA_UNMAP_CHUNK	4096
 #define V3_DMA_SMALL		8
@@ -261,6 +300,7 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 	if (!ctx->nruns)
 		return;
 	v3_dma_ctx_close(iommu, ctx);
+	v3_prof_lap(iommu, V3_PROF_UNMAP_STORE);
 
 	for (i = 0; i < ctx->nruns; i++) {
 		first = min(first, ctx->runs[i].pfn);
@@ -275,10 +315,12 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 		v3_dma_ctx_unmap(d->domain, ctx, &gather);
 		iommu_iotlb_sync(d->domain, &gather);
 	}
+	v3_prof_lap(iommu, V3_PROF_UNMAP_IOMMU);
 
 	/* the device can no longer reach these pages: drop our pins */
 	unpin_user_pages_dirty_lock(ctx->pages, ctx->ndirty, true);
 	unpin_user_pages(ctx->pages + ctx->max - ctx->nclean, ctx->nclean);
+	v3_prof_lap(iommu, V3_PROF_UNMAP_UNPIN);
 
 	ctx->done += ctx->ndirty + ctx->nclean + ctx->nlost;
 	ctx->ndirty = 0;
@@ -314,9 +356,14 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 			   struct v3_dma_unmap_ctx *ctx, unsigned long from,
 			   unsigned long pfn)
 {
-	phys_addr_t phys = v3_dma_phys(iommu, pfn);
-	struct v3_dma_run *run = ctx->nruns ? &ctx->runs[ctx->nruns - 1] : NULL;
+	struct v3_dma_run *run;
 	struct page *page;
+	phys_addr_t phys;
+
+	v3_prof_lap(iommu, V3_PROF_UNMAP_FIND);
+	phys = v3_dma_phys(iommu, pfn);
+	v3_prof_lap(iommu, V3_PROF_UNMAP_PHYS);
+	run = ctx->nruns ? &ctx->runs[ctx->nruns - 1] : NULL;
 
 	if (ctx->ndirty + ctx->nclean + ctx->nlost == ctx->max) {
 		v3_dma_ctx_flush(iommu, ctx);
@@ -385,7 +432,9 @@ static int v3_dma_unmap_range(struct v3_iommu *iommu,
 			cond_resched();
 	}
 out:
+	v3_prof_lap(iommu, V3_PROF_UNMAP_FIND);
 	v3_dma_ctx_close(iommu, ctx);
+	v3_prof_lap(iommu, V3_PROF_UNMAP_STORE);
 	return 0;
 }
 
@@ -401,6 +450,7 @@ int v3_dma_unmap(struct v3_iommu *iommu,
 	*pages_done = 0;
 	if (!iommu->npages)
 		return 0;
+	v3_prof_start(iommu);
 	for (i = 0; i < nr; i++)
 		if (check_add_overflow(want, entries[i].npages, &want))
 			want = U64_MAX;
@@ -418,6 +468,10 @@ int v3_dma_unmap(struct v3_iommu *iommu,
 
 	*pages_done = ctx.done;
 	v3_dma_account(iommu, -(long)ctx.done);
+#ifdef V3_PROF
+	iommu->prof_pages[1] += ctx.done;
+#endif
+	v3_prof_lap(iommu, V3_PROF_UNMAP_END);
 	return 0;
 }
 
@@ -584,8 +638,10 @@ static int v3_dma_map_entry(struct v3_iommu *iommu,
 	*done = 0;
 	last = pfn + left - 1;
 	probe = pfn;
+	v3_prof_lap(iommu, V3_PROF_MAP_SETUP);
 	if (iommu->store->find(iommu, &probe, last))
 		return -EEXIST;
+	v3_prof_lap(iommu, V3_PROF_MAP_FIND);
 
 	if (e->flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
@@ -604,11 +660,14 @@ static int v3_dma_map_entry(struct v3_iommu *iommu,
 		got = pin_user_pages_fast(vaddr, n, gup, pages);
 		if (got <= 0)
 			return got ? got : -EFAULT;
+		v3_prof_lap(iommu, V3_PROF_MAP_PIN);
 
 		ret = v3_dma_map_pages(iommu, pfn, pages, got, prot);
+		v3_prof_lap(iommu, V3_PROF_MAP_IOMMU);
 		if (!ret) {
 			ret = iommu->store->insert(iommu, pfn, got,
 						   vaddr >> PAGE_SHIFT, prot);
+			v3_prof_lap(iommu, V3_PROF_MAP_STORE);
 			if (ret) {
 				struct v3_domain *d;
 
@@ -649,6 +708,7 @@ int v3_dma_map(struct v3_iommu *iommu,
 
 	if (list_empty(&iommu->domains))
 		return -ENODEV;	/* no page table to hold the mappings */
+	v3_prof_start(iommu);
 	if (iommu->mm && iommu->mm != current->mm)
 		return -EPERM;
 
@@ -721,6 +781,10 @@ int v3_dma_map(struct v3_iommu *iommu,
 	}
 
 	*pages_done = total;
+#ifdef V3_PROF
+	iommu->prof_pages[0] += total;
+#endif
+	v3_prof_lap(iommu, V3_PROF_MAP_END);
 	return 0;
 }
 

@@ -85,6 +85,7 @@ static void v3_main_release(void *data)
 	struct v3_iommu *iommu = data;
 
 	/* the container has no other user left: no lock needed */
+	v3_dma_prof_report(iommu);
 	v3_domain_release_all(iommu);
 	v3_emulated_release(iommu);
 	iommu->store->destroy(iommu);

@@ -53,6 +53,27 @@
 struct v3_iommu;
 
 /*
+ * Phase profile of batch map/unmap, compiled in only with -DV3_PROF (make
+ * KCFLAGS=-DV3_PROF; tests/vm/profile.sh): cycles per phase, printed when
+ * the container is released. Each lap costs one get_cycles().
+ */
+enum v3_prof_phase {
+	V3_PROF_MAP_SETUP,	/* copy-in done: validate, charge, allocate */
+	V3_PROF_MAP_FIND,	/* EEXIST probe of the store */
+	V3_PROF_MAP_PIN,	/* pin_user_pages_fast */
+	V3_PROF_MAP_IOMMU,	/* map_pages into every domain */
+	V3_PROF_MAP_STORE,	/* insert into the store */
+	V3_PROF_MAP_END,	/* sync_map, free, return */
+	V3_PROF_UNMAP_FIND,	/* store search, run and join bookkeeping */
+	V3_PROF_UNMAP_PHYS,	/* iommu_iova_to_phys */
+	V3_PROF_UNMAP_STORE,	/* erase from the store */
+	V3_PROF_UNMAP_IOMMU,	/* unmap from every domain + IOTLB sync */
+	V3_PROF_UNMAP_UNPIN,	/* unpin_user_pages[_dirty_lock] */
+	V3_PROF_UNMAP_END,	/* uncharge, free, return */
+	V3_PROF_N
+};
+
+/*
  * A page store records mapped IOVA page frames. insert() is all-or-nothing
  * for its range and is only called on a range that is entirely unmapped.
  * find() returns the first mapped frame in [*pfn, last] through *pfn;
@@ -114,7 +135,18 @@ struct v3_iommu {
 	struct mm_struct	*mm;		/* first mapper's, mmgrab()ed */
 	u64			pgsize_bitmap;
 	unsigned long		vaddr_invalid;	/* tracked: pages w/o vaddr */
+#ifdef V3_PROF
+	u64			prof[V3_PROF_N];	/* cycles */
+	u64			prof_pages[2];	/* mapped, unmapped */
+	u64			prof_t;		/* last lap */
+#endif
 };
+
+#ifdef V3_PROF
+void v3_dma_prof_report(struct v3_iommu *iommu);
+#else
+static inline void v3_dma_prof_report(struct v3_iommu *iommu) {}
+#endif
 
 /* Tracked mode entry bits below the vaddr page frame. */
 #define V3_TRACKED_READ		BIT(0)
