@@ -103,6 +103,7 @@ struct v3_dma_unmap_ctx {
 	unsigned int		nruns;
 	unsigned int		nerased;	/* runs already out of the store */
 	u64			done;
+	const struct v3_range	*range;	/* last range a gap was found in */
 	/* used when no memory can be had, so teardown never fails */
 	struct page		*small_pages[V3_DMA_SMALL];
 	struct v3_dma_run	small_runs[V3_DMA_SMALL];
@@ -163,8 +164,27 @@ out:
 	return ret;
 }
 
+/*
+ * Is [@start, @last] inside one allowed IOVA range? A batch's entries
+ * mostly fall in the range the previous one did (*@hint), so that one is
+ * tried before the list.
+ */
+static bool v3_dma_iova_valid(struct v3_iommu *iommu,
+			      const struct v3_range **hint, u64 start, u64 last)
+{
+	const struct v3_range *r = *hint;
+
+	if (r && r->start <= start && last <= r->last)
+		return true;
+	r = v3_domain_iova_range(iommu, start, last);
+	if (r)
+		*hint = r;
+	return r;
+}
+
 int v3_dma_check_entry(struct v3_iommu *iommu,
-		       const struct vfio_iommu_type1v3_map_entry *e)
+		       const struct vfio_iommu_type1v3_map_entry *e,
+		       const struct v3_range **hint)
 {
 	unsigned long pfn, last, vpfn, vlast;
 	u32 prot = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
@@ -177,8 +197,8 @@ int v3_dma_check_entry(struct v3_iommu *iommu,
 	/* vaddr must be a user address the pin can name */
 	if (e->vaddr != untagged_addr(e->vaddr))
 		return -EINVAL;
-	if (!v3_domain_iova_valid(iommu, e->iova,
-				  ((u64)last << PAGE_SHIFT) + PAGE_SIZE - 1))
+	if (!v3_dma_iova_valid(iommu, hint, e->iova,
+			       ((u64)last << PAGE_SHIFT) + PAGE_SIZE - 1))
 		return -EINVAL;
 	return 0;
 }
@@ -199,6 +219,7 @@ static void v3_dma_ctx_init(struct v3_dma_unmap_ctx *ctx, u64 want)
 	ctx->nruns = 0;
 	ctx->nerased = 0;
 	ctx->done = 0;
+	ctx->range = NULL;
 	ctx->pages = ctx->small_pages;
 	ctx->runs = ctx->small_runs;
 	ctx->max = V3_DMA_SMALL;
@@ -339,6 +360,7 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
  * map into the domain themselves).
  */
 static bool v3_dma_can_join(struct v3_iommu *iommu,
+			    struct v3_dma_unmap_ctx *ctx,
 			    const struct v3_dma_run *prev, unsigned long from,
 			    unsigned long pfn)
 {
@@ -348,8 +370,8 @@ static bool v3_dma_can_join(struct v3_iommu *iommu,
 		return false;
 	if (end < from && iommu->store->find(iommu, &probe, from - 1))
 		return false;
-	return v3_domain_iova_valid(iommu, (u64)end << PAGE_SHIFT,
-				    ((u64)pfn << PAGE_SHIFT) - 1);
+	return v3_dma_iova_valid(iommu, &ctx->range, (u64)end << PAGE_SHIFT,
+				 ((u64)pfn << PAGE_SHIFT) - 1);
 }
 
 static void v3_dma_ctx_add(struct v3_iommu *iommu,
@@ -375,7 +397,8 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 		run->npages++;
 	} else {
 		bool join = run && (run->pfn + run->npages == pfn ||
-				    v3_dma_can_join(iommu, run, from, pfn));
+				    v3_dma_can_join(iommu, ctx, run, from,
+						    pfn));
 
 		run = &ctx->runs[ctx->nruns++];
 		run->pfn = pfn;
@@ -698,6 +721,7 @@ int v3_dma_map(struct v3_iommu *iommu,
 	       u32 nr, u32 *failed, u64 *pages_done)
 {
 	unsigned long first = ULONG_MAX, last = 0;
+	const struct v3_range *range = NULL;
 	struct page **pages;
 	u64 total = 0, done = 0;
 	u32 i;
@@ -713,7 +737,7 @@ int v3_dma_map(struct v3_iommu *iommu,
 		return -EPERM;
 
 	for (i = 0; i < nr; i++) {
-		ret = v3_dma_check_entry(iommu, &entries[i]);
+		ret = v3_dma_check_entry(iommu, &entries[i], &range);
 		if (!ret && check_add_overflow(total, entries[i].npages,
 					       &total))
 			ret = -EINVAL;

@@ -222,14 +222,21 @@ static void v3_domain_update_pgsizes(struct v3_iommu *iommu)
 		iommu->pgsize_bitmap = PAGE_SIZE;
 }
 
-bool v3_domain_iova_valid(struct v3_iommu *iommu, u64 start, u64 last)
+/* The allowed IOVA range holding all of [start, last], or NULL. */
+const struct v3_range *v3_domain_iova_range(struct v3_iommu *iommu,
+					    u64 start, u64 last)
 {
 	struct v3_range *r;
 
 	list_for_each_entry(r, &iommu->ranges, next)
 		if (r->start <= start && last <= r->last)
-			return true;
-	return false;
+			return r;
+	return NULL;
+}
+
+bool v3_domain_iova_valid(struct v3_iommu *iommu, u64 start, u64 last)
+{
+	return v3_domain_iova_range(iommu, start, last);
 }
 
 bool v3_domain_coherent(struct v3_iommu *iommu)

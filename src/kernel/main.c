@@ -345,6 +345,7 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 	struct vfio_iommu_type1v3_unmap_entry *entries;
 	unsigned long pfn, last;
 	u32 failed = U32_MAX, i;
+	bool notify;
 	u64 done = 0;
 	long ret = 0;
 
@@ -369,7 +370,9 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 		mutex_lock(&iommu->lock);
 		ret = v3_dma_unmap(iommu, entries, b->nr_entries, &done);
 		mutex_unlock(&iommu->lock);
-		for (i = 0; !ret && i < b->nr_entries && done; i++) {
+		/* the unlocked peek of v3_emulated_notify_unmap(), once */
+		notify = done && !list_empty(&iommu->devices);
+		for (i = 0; !ret && notify && i < b->nr_entries; i++) {
 			u64 n = entries[i].npages;
 
 			v3_emulated_notify_unmap(iommu, entries[i].iova,

@@ -163,7 +163,8 @@ int v3_dma_unmap(struct v3_iommu *iommu,
 		 u32 nr, u64 *pages_done);
 void v3_dma_unmap_all(struct v3_iommu *iommu);
 int v3_dma_check_entry(struct v3_iommu *iommu,
-		       const struct vfio_iommu_type1v3_map_entry *e);
+		       const struct vfio_iommu_type1v3_map_entry *e,
+		       const struct v3_range **hint);
 int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn,
 		 unsigned long *last);
 phys_addr_t v3_dma_phys(struct v3_iommu *iommu, unsigned long pfn);
@@ -184,6 +185,8 @@ int v3_domain_attach(struct v3_iommu *iommu, struct iommu_group *group,
 void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *group);
 void v3_domain_release_all(struct v3_iommu *iommu);
 bool v3_domain_iova_valid(struct v3_iommu *iommu, u64 start, u64 last);
+const struct v3_range *v3_domain_iova_range(struct v3_iommu *iommu,
+					    u64 start, u64 last);
 bool v3_domain_coherent(struct v3_iommu *iommu);
 struct iommu_domain *v3_domain_of_group(struct v3_iommu *iommu,
 					struct iommu_group *group);
