@@ -13,19 +13,8 @@ add_library(vbvfio STATIC
   ${CMAKE_CURRENT_LIST_DIR}/backend_probe.c)
 target_link_libraries(vbvfio PUBLIC vbcommon)
 
-# Debian 12's uAPI headers are 6.1: no <linux/iommufd.h>. A newer kernel's
-# uAPI directory (linux-headers-*-common) is searched after the system one,
-# for backend_iommufd.c only, so nothing the system has is replaced.
-if(NOT DEFINED VB_KERNEL_UAPI_DIR)
-  file(GLOB vb_uapi_dirs /usr/src/linux-headers-*-common/include/uapi)
-  set(vb_uapi_pick "")
-  if(vb_uapi_dirs)
-    list(SORT vb_uapi_dirs COMPARE NATURAL)
-    list(GET vb_uapi_dirs -1 vb_uapi_pick)
-  endif()
-  set(VB_KERNEL_UAPI_DIR "${vb_uapi_pick}" CACHE PATH
-      "kernel uAPI headers newer than the system's, for iommufd.h")
-endif()
+# VB_KERNEL_UAPI_DIR (top CMakeLists.txt) is searched after the system
+# headers, for backend_iommufd.c only, so nothing the system has is replaced.
 if(VB_KERNEL_UAPI_DIR AND EXISTS ${VB_KERNEL_UAPI_DIR}/linux/iommufd.h)
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/backend_iommufd.c
     PROPERTIES COMPILE_OPTIONS "-idirafter;${VB_KERNEL_UAPI_DIR}")
