@@ -272,19 +272,11 @@ void peer_request_started(struct peer *p)
 	peer_update_read(p);
 }
 
-void peer_reply(struct peer *p, uint64_t id, int status,
-		uint32_t failed_index, uint64_t pages_done)
+/* Send the encoded answer to one request (@n: the encoder's result). */
+static void peer_send_answer(struct peer *p, const uint8_t *buf, ssize_t n)
 {
-	struct vb_reply r = {
-		.status = status,
-		.failed_index = failed_index,
-		.pages_done = pages_done,
-	};
-	uint8_t buf[sizeof(struct vb_hdr) + sizeof(r)];
-	ssize_t n = vb_encode_reply(buf, sizeof(buf), peer_version(p), id, &r);
-
 	if (n < 0) {
-		log_err("%s: encoding a reply failed: %s", p->name,
+		log_err("%s: encoding an answer failed: %s", p->name,
 			strerror((int)-n));
 		peer_fail(p, "internal error encoding a reply");
 		return;
@@ -294,6 +286,20 @@ void peer_reply(struct peer *p, uint64_t id, int status,
 		p->pending--;
 	peer_send(p, buf, (size_t)n, NULL, 0);
 	peer_update_read(p);
+}
+
+void peer_reply(struct peer *p, uint64_t id, int status,
+		uint32_t failed_index, uint64_t pages_done)
+{
+	struct vb_reply r = {
+		.status = status,
+		.failed_index = failed_index,
+		.pages_done = pages_done,
+	};
+	uint8_t buf[sizeof(struct vb_hdr) + sizeof(r)];
+
+	peer_send_answer(p, buf, vb_encode_reply(buf, sizeof(buf),
+						 peer_version(p), id, &r));
 }
 
 void peer_reply_stats(struct peer *p, uint64_t id)
@@ -310,18 +316,9 @@ void peer_reply_stats(struct peer *p, uint64_t id)
 		.batches = p->stats.batches,
 	};
 	uint8_t buf[sizeof(struct vb_hdr) + sizeof(s)];
-	ssize_t n = vb_encode_stats(buf, sizeof(buf), peer_version(p), id, &s);
 
-	if (n < 0) {
-		log_err("%s: encoding STATS_REPLY failed: %s", p->name,
-			strerror((int)-n));
-		peer_fail(p, "internal error encoding a reply");
-		return;
-	}
-	if (p->pending)
-		p->pending--;
-	peer_send(p, buf, (size_t)n, NULL, 0);
-	peer_update_read(p);
+	peer_send_answer(p, buf, vb_encode_stats(buf, sizeof(buf),
+						 peer_version(p), id, &s));
 }
 
 /* Close every fd a client passed us: clients never have reason to. */
