@@ -246,8 +246,8 @@ static void v3_dma_ctx_close(struct v3_iommu *iommu,
 			     struct v3_dma_unmap_ctx *ctx)
 {
 	for (; ctx->nerased < ctx->nruns; ctx->nerased++)
-		iommu->store->erase(iommu, ctx->runs[ctx->nerased].pfn,
-				    ctx->runs[ctx->nerased].npages);
+		v3_store_erase(iommu, ctx->runs[ctx->nerased].pfn,
+			       ctx->runs[ctx->nerased].npages);
 }
 
 static void v3_dma_unmap_run(struct iommu_domain *dom,
@@ -368,7 +368,7 @@ static bool v3_dma_can_join(struct v3_iommu *iommu,
 
 	if (pfn < end)
 		return false;
-	if (end < from && iommu->store->find(iommu, &probe, from - 1))
+	if (end < from && v3_store_find(iommu, &probe, from - 1))
 		return false;
 	return v3_dma_iova_valid(iommu, &ctx->range, (u64)end << PAGE_SHIFT,
 				 ((u64)pfn << PAGE_SHIFT) - 1);
@@ -413,7 +413,7 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 		return;
 	}
 	page = pfn_to_page(PHYS_PFN(phys));
-	if (iommu->store->prot(iommu, pfn) & IOMMU_WRITE)
+	if (v3_store_prot(iommu, pfn) & IOMMU_WRITE)
 		ctx->pages[ctx->ndirty++] = page;
 	else
 		ctx->pages[ctx->max - ++ctx->nclean] = page;
@@ -436,7 +436,7 @@ static int v3_dma_unmap_range(struct v3_iommu *iommu,
 	if (prev && prev->pfn + prev->npages < pfn) {
 		unsigned long probe = prev->pfn + prev->npages;
 
-		if (!iommu->store->find(iommu, &probe, last))
+		if (!v3_store_find(iommu, &probe, last))
 			goto out;
 		if (probe >= pfn) {
 			from = prev->pfn + prev->npages;
@@ -445,7 +445,7 @@ static int v3_dma_unmap_range(struct v3_iommu *iommu,
 		}
 	}
 
-	while (found || iommu->store->find(iommu, &pfn, last)) {
+	while (found || v3_store_find(iommu, &pfn, last)) {
 		found = false;
 		v3_dma_ctx_add(iommu, ctx, from, pfn);
 		if (pfn == last)
@@ -662,7 +662,7 @@ static int v3_dma_map_entry(struct v3_iommu *iommu,
 	last = pfn + left - 1;
 	probe = pfn;
 	v3_prof_lap(iommu, V3_PROF_MAP_SETUP);
-	if (iommu->store->find(iommu, &probe, last))
+	if (v3_store_find(iommu, &probe, last))
 		return -EEXIST;
 	v3_prof_lap(iommu, V3_PROF_MAP_FIND);
 
@@ -688,8 +688,8 @@ static int v3_dma_map_entry(struct v3_iommu *iommu,
 		ret = v3_dma_map_pages(iommu, pfn, pages, got, prot);
 		v3_prof_lap(iommu, V3_PROF_MAP_IOMMU);
 		if (!ret) {
-			ret = iommu->store->insert(iommu, pfn, got,
-						   vaddr >> PAGE_SHIFT, prot);
+			ret = v3_store_insert(iommu, pfn, got,
+					      vaddr >> PAGE_SHIFT, prot);
 			v3_prof_lap(iommu, V3_PROF_MAP_STORE);
 			if (ret) {
 				struct v3_domain *d;

@@ -158,8 +158,8 @@ static int v3_direct_set(struct v3_iommu *iommu, struct xarray *xa,
 	return 0;
 }
 
-static void v3_direct_erase(struct v3_iommu *iommu, unsigned long pfn,
-			    unsigned long npages)
+void v3_direct_erase(struct v3_iommu *iommu, unsigned long pfn,
+		     unsigned long npages)
 {
 	unsigned long cleared;
 
@@ -172,9 +172,9 @@ static void v3_direct_erase(struct v3_iommu *iommu, unsigned long pfn,
 				npages);
 }
 
-static int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
-			    unsigned long npages, unsigned long vaddr_pfn,
-			    int prot)
+int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
+		     unsigned long npages, unsigned long vaddr_pfn,
+		     int prot)
 {
 	int ret;
 
@@ -195,8 +195,8 @@ static int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
 	return 0;
 }
 
-static bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
-			   unsigned long last)
+bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
+		    unsigned long last)
 {
 	unsigned long idx = *pfn / V3_DIRECT_CHUNK_PAGES;
 	unsigned long last_idx = last / V3_DIRECT_CHUNK_PAGES;
@@ -240,7 +240,7 @@ static bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 	return false;
 }
 
-static int v3_direct_prot(struct v3_iommu *iommu, unsigned long pfn)
+int v3_direct_prot(struct v3_iommu *iommu, unsigned long pfn)
 {
 	unsigned long *chunk;
 

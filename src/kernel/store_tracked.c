@@ -28,8 +28,8 @@ static void v3_tracked_destroy(struct v3_iommu *iommu)
 	xa_destroy(&iommu->pages);
 }
 
-static void v3_tracked_erase(struct v3_iommu *iommu, unsigned long pfn,
-			     unsigned long npages)
+void v3_tracked_erase(struct v3_iommu *iommu, unsigned long pfn,
+		      unsigned long npages)
 {
 	XA_STATE(xas, &iommu->pages, pfn);
 	unsigned long last = pfn + npages - 1;
@@ -54,9 +54,9 @@ static void v3_tracked_erase(struct v3_iommu *iommu, unsigned long pfn,
 	xas_unlock(&xas);
 }
 
-static int v3_tracked_insert(struct v3_iommu *iommu, unsigned long pfn,
-			     unsigned long npages, unsigned long vaddr_pfn,
-			     int prot)
+int v3_tracked_insert(struct v3_iommu *iommu, unsigned long pfn,
+		      unsigned long npages, unsigned long vaddr_pfn,
+		      int prot)
 {
 	unsigned long bits = 0, i;
 	int ret;
@@ -84,8 +84,8 @@ static int v3_tracked_insert(struct v3_iommu *iommu, unsigned long pfn,
 	return 0;
 }
 
-static bool v3_tracked_find(struct v3_iommu *iommu, unsigned long *pfn,
-			    unsigned long last)
+bool v3_tracked_find(struct v3_iommu *iommu, unsigned long *pfn,
+		     unsigned long last)
 {
 	return xa_find(&iommu->pages, pfn, last, XA_PRESENT);
 }
@@ -170,7 +170,7 @@ u64 v3_tracked_count_nodes(struct xarray *xa)
 	return nodes;
 }
 
-static int v3_tracked_prot(struct v3_iommu *iommu, unsigned long pfn)
+int v3_tracked_prot(struct v3_iommu *iommu, unsigned long pfn)
 {
 	void *entry = xa_load(&iommu->pages, pfn);
 	unsigned long v = entry ? xa_to_value(entry) : 0;

@@ -25,6 +25,7 @@
 #ifndef V3_TYPE1V3_H
 #define V3_TYPE1V3_H
 
+#include <linux/indirect_call_wrapper.h>
 #include <linux/iommu.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
@@ -147,6 +148,55 @@ void v3_dma_prof_report(struct v3_iommu *iommu);
 #else
 static inline void v3_dma_prof_report(struct v3_iommu *iommu) {}
 #endif
+
+/*
+ * The per-page store ops, visible so that the map/unmap loops call them
+ * through INDIRECT_CALL_2() (v3_store_*: a direct call when the pointer
+ * matches; with retpolines an indirect call per page is measurable).
+ */
+void v3_tracked_erase(struct v3_iommu *iommu, unsigned long pfn,
+		      unsigned long npages);
+int v3_tracked_insert(struct v3_iommu *iommu, unsigned long pfn,
+		      unsigned long npages, unsigned long vaddr_pfn, int prot);
+bool v3_tracked_find(struct v3_iommu *iommu, unsigned long *pfn,
+		     unsigned long last);
+int v3_tracked_prot(struct v3_iommu *iommu, unsigned long pfn);
+void v3_direct_erase(struct v3_iommu *iommu, unsigned long pfn,
+		     unsigned long npages);
+int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
+		     unsigned long npages, unsigned long vaddr_pfn, int prot);
+bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
+		    unsigned long last);
+int v3_direct_prot(struct v3_iommu *iommu, unsigned long pfn);
+
+static inline bool v3_store_find(struct v3_iommu *iommu, unsigned long *pfn,
+				 unsigned long last)
+{
+	return INDIRECT_CALL_2(iommu->store->find, v3_direct_find,
+			       v3_tracked_find, iommu, pfn, last);
+}
+
+static inline int v3_store_prot(struct v3_iommu *iommu, unsigned long pfn)
+{
+	return INDIRECT_CALL_2(iommu->store->prot, v3_direct_prot,
+			       v3_tracked_prot, iommu, pfn);
+}
+
+static inline int v3_store_insert(struct v3_iommu *iommu, unsigned long pfn,
+				  unsigned long npages, unsigned long vaddr_pfn,
+				  int prot)
+{
+	return INDIRECT_CALL_2(iommu->store->insert, v3_direct_insert,
+			       v3_tracked_insert, iommu, pfn, npages,
+			       vaddr_pfn, prot);
+}
+
+static inline void v3_store_erase(struct v3_iommu *iommu, unsigned long pfn,
+				  unsigned long npages)
+{
+	INDIRECT_CALL_2(iommu->store->erase, v3_direct_erase,
+			v3_tracked_erase, iommu, pfn, npages);
+}
 
 /* Tracked mode entry bits below the vaddr page frame. */
 #define V3_TRACKED_READ		BIT(0)
