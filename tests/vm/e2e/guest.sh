@@ -19,6 +19,10 @@
 #                      group fd (/proc/PID/fd)
 #   <be>_isolation     devproc A aims its device at the IOVA only B mapped:
 #                      B's page stays untouched and unread
+#   <be>_shared_control  the same aim with both devices in one *shared*
+#                      domain: there A's device does reach B's page, and
+#                      the workload must say so and fail (the isolation
+#                      check can fail; fencing is what makes it pass)
 #   <be>_kill_devproc  SIGKILL of a devproc mid-stream: its domain has
 #                      nothing mapped, guest pins back to where they were,
 #                      the other devproc (running meanwhile) finishes OK
@@ -276,6 +280,48 @@ if [ -z "$DB" ] || [ "$GA" = "$GB" ]; then
 	exit 1
 fi
 
+# Both devices in one domain (disjoint windows): A's device can reach what
+# B mapped, so A's foreign check must fail.
+shared_control() {
+	be=$1
+	{
+		printf '[broker]\nbackend = %s\nsocket = %s\ncontrol = %s\n' \
+			"$be" $T/sock $T/ctl
+		printf '[ram guest]\nsize = 64M\n'
+		printf '[device 1]\ngroup = %s\npci = %s\ndomain = shared\niova = 0x100000 16M\nuid = 0\n' "$GA" "$DA"
+		printf '[device 2]\ngroup = %s\npci = %s\ndomain = shared\niova = 0x2000000 16M\nuid = 0\n' "$GB" "$DB"
+	} >$T/shared.conf
+	rm -f $T/sock $T/ctl
+	$BROKER -c $T/shared.conf >$T/shared.out 2>$T/shared.log &
+	SP=$!
+	if ! wait_for 30 test -S $T/ctl; then
+		result ${be}_shared_control FAIL "broker did not start"
+		sed 's/^/E2E LOG shared broker: /' $T/shared.log
+		kill -9 $SP 2>/dev/null
+		wait $SP 2>/dev/null
+		return
+	fi
+	devproc B 2 --iterations 1 --seed 2 --keep-mapped --hold \
+		--gpa-base $GB_BASE --gpa-size $GSIZE
+	wait_for 60 has_result B
+	devproc A 1 --iterations 1 --seed 1 --gpa-base $GA_BASE \
+		--gpa-size $GSIZE --foreign-iova 0x2000000 --foreign-gpa $B_KEPT_GPA
+	wait $P_A
+	rc=$?
+	dump A
+	if result_ok B && [ $rc -ne 0 ] &&
+	   grep -q "changed the other device's GPA" $T/A.log; then
+		result ${be}_shared_control PASS "in a shared domain A's device reaches B's page and the check fails, as it must"
+	else
+		dump B
+		result ${be}_shared_control FAIL "B ok: $(result_ok B && echo yes || echo no), A rc $rc: the check did not see the reachable page"
+	fi
+	kill -9 $P_B 2>/dev/null
+	wait $P_B 2>/dev/null
+	kill $SP
+	wait $SP 2>/dev/null
+}
+
 for be in "$@"; do
 	case $be in
 	v3|v3-direct)
@@ -292,5 +338,6 @@ for be in "$@"; do
 	echo "E2E BACKEND $be"
 	spawn_dma $be
 	listen_tests $be
+	shared_control $be
 done
 exit 0

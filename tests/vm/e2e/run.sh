@@ -61,10 +61,11 @@ results=$(grep -oE 'E2E RESULT \S+ (PASS|FAIL).*' "$log" | sed 's/^E2E //' || tr
 grep -q 'E2E ERROR' "$log" && { echo "e2e vm: the guest reported a setup error"; fail=1; }
 grep -q 'E2E END' "$log" || { echo "e2e vm: guest did not finish"; fail=1; }
 grep -q 'E2E EXIT rc=0$' "$log" || { echo "e2e vm: guest script did not exit 0"; fail=1; }
-# Every backend that ran must have produced all six results.
+# Every backend that ran must have produced all its results.
 for be in $backends; do
 	grep -q "E2E NOTRUN $be " "$log" && continue
-	for t in spawn_dma device_fd isolation kill_held kill_devproc kill_broker; do
+	for t in spawn_dma device_fd isolation kill_held kill_devproc kill_broker \
+		shared_control; do
 		echo "$results" | grep -q "^RESULT ${be}_$t PASS" ||
 			{ echo "e2e vm: ${be}_$t did not pass"; fail=1; }
 	done
