@@ -32,6 +32,6 @@ vm_require_tools() {
 	for t in qemu-system-x86_64 cpio xz gzip depmod gcc; do
 		command -v "$t" >/dev/null || vm_die "$t not found: run tests/vm/setup.sh"
 	done
-	[ -x /bin/busybox ] && /bin/busybox --list | grep -qx modprobe ||
+	[ -x /bin/busybox ] && /bin/busybox --list | grep -x modprobe >/dev/null ||
 		vm_die "static busybox not found: run tests/vm/setup.sh"
 }
