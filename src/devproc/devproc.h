@@ -30,6 +30,7 @@ struct devproc_opts {
 	uint64_t gpa_base;	/* guest RAM this device DMAs into ... */
 	uint64_t gpa_size;	/* ... (0: the whole first RAM region) */
 	unsigned int pipeline;	/* outstanding requests; 0: synchronous */
+	bool coalesce;		/* virtio-iommu: a round's buffers per request */
 	bool keep_mapped;	/* coiommu: no final unpin of the working set;
 				 * edu: leave one page mapped */
 	bool has_foreign;	/* edu: aim at another device's mapping */

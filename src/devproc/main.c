@@ -70,6 +70,9 @@ static void devproc_usage(FILE *f)
 "                       disjoint ranges\n"
 "  --gpa-size BYTES     ... and its size (default: to the region's end)\n"
 "  --pipeline DEPTH     outstanding requests, 0 = synchronous (8)\n"
+"  --coalesce           virtio-iommu: send a round's buffers as one request\n"
+"                       (max_entries at a time), as a device draining its\n"
+"                       request queue would\n"
 "  --keep-mapped        coiommu: leave the working set mapped at the end;\n"
 "                       edu: leave the window's first IOVA mapped to the\n"
 "                       GPA range's last page\n"
@@ -109,7 +112,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	enum { O_SOCKET_FD = 256, O_CONNECT, O_DEVICE, O_WORKLOAD, O_TRACE,
 	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED, O_GPA_BASE, O_GPA_SIZE,
 	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP,
-	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA };
+	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA, O_COALESCE };
 	static const struct option opts[] = {
 		{ "socket-fd", required_argument, NULL, O_SOCKET_FD },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -129,6 +132,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "hold", no_argument, NULL, O_HOLD },
 		{ "keep-mapped", no_argument, NULL, O_KEEP },
+		{ "coalesce", no_argument, NULL, O_COALESCE },
 		{ "foreign-iova", required_argument, NULL, O_FOREIGN_IOVA },
 		{ "foreign-gpa", required_argument, NULL, O_FOREIGN_GPA },
 		{ "selftest-forbidden-syscall", no_argument, NULL, O_SELFTEST },
@@ -198,6 +202,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		case O_QUIET: o->quiet = true; break;
 		case O_HOLD: a->hold = true; break;
 		case O_KEEP: o->keep_mapped = true; break;
+		case O_COALESCE: o->coalesce = true; break;
 		case O_FOREIGN_IOVA:
 			o->foreign_iova = devproc_num("--foreign-iova", optarg,
 						      UINT64_MAX);
@@ -232,6 +237,8 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	if (o->keep_mapped && strcmp(o->workload, "coiommu") &&
 	    strcmp(o->workload, "edu"))
 		fatal("--keep-mapped goes with --workload coiommu or edu");
+	if (o->coalesce && strcmp(o->workload, "virtio-iommu"))
+		fatal("--coalesce goes with --workload virtio-iommu");
 	if (a->foreign_iova_set != a->foreign_gpa_set)
 		fatal("--foreign-iova and --foreign-gpa go together");
 	o->has_foreign = a->foreign_iova_set;

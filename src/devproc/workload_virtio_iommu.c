@@ -97,6 +97,55 @@ static int viommu_issue(struct devproc *dp, struct viommu_buf *bufs,
 	return vb_client_wait(dp->client);
 }
 
+/*
+ * --coalesce: a virtio-iommu device drains its request queue before it
+ * acts, so the round's buffers go out as few MAP (UNMAP) requests with one
+ * entry per buffer, max_entries at a time. Each request is checked as a
+ * whole, through a viommu_buf that spans its buffers.
+ */
+static int viommu_issue_coalesced(struct devproc *dp, struct viommu_buf *bufs,
+				  uint64_t n, bool map,
+				  struct vb_map_entry *me,
+				  struct vb_unmap_entry *ue,
+				  struct viommu_buf *reqs)
+{
+	uint64_t max = dp->info->max_entries;
+
+	for (uint64_t first = 0, k = 0; first < n; first += max, k++) {
+		uint32_t cnt = (uint32_t)(n - first < max ? n - first : max);
+		struct viommu_buf *req = &reqs[k];
+		struct vb_reply r;
+		int rc;
+
+		*req = (struct viommu_buf){ .dp = dp, .iova = bufs[first].iova };
+		for (uint32_t i = 0; i < cnt; i++) {
+			const struct viommu_buf *b = &bufs[first + i];
+
+			me[i] = (struct vb_map_entry){
+				.iova = b->iova, .gpa = b->gpa,
+				.npages = b->npages,
+				.prot = VB_PROT_READ | VB_PROT_WRITE,
+			};
+			ue[i] = (struct vb_unmap_entry){ b->iova, b->npages };
+			req->npages += b->npages;
+		}
+		if (dp->opts.pipeline == 0) {
+			rc = map ? workload_map(dp, me, cnt, &r) :
+				   workload_unmap(dp, ue, cnt, &r);
+			if (rc == -EPIPE || rc == -EPROTO)
+				return rc;
+			viommu_check(req, 0, &r, map ? "map" : "unmap");
+			continue;
+		}
+		rc = map ? workload_submit_map(dp, me, cnt, viommu_map_done, req) :
+			   workload_submit_unmap(dp, ue, cnt, viommu_unmap_done,
+						 req);
+		if (rc)
+			return rc;
+	}
+	return vb_client_wait(dp->client);
+}
+
 int workload_virtio_iommu_run(struct devproc *dp)
 {
 	const struct vb_range *win = &dp->info->iova[0];
@@ -105,7 +154,9 @@ int workload_virtio_iommu_run(struct devproc *dp)
 	uint64_t rng = dp->opts.seed ? dp->opts.seed : 1;
 	uint64_t cursor = 0;	/* page offset of the next IOVA in the window */
 	uint64_t gbase, gsize;
-	struct viommu_buf *bufs;
+	struct viommu_buf *bufs, *reqs;
+	struct vb_map_entry *me;
+	struct vb_unmap_entry *ue;
 	int rc;
 
 	rc = workload_gpa_range(dp, &gbase, &gsize);
@@ -122,8 +173,13 @@ int workload_virtio_iommu_run(struct devproc *dp)
 		return -EINVAL;
 	}
 	bufs = calloc(nbuf, sizeof(*bufs));
-	if (!bufs)
-		return -ENOMEM;
+	reqs = calloc(nbuf, sizeof(*reqs));
+	me = calloc(nbuf, sizeof(*me));
+	ue = calloc(nbuf, sizeof(*ue));
+	if (!bufs || !reqs || !me || !ue) {
+		rc = -ENOMEM;
+		goto out;
+	}
 
 	for (uint64_t it = 0; it < dp->opts.iterations && rc == 0; it++) {
 		for (uint64_t i = 0; i < nbuf; i++) {
@@ -145,18 +201,27 @@ int workload_virtio_iommu_run(struct devproc *dp)
 		}
 		if (rc)
 			break;
-		rc = viommu_issue(dp, bufs, nbuf, true);
+		rc = dp->opts.coalesce ?
+		     viommu_issue_coalesced(dp, bufs, nbuf, true, me, ue, reqs) :
+		     viommu_issue(dp, bufs, nbuf, true);
 		if (rc)
 			break;
 		for (uint64_t i = 0; i < nbuf; i++)
 			workload_touch(dp, bufs[i].gpa, bufs[i].npages,
 				       it * 0x9E3779B97F4A7C15ULL + i);
-		rc = viommu_issue(dp, bufs, nbuf, false);
+		rc = dp->opts.coalesce ?
+		     viommu_issue_coalesced(dp, bufs, nbuf, false, me, ue,
+					    reqs) :
+		     viommu_issue(dp, bufs, nbuf, false);
 		if (!dp->opts.quiet && (it + 1) % 1000 == 0)
 			log_info("dev %u: %llu iterations", dp->info->device_id,
 				 (unsigned long long)(it + 1));
 	}
+out:
 	free(bufs);
+	free(reqs);
+	free(me);
+	free(ue);
 	if (rc)
 		return rc;
 	workload_check_stats(dp, 0);

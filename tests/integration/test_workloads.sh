@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The broker spawns sandboxed devprocs over socketpairs, one per workload
-# (virtio-iommu pipelined and synchronous, coIOMMU, replay). Every devproc
-# checks its own results, the broker exits 0 only if all of them passed,
-# and its summary shows everything mapped was unmapped again. A devproc
+# (virtio-iommu pipelined, synchronous and coalesced, coIOMMU, replay).
+# Every devproc checks its own results, the broker exits 0 only if all of
+# them passed, and its summary shows everything mapped was unmapped again. A devproc
 # whose checks fail makes the broker's run fail.
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +40,11 @@ group = sim
 fenced = yes
 iova = 0x100000 16M
 spawn = vfio-devproc --workload replay --trace $1
+[device 5]
+group = sim
+fenced = yes
+iova = 0x100000 32M
+spawn = vfio-devproc --workload virtio-iommu --iterations 200 --buffers 40 --coalesce --pipeline 4 --gpa-base 0x3000000 --gpa-size 0x800000
 CONF
 }
 
@@ -49,7 +54,8 @@ conf "$VB_SOURCE_DIR/docs/replay-example.trace" >"$T/good.conf"
 rc=$?
 check "broker exits 0 when every devproc passed (rc $rc)" test "$rc" -eq 0
 for w in "device 1 workload virtio-iommu" "device 2 workload virtio-iommu" \
-	"device 3 workload coiommu" "device 4 workload replay"; do
+	"device 3 workload coiommu" "device 4 workload replay" \
+	"device 5 workload virtio-iommu"; do
 	check "$w: result OK" grep -q "$w: .* errors 0 result OK" \
 		"$T/broker.out" "$T/broker.log"
 done
@@ -58,8 +64,8 @@ mapped=$(json_num pages_mapped <<<"$s")
 unmapped=$(json_num pages_unmapped <<<"$s")
 check "pages were mapped ($mapped)" test "${mapped:-0}" -gt 10000
 check "every mapped page was unmapped ($unmapped)" test "$mapped" = "$unmapped"
-check "4 devprocs, none failed" \
-	test "$(json_num devprocs <<<"$s")/$(json_num devprocs_failed <<<"$s")" = 4/0
+check "5 devprocs, none failed" \
+	test "$(json_num devprocs <<<"$s")/$(json_num devprocs_failed <<<"$s")" = 5/0
 check "the replay's refused entries were counted as errors" \
 	test "$(json_num errors <<<"$s")" -ge 5
 check "batches merged several entries (mean batch > 1)" \
