@@ -5,7 +5,8 @@
 #
 # Prints, per round:
 #   BENCH speed mode=M workload=W round=R pages=N secs=S pps=P
-#     (W virtio-iommu-64 is virtio-iommu with up to 64-page buffers)
+#     (W virtio-iommu-64 is virtio-iommu with up to 64-page buffers,
+#      virtio-iommu-q the small-buffer stream with --coalesce)
 #     pages mapped + unmapped per second of the whole run (start-up of the
 #     broker or of the direct process included), for
 #       M = v3-direct, v3, type1: vfio-devproc through the broker
@@ -51,6 +52,9 @@ VARGS="--workload virtio-iommu --iterations 1500 --buffers 16 --buffer-pages 4 -
 # Large buffers: the same stream with up to 64 pages per request, where a
 # request's fixed cost is spread over ~32 pages.
 LARGS="--workload virtio-iommu --iterations 60 --buffers 16 --buffer-pages 64 --pipeline 8"
+# The small-buffer stream as a device that drains its queue sends it: one
+# request per round's 16 buffers (--coalesce).
+QARGS="$VARGS --coalesce"
 CARGS="--workload coiommu --iterations 30000 --pages 65536 --working-set 4096 --pipeline 8"
 
 conf() {	# extra-device-lines
@@ -152,10 +156,12 @@ r=1
 while [ $r -le $ROUNDS ]; do
 	for m in v3-direct v3 type1; do
 		speed_broker $m virtio-iommu $VARGS
+		speed_broker $m virtio-iommu-q $QARGS
 		speed_broker $m virtio-iommu-64 $LARGS
 		speed_broker $m coiommu $CARGS
 	done
 	speed_direct virtio-iommu $VARGS
+	speed_direct virtio-iommu-q $QARGS
 	speed_direct virtio-iommu-64 $LARGS
 	speed_direct coiommu $CARGS
 	r=$((r + 1))

@@ -305,6 +305,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "pipeline", required_argument, NULL, 'P' },
 		{ "keep-mapped", no_argument, NULL, 'k' },
+		{ "coalesce", no_argument, NULL, 'c' },
 		{ "hold", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -341,6 +342,7 @@ int main(int argc, char **argv)
 		case 'S': dp.opts.seed = direct_num(optarg); break;
 		case 'P': dp.opts.pipeline = (unsigned int)direct_num(optarg); break;
 		case 'k': dp.opts.keep_mapped = true; break;
+		case 'c': dp.opts.coalesce = true; break;
 		case 'h': hold = true; break;
 		default: fatal("see the header of tests/vm/e2e/direct_type1.c");
 		}
