@@ -110,6 +110,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "3 4 1 7" >/proc/sys/kernel/printk
+echo "CONF BOOTED"
 for w in $(cat /proc/cmdline); do
 	case $w in
 	conf.backends=*) BACKENDS=$(echo "${w#*=}" | tr , ' ') ;;
@@ -166,16 +167,13 @@ chmod +x "$root/init"
 # --- boot -------------------------------------------------------------------
 log="$work/guest.log"
 echo "conformance vm: kernel $rel, set $set_name ($backends), log $log"
-set +e
-timeout -k 5 "${VB_VM_TIMEOUT:-800}" qemu-system-x86_64 -machine q35 -accel tcg \
+qrc=0
+vm_boot "$log" "${VB_VM_TIMEOUT:-800}" 'CONF BOOTED' -machine q35 -accel tcg \
 	-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
 	-device intel-iommu -device edu -device edu \
 	-kernel "/boot/vmlinuz-$rel" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet conf.backends=$backends conf.expect=$expect conf.t1limit=$t1limit" \
-	</dev/null >"$log" 2>&1
-qrc=$?
-set -e
-tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet conf.backends=$backends conf.expect=$expect conf.t1limit=$t1limit" ||
+	qrc=$?
 
 fail=0
 [ "$qrc" -ne 124 ] || { echo "conformance vm: QEMU timed out"; fail=1; }

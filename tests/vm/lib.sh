@@ -35,3 +35,26 @@ vm_require_tools() {
 	[ -x /bin/busybox ] && /bin/busybox --list | grep -x modprobe >/dev/null ||
 		vm_die "static busybox not found: run tests/vm/setup.sh"
 }
+
+# vm_boot LOG TIMEOUT MARKER QEMU-ARGS...: runs qemu-system-x86_64 with its
+# serial console in LOG, and boots again (at most three boots in all) when
+# the guest died before its /init printed MARKER: under TCG the 6.12 kernel
+# now and then oopses in early boot (int3 while patching kernel text, before
+# any module of ours is loaded), which is not what any test tests. Each
+# failed boot's log is kept beside LOG. Returns QEMU's status (124: timeout).
+vm_boot() {
+	local log=$1 to=$2 marker=$3 attempt qrc flags=$-
+	shift 3
+	for attempt in 1 2 3; do
+		set +e
+		timeout -k 5 "$to" qemu-system-x86_64 "$@" </dev/null >"$log" 2>&1
+		qrc=$?
+		case $flags in *e*) set -e ;; esac
+		tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+		if grep -q "$marker" "$log" || [ "$qrc" -eq 124 ] || [ "$attempt" -eq 3 ]; then
+			return "$qrc"
+		fi
+		mv "$log" "$log.boot-failed-$attempt"
+		echo "vm: guest died before /init (log kept: $log.boot-failed-$attempt); booting again" >&2
+	done
+}

@@ -133,17 +133,11 @@ INIT
 }
 
 e2e_boot() {
-	local work=$1 log=$2 to=$3 rel qrc
+	local work=$1 log=$2 to=$3 rel
 	rel=$(vm_kernel_release)
-	set +e
-	timeout -k 5 "$to" qemu-system-x86_64 -machine q35 -accel tcg \
+	vm_boot "$log" "$to" 'E2E BOOTED' -machine q35 -accel tcg \
 		-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
 		-device intel-iommu -device edu -device edu \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$work/initramfs.cpio.gz" \
-		-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet" \
-		</dev/null >"$log" 2>&1
-	qrc=$?
-	set -e
-	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
-	return $qrc
+		-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet"
 }
