@@ -101,7 +101,9 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
+# No tmpfs on /tmp: the initramfs is writable already, and the build tree
+# is copied in at its own path, which may well be under /tmp.
+mkdir -p /tmp
 echo "3 4 1 7" >/proc/sys/kernel/printk
 echo "E2E BOOTED \$(uname -r)"
 modprobe vfio || echo "E2E ERROR modprobe vfio"
