@@ -101,22 +101,29 @@ static int edu_xfer_refused(struct edu_ctx *c, uint64_t iova, bool to_ram)
 	return rc;
 }
 
+/* Every entry here is one page: a request must do exactly @n pages. */
+static int edu_check(struct edu_ctx *c, const char *what, uint64_t iova,
+		     uint32_t n, int rc, const struct vb_reply *r)
+{
+	if (rc == -EPIPE)
+		return rc;
+	if (rc || r->pages_done != n) {
+		workload_fail(c->dp, "%s of %u pages at IOVA 0x%llx: %s, %llu pages done",
+			      what, n, (unsigned long long)iova,
+			      rc ? strerror(-rc) : "ok",
+			      (unsigned long long)r->pages_done);
+		return rc ? rc : -EIO;
+	}
+	return 0;
+}
+
 static int edu_map(struct edu_ctx *c, const struct vb_map_entry *e,
 		   uint32_t n)
 {
 	struct vb_reply r;
 	int rc = workload_map(c->dp, e, n, &r);
 
-	if (rc == -EPIPE)
-		return rc;
-	if (rc || r.pages_done != n) {
-		workload_fail(c->dp, "MAP of %u pages at IOVA 0x%llx: %s, %llu pages done",
-			      n, (unsigned long long)e[0].iova,
-			      rc ? strerror(-rc) : "ok",
-			      (unsigned long long)r.pages_done);
-		return rc ? rc : -EIO;
-	}
-	return 0;
+	return edu_check(c, "MAP", e[0].iova, n, rc, &r);
 }
 
 static int edu_unmap(struct edu_ctx *c, const struct vb_unmap_entry *e,
@@ -125,16 +132,7 @@ static int edu_unmap(struct edu_ctx *c, const struct vb_unmap_entry *e,
 	struct vb_reply r;
 	int rc = workload_unmap(c->dp, e, n, &r);
 
-	if (rc == -EPIPE)
-		return rc;
-	if (rc || r.pages_done != n) {
-		workload_fail(c->dp, "UNMAP of %u pages at IOVA 0x%llx: %s, %llu pages done",
-			      n, (unsigned long long)e[0].iova,
-			      rc ? strerror(-rc) : "ok",
-			      (unsigned long long)r.pages_done);
-		return rc ? rc : -EIO;
-	}
-	return 0;
+	return edu_check(c, "UNMAP", e[0].iova, n, rc, &r);
 }
 
 /*
