@@ -41,14 +41,21 @@ vm_require_tools() {
 # the guest died before its /init printed MARKER: under TCG the 6.12 kernel
 # now and then oopses in early boot (int3 while patching kernel text, before
 # any module of ours is loaded), which is not what any test tests. Each
-# failed boot's log is kept beside LOG. Returns QEMU's status (124: timeout).
+# failed boot's log is kept beside LOG. VB_VM_VERBOSE=1 also shows the
+# console as it runs. Returns QEMU's status (124: timeout).
 vm_boot() {
 	local log=$1 to=$2 marker=$3 attempt qrc flags=$-
 	shift 3
 	for attempt in 1 2 3; do
 		set +e
-		timeout -k 5 "$to" qemu-system-x86_64 "$@" </dev/null >"$log" 2>&1
-		qrc=$?
+		if [ "${VB_VM_VERBOSE:-0}" = 1 ]; then
+			timeout -k 5 "$to" qemu-system-x86_64 "$@" </dev/null 2>&1 |
+				tee "$log"
+			qrc=${PIPESTATUS[0]}
+		else
+			timeout -k 5 "$to" qemu-system-x86_64 "$@" </dev/null >"$log" 2>&1
+			qrc=$?
+		fi
 		case $flags in *e*) set -e ;; esac
 		tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 		if grep -q "$marker" "$log" || [ "$qrc" -eq 124 ] || [ "$attempt" -eq 3 ]; then

@@ -44,37 +44,16 @@ timeout_s=${VB_VM_TIMEOUT:-$((120 + 120 * ${#tests[@]}))}
 
 echo "vm: kernel $rel, tests: ${tests[*]}"
 echo "vm: guest log: $log"
-qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2G -smp 2
+qemu=(-machine q35 -accel tcg -cpu max -m 2G -smp 2
 	-nographic -no-reboot -vga none -net none
 	-device intel-iommu -device edu -device edu
 	-kernel "/boot/vmlinuz-$rel" -initrd "$VM_WORK/initramfs.cpio.gz"
 	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet vmtest.tests=$list vmtest.timeout=${VB_VM_TEST_TIMEOUT:-180}")
-# One boot. A guest that dies before /init runs (seen: a rare int3 Oops
-# in the idle path while the kernel patches its text under TCG) is an
-# infrastructure failure, not a test result: boot again, at most twice,
-# keeping each failed boot's log next to the main one.
-boot() {
-	set +e
-	if [ "${VB_VM_VERBOSE:-0}" = 1 ]; then
-		timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
-		qrc=${PIPESTATUS[0]}
-	else
-		timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null >"$log" 2>&1
-		qrc=$?
-	fi
-	set -e
-	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
-}
+# vm_boot boots again when the guest dies before /init (an infrastructure
+# failure, not a test result), keeping each failed boot's log.
 start=$(date +%s)
-for attempt in 1 2 3; do
-	boot
-	grep -q 'VMTEST BOOTED' "$log" || [ "$qrc" -eq 124 ] || [ $attempt -eq 3 ] || {
-		mv "$log" "$log.boot-failed-$attempt"
-		echo "vm: guest died before /init (log kept: $log.boot-failed-$attempt); booting again"
-		continue
-	}
-	break
-done
+qrc=0
+vm_boot "$log" "$timeout_s" 'VMTEST BOOTED' "${qemu[@]}" || qrc=$?
 echo "vm: QEMU exited with $qrc after $(($(date +%s) - start)) s"
 
 fail=0
