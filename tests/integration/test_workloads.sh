@@ -70,8 +70,13 @@ check "the replay's refused entries were counted as errors" \
 	test "$(json_num errors <<<"$s")" -ge 5
 check "batches merged several entries (mean batch > 1)" \
 	grep -qE '"mean_batch":([2-9]|1\.[0-9]*[1-9]|[1-9][0-9])' <<<"$s"
-check "summary names type1, iommufd and v3 memory" \
-	grep -qE 'type1 .*bytes.*' "$T/broker.out"
+for b in type1 iommufd v3; do
+	check "summary gives the peak's $b memory in bytes" \
+		grep -qE "^ +$b +[1-9][0-9]* bytes" "$T/broker.out"
+done
+peak=$(json_num bytes_type1 <<<"$s")
+check "type1 estimate is 96 B per extent ($peak)" \
+	test "$peak" -eq $((96 * $(json_num extents <<<"$s")))
 
 # The same run with a trace whose expectation is wrong must fail.
 conf "$VB_SOURCE_DIR/tests/integration/data/bad-expectation.trace" >"$T/bad.conf"
