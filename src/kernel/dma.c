@@ -52,7 +52,7 @@ static void v3_prof_lap(struct v3_iommu *iommu, enum v3_prof_phase phase)
 void v3_dma_prof_report(struct v3_iommu *iommu)
 {
 	static const char * const names[V3_PROF_N] = {
-		"map_setup", "map_find", "map_pin", "map_iommu", "map_store",
+		"map_setup", "map_store", "map_pin", "map_iommu",
 		"map_end", "unmap_find", "unmap_phys", "unmap_store",
 		"unmap_iommu", "unmap_unpin", "unmap_end",
 	};
@@ -646,26 +646,27 @@ unwind:
 	return ret;
 }
 
-/* Map one validated entry; *done counts the pages it left mapped. */
+/*
+ * Map one validated entry; *done counts the pages it left mapped.
+ *
+ * Each chunk is claimed in the store before it is pinned: the store's
+ * insert refuses a page that is already there, which makes it the EEXIST
+ * check as well, one lookup per page instead of a probe and an insert.
+ * Until the chunk is mapped the store holds pages that are not, which no
+ * one sees: everything here runs under iommu->lock.
+ */
 static int v3_dma_map_entry(struct v3_iommu *iommu,
 			    const struct vfio_iommu_type1v3_map_entry *e,
 			    struct page **pages, u64 *done)
 {
 	unsigned long pfn = e->iova >> PAGE_SHIFT;
 	unsigned long vaddr = e->vaddr;
-	unsigned long last, probe;
 	u64 left = e->npages;
 	unsigned int gup = FOLL_LONGTERM;
 	int prot = 0, ret = 0;
 
 	*done = 0;
-	last = pfn + left - 1;
-	probe = pfn;
 	v3_prof_lap(iommu, V3_PROF_MAP_SETUP);
-	if (v3_store_find(iommu, &probe, last))
-		return -EEXIST;
-	v3_prof_lap(iommu, V3_PROF_MAP_FIND);
-
 	if (e->flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
 	if (e->flags & VFIO_DMA_MAP_FLAG_WRITE) {
@@ -680,28 +681,22 @@ static int v3_dma_map_entry(struct v3_iommu *iommu,
 		if (fatal_signal_pending(current))
 			return -EINTR;
 
+		ret = v3_store_insert(iommu, pfn, n, vaddr >> PAGE_SHIFT, prot);
+		v3_prof_lap(iommu, V3_PROF_MAP_STORE);
+		if (ret)
+			return ret;
+
 		got = pin_user_pages_fast(vaddr, n, gup, pages);
+		v3_prof_lap(iommu, V3_PROF_MAP_PIN);
+		if (got < n)	/* the rest is claimed again on the next pass */
+			v3_store_erase(iommu, pfn + max(got, 0), n - max(got, 0));
 		if (got <= 0)
 			return got ? got : -EFAULT;
-		v3_prof_lap(iommu, V3_PROF_MAP_PIN);
 
 		ret = v3_dma_map_pages(iommu, pfn, pages, got, prot);
 		v3_prof_lap(iommu, V3_PROF_MAP_IOMMU);
-		if (!ret) {
-			ret = v3_store_insert(iommu, pfn, got,
-					      vaddr >> PAGE_SHIFT, prot);
-			v3_prof_lap(iommu, V3_PROF_MAP_STORE);
-			if (ret) {
-				struct v3_domain *d;
-
-				list_for_each_entry(d, &iommu->domains, next)
-					iommu_unmap(d->domain,
-						    (dma_addr_t)pfn <<
-						    PAGE_SHIFT,
-						    (size_t)got << PAGE_SHIFT);
-			}
-		}
 		if (ret) {
+			v3_store_erase(iommu, pfn, got);
 			unpin_user_pages(pages, got);
 			return ret;
 		}

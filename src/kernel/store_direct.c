@@ -118,12 +118,16 @@ static unsigned long v3_direct_clear(struct v3_iommu *iommu, struct xarray *xa,
 	return done;
 }
 
-/* Set bits [pfn, pfn + npages) of @xa, all or nothing. */
+/*
+ * Set bits [pfn, pfn + npages) of @xa, all or nothing: -EEXIST, with
+ * nothing changed, if any of them is set already.
+ */
 static int v3_direct_set(struct v3_iommu *iommu, struct xarray *xa,
 			 unsigned long *nchunks, unsigned long pfn,
 			 unsigned long npages)
 {
 	unsigned long start = pfn, left = npages;
+	int ret = 0;
 
 	while (left) {
 		unsigned long idx = pfn / V3_DIRECT_CHUNK_PAGES;
@@ -133,8 +137,6 @@ static int v3_direct_set(struct v3_iommu *iommu, struct xarray *xa,
 		unsigned long *chunk = v3_direct_chunk(iommu, xa, idx);
 
 		if (!chunk) {
-			int ret;
-
 			chunk = kzalloc(V3_DIRECT_CHUNK_BYTES,
 					GFP_KERNEL_ACCOUNT);
 			if (!chunk)
@@ -144,18 +146,28 @@ static int v3_direct_set(struct v3_iommu *iommu, struct xarray *xa,
 						GFP_KERNEL_ACCOUNT);
 			if (ret) {
 				kfree(chunk);
-				v3_direct_clear(iommu, xa, nchunks, start,
-						pfn - start);
-				return ret;
+				break;
 			}
 			(*nchunks)++;
 		}
-		V3_CHECK(find_next_bit(chunk, bit + n, bit) == bit + n);
-		bitmap_set(chunk, bit, n);
+		if (n == 1) {
+			if (__test_and_set_bit(bit, chunk)) {
+				ret = -EEXIST;
+				break;
+			}
+		} else {
+			if (find_next_bit(chunk, bit + n, bit) < bit + n) {
+				ret = -EEXIST;
+				break;
+			}
+			bitmap_set(chunk, bit, n);
+		}
 		pfn += n;
 		left -= n;
 	}
-	return 0;
+	if (ret && pfn > start)
+		v3_direct_clear(iommu, xa, nchunks, start, pfn - start);
+	return ret;
 }
 
 void v3_direct_erase(struct v3_iommu *iommu, unsigned long pfn,

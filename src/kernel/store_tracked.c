@@ -72,8 +72,6 @@ int v3_tracked_insert(struct v3_iommu *iommu, unsigned long pfn,
 		ret = xa_insert(&iommu->pages, pfn + i, xa_mk_value(v),
 				GFP_KERNEL_ACCOUNT);
 		if (ret) {
-			/* -EBUSY would mean the caller broke the contract */
-			V3_CHECK(ret != -EBUSY);
 			iommu->npages += i;
 			if (i)
 				v3_tracked_erase(iommu, pfn, i);

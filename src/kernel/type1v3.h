@@ -60,10 +60,9 @@ struct v3_iommu;
  */
 enum v3_prof_phase {
 	V3_PROF_MAP_SETUP,	/* copy-in done: validate, charge, allocate */
-	V3_PROF_MAP_FIND,	/* EEXIST probe of the store */
+	V3_PROF_MAP_STORE,	/* claim in the store (the EEXIST check) */
 	V3_PROF_MAP_PIN,	/* pin_user_pages_fast */
 	V3_PROF_MAP_IOMMU,	/* map_pages into every domain */
-	V3_PROF_MAP_STORE,	/* insert into the store */
 	V3_PROF_MAP_END,	/* sync_map, free, return */
 	V3_PROF_UNMAP_FIND,	/* store search, run and join bookkeeping */
 	V3_PROF_UNMAP_PHYS,	/* iommu_iova_to_phys */
@@ -76,7 +75,8 @@ enum v3_prof_phase {
 
 /*
  * A page store records mapped IOVA page frames. insert() is all-or-nothing
- * for its range and is only called on a range that is entirely unmapped.
+ * for its range and fails with -EEXIST, changing nothing, if any frame of
+ * it is already recorded.
  * find() returns the first mapped frame in [*pfn, last] through *pfn;
  * prot() the IOMMU_READ/IOMMU_WRITE bits a mapped frame was mapped with.
  */
