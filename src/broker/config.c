@@ -162,12 +162,26 @@ static int config_broker_key(struct config_parser *p, const char *k,
 	return config_error(p, p->line, "unknown key '%s' in [broker]", k);
 }
 
+static int config_yes_no(struct config_parser *p, const char *k,
+			 const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return config_error(p, p->line, "%s must be yes or no", k);
+	return 0;
+}
+
 static int config_ram_key(struct config_parser *p, const char *k, const char *v)
 {
 	if (!strcmp(k, "gpa"))
 		return config_u64(p, v, &p->ram->gpa);
 	if (!strcmp(k, "size"))
 		return config_u64(p, v, &p->ram->size);
+	if (!strcmp(k, "populate"))
+		return config_yes_no(p, k, v, &p->ram->populate);
 	return config_error(p, p->line, "unknown key '%s' in [ram %s]", k,
 			    p->ram->name);
 }
@@ -304,15 +318,8 @@ static int config_device_key(struct config_parser *p, const char *k, char *v)
 		snprintf(d->domain, sizeof(d->domain), "%s", v);
 		return 0;
 	}
-	if (!strcmp(k, "fenced")) {
-		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-			d->fenced = true;
-		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
-			d->fenced = false;
-		else
-			return config_error(p, p->line, "fenced must be yes or no");
-		return 0;
-	}
+	if (!strcmp(k, "fenced"))
+		return config_yes_no(p, k, v, &d->fenced);
 	if (!strcmp(k, "iova")) {
 		char *save = NULL, *a = strtok_r(v, " \t", &save);
 		char *b = strtok_r(NULL, " \t", &save);

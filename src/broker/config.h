@@ -29,6 +29,7 @@ struct config_ram {
 	char name[CONFIG_NAME_MAX];
 	uint64_t gpa;
 	uint64_t size;
+	bool populate;		/* fault every page in at start-up */
 	int line;
 };
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Guest RAM regions. The mappings are MAP_NORESERVE and untouched by the
- * broker, so a large guest costs nothing until someone writes to it; the
+ * broker, so a large guest costs nothing until someone writes to it,
+ * unless the region asks to be populated (as a running guest's RAM would
+ * be; the first pin of a page otherwise pays for allocating it). The
  * memfds travel to clients in WELCOME so devices see the same pages.
  */
 #define _GNU_SOURCE
@@ -42,7 +44,9 @@ int memory_init(struct memory *m, const struct config *cfg)
 			goto fail;
 		}
 		r->va = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
-			     MAP_SHARED | MAP_NORESERVE, r->fd, 0);
+			     MAP_SHARED | MAP_NORESERVE |
+			     (cfg->ram[i].populate ? MAP_POPULATE : 0),
+			     r->fd, 0);
 		if (r->va == MAP_FAILED) {
 			ret = -errno;
 			r->va = NULL;

@@ -37,6 +37,7 @@ struct devproc_opts {
 	uint64_t foreign_iova;
 	uint64_t foreign_gpa;
 	bool quiet;
+	bool populate;		/* fault guest RAM in before the workload */
 };
 
 struct devproc_result {
@@ -46,6 +47,7 @@ struct devproc_result {
 	uint64_t pages_mapped;
 	uint64_t pages_unmapped;
 	uint64_t errors;
+	double seconds;		/* wall-clock time of the workload alone */
 };
 
 struct devproc {
@@ -86,6 +88,11 @@ int workload_gpa_range(struct devproc *dp, uint64_t *base, uint64_t *size);
 /* "DMA": write a pattern over [gpa, gpa + npages pages) and read it back. */
 void workload_touch(struct devproc *dp, uint64_t gpa, uint64_t npages,
 		    uint64_t tag);
+
+/* CLOCK_MONOTONIC in seconds; the time a workload's run is reported in. */
+double workload_now(void);
+/* Pages mapped plus unmapped per second of res->seconds (0 if none). */
+double workload_pages_per_s(const struct devproc_result *res);
 
 int workload_virtio_iommu_run(struct devproc *dp);
 int workload_coiommu_run(struct devproc *dp);

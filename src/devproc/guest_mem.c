@@ -8,7 +8,8 @@
 #include "common/log.h"
 #include "vfio-broker/client.h"
 
-int guest_mem_map(struct guest_mem *gm, const struct vb_client_info *info)
+int guest_mem_map(struct guest_mem *gm, const struct vb_client_info *info,
+		  bool populate)
 {
 	memset(gm, 0, sizeof(*gm));
 	for (unsigned int i = 0; i < info->n_ram; i++) {
@@ -23,7 +24,8 @@ int guest_mem_map(struct guest_mem *gm, const struct vb_client_info *info)
 			guest_mem_unmap(gm);
 			return -EINVAL;
 		}
-		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | (populate ? MAP_POPULATE : 0),
 			 info->ram_fd[i], (off_t)r->offset);
 		if (p == MAP_FAILED) {
 			int err = -errno;

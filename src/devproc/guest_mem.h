@@ -8,6 +8,7 @@
 #ifndef VB_DEVPROC_GUEST_MEM_H
 #define VB_DEVPROC_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +25,9 @@ struct guest_mem {
 	} region[VB_MAX_RAM_REGIONS];
 };
 
-int guest_mem_map(struct guest_mem *gm, const struct vb_client_info *info);
+/* @populate: fault every page in now (MAP_POPULATE) rather than on use. */
+int guest_mem_map(struct guest_mem *gm, const struct vb_client_info *info,
+		  bool populate);
 void guest_mem_unmap(struct guest_mem *gm);
 /* Host pointer for [gpa, gpa + len), or NULL if not inside one region. */
 uint8_t *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);

@@ -73,6 +73,8 @@ static void devproc_usage(FILE *f)
 "  --coalesce           virtio-iommu: send a round's buffers as one request\n"
 "                       (max_entries at a time), as a device draining its\n"
 "                       request queue would\n"
+"  --populate           fault all of guest RAM into this process before the\n"
+"                       workload, as a long-running device's mapping is\n"
 "  --keep-mapped        coiommu: leave the working set mapped at the end;\n"
 "                       edu: leave the window's first IOVA mapped to the\n"
 "                       GPA range's last page\n"
@@ -112,7 +114,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	enum { O_SOCKET_FD = 256, O_CONNECT, O_DEVICE, O_WORKLOAD, O_TRACE,
 	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED, O_GPA_BASE, O_GPA_SIZE,
 	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP,
-	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA, O_COALESCE };
+	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA, O_COALESCE, O_POPULATE };
 	static const struct option opts[] = {
 		{ "socket-fd", required_argument, NULL, O_SOCKET_FD },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -133,6 +135,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		{ "hold", no_argument, NULL, O_HOLD },
 		{ "keep-mapped", no_argument, NULL, O_KEEP },
 		{ "coalesce", no_argument, NULL, O_COALESCE },
+		{ "populate", no_argument, NULL, O_POPULATE },
 		{ "foreign-iova", required_argument, NULL, O_FOREIGN_IOVA },
 		{ "foreign-gpa", required_argument, NULL, O_FOREIGN_GPA },
 		{ "selftest-forbidden-syscall", no_argument, NULL, O_SELFTEST },
@@ -203,6 +206,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		case O_HOLD: a->hold = true; break;
 		case O_KEEP: o->keep_mapped = true; break;
 		case O_COALESCE: o->coalesce = true; break;
+		case O_POPULATE: o->populate = true; break;
 		case O_FOREIGN_IOVA:
 			o->foreign_iova = devproc_num("--foreign-iova", optarg,
 						      UINT64_MAX);
@@ -353,12 +357,14 @@ static void devproc_print_result(const struct devproc *dp, bool ok)
 	/* write(2), not stdio: stdio's first use would fstat() stdout,
 	 * which the policy does not need to allow. */
 	n = snprintf(line, sizeof(line),
-		     "vfio-devproc: device %u workload %s: requests %llu maps %llu unmaps %llu pages_mapped %llu errors %llu result %s\n",
+		     "vfio-devproc: device %u workload %s: requests %llu maps %llu unmaps %llu pages_mapped %llu pages_unmapped %llu seconds %.3f pages_per_s %.0f errors %llu result %s\n",
 		     dp->info ? dp->info->device_id : dp->opts.device_id,
 		     dp->opts.workload, (unsigned long long)dp->res.requests,
 		     (unsigned long long)dp->res.maps,
 		     (unsigned long long)dp->res.unmaps,
 		     (unsigned long long)dp->res.pages_mapped,
+		     (unsigned long long)dp->res.pages_unmapped,
+		     dp->res.seconds, workload_pages_per_s(&dp->res),
 		     (unsigned long long)dp->res.errors, ok ? "OK" : "FAIL");
 	if (n > 0 && write(STDOUT_FILENO, line, (size_t)n) < 0)
 		return;
@@ -391,6 +397,7 @@ int main(int argc, char **argv)
 	struct devproc dp;
 	scmp_filter_ctx filter;
 	int sock, rc;
+	double t0;
 	bool ok;
 
 	log_init("vfio-devproc", false, LOG_LVL_INFO);
@@ -419,7 +426,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dp.info = vb_client_get_info(dp.client);
-	rc = guest_mem_map(&dp.gm, dp.info);
+	rc = guest_mem_map(&dp.gm, dp.info, a.opts.populate);
 	if (rc) {
 		devproc_print_result(&dp, false);
 		return 1;
@@ -438,6 +445,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 
+	t0 = workload_now();
 	if (!strcmp(a.opts.workload, "virtio-iommu"))
 		rc = workload_virtio_iommu_run(&dp);
 	else if (!strcmp(a.opts.workload, "coiommu"))
@@ -446,6 +454,7 @@ int main(int argc, char **argv)
 		rc = workload_edu_run(&dp);
 	else
 		rc = workload_replay_run(&dp);
+	dp.res.seconds = workload_now() - t0;
 	if (rc)
 		workload_fail(&dp, "stopped: %s", strerror(-rc));
 	ok = dp.res.errors == 0;

@@ -26,6 +26,7 @@ static const char good[] =
 	"[ram high]\n"
 	"gpa = 4G\n"
 	"size = 0x1000\n"
+	"populate = yes\n"
 	"[device 1]\n"
 	"group = sim\n"
 	"domain = shared\n"
@@ -62,6 +63,8 @@ START_TEST(good_file)
 	ck_assert_str_eq(c->ram[0].name, "low");
 	ck_assert_uint_eq(c->ram[0].size, 256ull << 20);
 	ck_assert_uint_eq(c->ram[1].gpa, 4ull << 30);
+	ck_assert(!c->ram[0].populate);
+	ck_assert(c->ram[1].populate);
 	ck_assert_uint_eq(c->n_dev, 4);
 
 	const struct config_device *d = &c->dev[0];
@@ -232,6 +235,7 @@ static const struct bad_case {
 	  "t:8:", "overlaps device 1's window" },
 	{ BASE_RAM DEV1 "fenced = yes\ndomain = d\n", "t:4:", "exclude each other" },
 	{ BASE_RAM DEV1 "fenced = maybe\n", "t:7:", "fenced must be yes or no" },
+	{ "[ram r]\nsize = 1M\npopulate = 2\n", "t:3:", "populate must be yes or no" },
 	{ BASE_RAM DEV1 "domain = \n", "t:7:", "domain must be one word" },
 	{ BASE_RAM DEV1 "domain = a b\n", "t:7:", "domain must be one word" },
 	{ BASE_RAM DEV1 "domain = a\"b\n", "t:7:", "domain must be one word" },

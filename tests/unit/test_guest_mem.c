@@ -39,7 +39,7 @@ START_TEST(lookup_and_sharing)
 	struct guest_mem gm;
 	uint8_t *p, v = 0;
 
-	ck_assert_int_eq(guest_mem_map(&gm, &in), 0);
+	ck_assert_int_eq(guest_mem_map(&gm, &in, false), 0);
 	ck_assert_uint_eq(gm.n, 2);
 	ck_assert_ptr_nonnull(guest_mem_ptr(&gm, 0, 0x10000));
 	ck_assert_ptr_null(guest_mem_ptr(&gm, 0, 0x10001));
@@ -63,19 +63,19 @@ START_TEST(bad_geometry)
 	struct guest_mem gm;
 
 	in.ram[1].offset = 0x123;		/* unaligned */
-	ck_assert_int_eq(guest_mem_map(&gm, &in), -EINVAL);
+	ck_assert_int_eq(guest_mem_map(&gm, &in, false), -EINVAL);
 	ck_assert_uint_eq(gm.n, 0);
 	in.ram[1].offset = 0;
 	in.ram[1].size = 0;
-	ck_assert_int_eq(guest_mem_map(&gm, &in), -EINVAL);
+	ck_assert_int_eq(guest_mem_map(&gm, &in, false), -EINVAL);
 	in.ram[1].size = 0x2000;
 	in.ram[1].gpa = UINT64_MAX - 0xfff;	/* last page: end wraps */
-	ck_assert_int_eq(guest_mem_map(&gm, &in), -EINVAL);
+	ck_assert_int_eq(guest_mem_map(&gm, &in, false), -EINVAL);
 	in.ram[1].gpa = 0x100000;
 	in.ram[1].size = 0x1000;
 	close(in.ram_fd[1]);
 	in.ram_fd[1] = -1;			/* mmap fails: EBADF */
-	ck_assert_int_eq(guest_mem_map(&gm, &in), -EBADF);
+	ck_assert_int_eq(guest_mem_map(&gm, &in, false), -EBADF);
 	ck_assert_uint_eq(gm.n, 0);
 }
 END_TEST

@@ -242,7 +242,7 @@ static void run_workload(struct run *r, const char *workload, enum fault fault,
 	ck_assert_int_eq(vb_client_open_fd(sv[0], VB_DEVICE_ANY,
 					   &r->dp.client), 0);
 	r->dp.info = vb_client_get_info(r->dp.client);
-	ck_assert_int_eq(guest_mem_map(&r->dp.gm, r->dp.info), 0);
+	ck_assert_int_eq(guest_mem_map(&r->dp.gm, r->dp.info, false), 0);
 	if (!strcmp(workload, "virtio-iommu"))
 		r->rc = workload_virtio_iommu_run(&r->dp);
 	else if (!strcmp(workload, "coiommu"))

@@ -6,9 +6,12 @@
 # Prints, per round:
 #   BENCH speed mode=M workload=W round=R pages=N secs=S pps=P
 #     (W virtio-iommu-64 is virtio-iommu with up to 64-page buffers,
-#      virtio-iommu-q the small-buffer stream with --coalesce)
-#     pages mapped + unmapped per second of the whole run (start-up of the
-#     broker or of the direct process included), for
+#      virtio-iommu-q and virtio-iommu-64q the same streams with --coalesce)
+#     pages mapped + unmapped per second of the workload (the devproc's
+#     own timing of its workload loop; start-up is not counted), with the
+#     guest RAM populated beforehand in every mapping of it (the broker's
+#     "populate", the devproc's --populate), as in a running guest: the
+#     first touch of a page would otherwise dominate every path. For
 #       M = v3-direct, v3, type1: vfio-devproc through the broker
 #       M = direct: vb-direct-type1, the same workload code holding the
 #           container itself, one type1 ioctl per page (crosvm today)
@@ -55,10 +58,11 @@ LARGS="--workload virtio-iommu --iterations 60 --buffers 16 --buffer-pages 64 --
 # The small-buffer stream as a device that drains its queue sends it: one
 # request per round's 16 buffers (--coalesce).
 QARGS="$VARGS --coalesce"
+LQARGS="$LARGS --coalesce"
 CARGS="--workload coiommu --iterations 30000 --pages 65536 --working-set 4096 --pipeline 8"
 
-conf() {	# extra-device-lines
-	printf '[broker]\ncontrol = %s\n[ram guest]\nsize = 256M\n' $T/ctl
+conf() {	# extra-device-lines [populate]
+	printf '[broker]\ncontrol = %s\n[ram guest]\nsize = 256M\npopulate = %s\n' $T/ctl "${2:-no}"
 	printf '[device 1]\ngroup = %s\nfenced = yes\niova = 0x100000 0x8000000\n' $G
 	echo "$1"
 }
@@ -66,7 +70,7 @@ conf() {	# extra-device-lines
 speed_broker() {	# mode workload args...
 	mode=$1 wl=$2
 	shift 2
-	conf "spawn = vfio-devproc $* --quiet" >$T/conf
+	conf "spawn = vfio-devproc $* --populate --quiet" yes >$T/conf
 	t0=$(now)
 	$PIN $BROKER -c $T/conf -b $mode --exit-when-done >$T/out 2>$T/log
 	rc=$?
@@ -76,14 +80,16 @@ speed_broker() {	# mode workload args...
 		sed 's/^/E2E LOG /' $T/out $T/log | tail -20
 		return
 	fi
-	n=$(awk '/pages mapped/ { gsub(",", ""); print $3 + $5; exit }' $T/out)
-	echo "BENCH speed mode=$mode workload=$wl round=$r pages=$n secs=$(awk -v a=$t0 -v b=$t1 'BEGIN { print b - a }') pps=$(awk '/throughput/ { print $2; exit }' $T/out)"
+	set -- $(awk '/^vfio-devproc: .* result OK/ {
+		for (i = 1; i < NF; i++) v[$i] = $(i + 1)
+		print v["pages_mapped"] + v["pages_unmapped"], v["seconds"], v["pages_per_s"]; exit }' $T/out)
+	echo "BENCH speed mode=$mode workload=$wl round=$r pages=${1:-0} secs=${2:-0} pps=${3:-0} broker_secs=$(awk -v a=$t0 -v b=$t1 'BEGIN { print b - a }')"
 }
 
 speed_direct() {	# workload args...
 	wl=$1
 	shift
-	$PIN $DIRECT --group $G --ram-size 0x10000000 "$@" >$T/out 2>$T/log
+	$PIN $DIRECT --group $G --ram-size 0x10000000 --populate "$@" >$T/out 2>$T/log
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		echo "E2E ERROR bench direct $wl: rc $rc"
@@ -158,11 +164,13 @@ while [ $r -le $ROUNDS ]; do
 		speed_broker $m virtio-iommu $VARGS
 		speed_broker $m virtio-iommu-q $QARGS
 		speed_broker $m virtio-iommu-64 $LARGS
+		speed_broker $m virtio-iommu-64q $LQARGS
 		speed_broker $m coiommu $CARGS
 	done
 	speed_direct virtio-iommu $VARGS
 	speed_direct virtio-iommu-q $QARGS
 	speed_direct virtio-iommu-64 $LARGS
+	speed_direct virtio-iommu-64q $LQARGS
 	speed_direct coiommu $CARGS
 	r=$((r + 1))
 done

@@ -80,15 +80,22 @@ END {
 	for (w = 1; w <= nw; w++) {
 		wl = wls[w]
 		printf "\n%s: pages mapped + unmapped per second (median of rounds)\n\n", wl
-		print "| path | pages per run | pages/s | vs (3) |"
-		print "|---|---:|---:|---:|"
+		print "| path | pages per run | pages/s | vs (3) | vs (3), median of per-round ratios |"
+		print "|---|---:|---:|---:|---:|"
 		base = median(pps[wl, "direct"])
+		nb = split(pps[wl, "direct"], bl, " ")
 		for (i = 1; i <= 4; i++) {
 			k = wl SUBSEP modes[i]
-			if (!(k in n)) { printf "| %s | - | missing | - |\n", name[modes[i]]; continue }
+			if (!(k in n)) { printf "| %s | - | missing | - | - |\n", name[modes[i]]; continue }
 			v = median(pps[k])
-			printf "| %s | %d | %.0f | %s |\n", name[modes[i]], pages[k], v,
-			       (base > 0 ? sprintf("%.2fx", v / base) : "-")
+			# rounds run every path once, in turn: a ratio within a
+			# round compares paths under the same host load
+			nv = split(pps[k], vl, " "); rl = ""
+			for (j = 1; j <= nv && j <= nb; j++)
+				if (bl[j] > 0) rl = rl " " vl[j] / bl[j]
+			printf "| %s | %d | %.0f | %s | %s |\n", name[modes[i]], pages[k], v,
+			       (base > 0 ? sprintf("%.2fx", v / base) : "-"),
+			       (rl != "" ? sprintf("%.2fx", median(rl)) : "-")
 		}
 	}
 	print "\nkernel bytes per mapped page (coiommu holding its working set)\n"
