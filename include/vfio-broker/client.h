@@ -66,6 +66,17 @@ const struct vb_client_info *vb_client_get_info(const struct vb_client *c);
 /* The socket, for poll()/epoll in the caller's event loop. */
 int vb_client_fd(const struct vb_client *c);
 
+/*
+ * Busy-wait for replies: a call that has to wait keeps polling the socket
+ * without blocking for up to @usec microseconds before it sleeps (0, the
+ * default: sleep at once). Worth it only when the broker runs on another
+ * CPU and polls too (its poll_us): the reply then arrives without waking
+ * anyone, saving two context switches per request, and the CPU spins
+ * meanwhile. -EINVAL above VB_CLIENT_SPIN_MAX_US.
+ */
+#define VB_CLIENT_SPIN_MAX_US	1000000u
+int vb_client_set_spin(struct vb_client *c, unsigned int usec);
+
 /* Synchronous calls. */
 int vb_client_map(struct vb_client *c, const struct vb_map_entry *e,
 		  uint32_t count, struct vb_reply *res);

@@ -61,6 +61,7 @@ struct broker {
 	TAILQ_HEAD(, peer) peers;
 	unsigned int n_peers;
 	uint8_t *rxbuf;			/* one datagram, VB_MSG_MAX_LEN */
+	uint64_t messages_in;		/* datagrams received (loop.c) */
 
 	/* batcher */
 	struct event *ev_flush;

@@ -159,6 +159,14 @@ static int config_broker_key(struct config_parser *p, const char *k,
 					    CONFIG_WINDOW_MAX);
 		return 0;
 	}
+	if (!strcmp(k, "poll_us")) {
+		if (config_u32(p, v, &c->poll_us))
+			return -EINVAL;
+		if (c->poll_us > CONFIG_POLL_US_MAX)
+			return config_error(p, p->line, "poll_us must be 0..%d",
+					    CONFIG_POLL_US_MAX);
+		return 0;
+	}
 	return config_error(p, p->line, "unknown key '%s' in [broker]", k);
 }
 

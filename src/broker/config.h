@@ -23,6 +23,7 @@
 #define CONFIG_MAX_IDS		16	/* uids (and gids) per device */
 #define CONFIG_GROUP_SIM	(-1)
 #define CONFIG_WINDOW_MAX	1024
+#define CONFIG_POLL_US_MAX	1000000
 #define CONFIG_PCI_LEN		13	/* "DDDD:BB:DD.F" and its NUL */
 
 struct config_ram {
@@ -56,6 +57,7 @@ struct config {
 	char *control_path;		/* NULL: no control socket */
 	uint32_t max_entries;
 	uint32_t window;
+	uint32_t poll_us;		/* busy-poll after a message; 0: never */
 	struct config_ram ram[VB_MAX_RAM_REGIONS];
 	unsigned int n_ram;
 	struct config_device dev[CONFIG_MAX_DEVICES];

@@ -30,6 +30,7 @@
 #include "broker/control.h"
 #include "broker/domain.h"
 #include "broker/listener.h"
+#include "broker/loop.h"
 #include "broker/peer.h"
 #include "broker/spawn.h"
 #include "broker/stats.h"
@@ -287,7 +288,7 @@ int main(int argc, char **argv)
 
 	log_info("ready: backend %s, %u domain(s), %u device(s), %u devproc(s) spawned",
 		 b.be->ops->name, b.n_domains, b.n_devices, b.n_children);
-	if (!b.stopping && event_base_dispatch(b.base) < 0)
+	if (!b.stopping && loop_run(&b) < 0)
 		log_err("event loop failed");
 
 	/* Answer what is queued, then release every client's mappings. */

@@ -368,6 +368,7 @@ static bool peer_read_one(struct peer *p)
 		return false;
 	}
 	nfds = peer_close_fds(&msg);
+	p->b->messages_in++;
 	if (n == 0) {
 		peer_fail(p, "disconnected");
 		return false;

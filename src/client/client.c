@@ -47,6 +47,7 @@ struct vb_client {
 	struct vb_client_info info;
 	struct client_slot *fifo;
 	unsigned int cap, head, count;
+	unsigned int spin_us;	/* see vb_client_set_spin() */
 	uint8_t buf[VB_MSG_MAX_LEN];	/* tx and rx, one at a time */
 };
 
@@ -63,6 +64,14 @@ const struct vb_client_info *vb_client_get_info(const struct vb_client *c)
 int vb_client_fd(const struct vb_client *c)
 {
 	return c->fd;
+}
+
+int vb_client_set_spin(struct vb_client *c, unsigned int usec)
+{
+	if (usec > VB_CLIENT_SPIN_MAX_US)
+		return -EINVAL;
+	c->spin_us = usec;
+	return 0;
 }
 
 unsigned int vb_client_outstanding(const struct vb_client *c)
@@ -149,7 +158,7 @@ int vb_client_poll(struct vb_client *c, int timeout_ms)
 
 		n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
 				   VB_MAX_RAM_REGIONS, &nfds,
-				   delivered ? 0 : timeout_ms);
+				   delivered ? 0 : timeout_ms, c->spin_us);
 		if (n == -EAGAIN)
 			break;
 		/* The hangup stays visible on the socket: report what was
@@ -354,7 +363,7 @@ static int client_handshake(struct vb_client *c, uint32_t device_id)
 	if (rc)
 		return rc;
 	n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
-			   VB_MAX_WELCOME_FDS, &nfds, CLIENT_HANDSHAKE_MS);
+			   VB_MAX_WELCOME_FDS, &nfds, CLIENT_HANDSHAKE_MS, 0);
 	if (n == -EAGAIN)
 		return -ETIMEDOUT;
 	if (n < 0)

@@ -4,10 +4,20 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vfio-broker/proto.h"
+
+static uint64_t transport_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static int transport_wait(int fd, short events, int timeout_ms)
 {
@@ -97,7 +107,7 @@ static int transport_take_fds(struct msghdr *msg, int *fds,
 
 ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 		       unsigned int max_fds, unsigned int *nfds,
-		       int timeout_ms)
+		       int timeout_ms, unsigned int spin_us)
 {
 	/* Room for exactly the protocol's maximum; a peer sending more gets
 	 * MSG_CTRUNC and the kernel discards the rest. */
@@ -107,10 +117,14 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
 	struct msghdr msg;
+	uint64_t spin_end = 0;
+	unsigned int tries = 0;
 	ssize_t n;
 	int rc;
 
 	*nfds = 0;
+	if (spin_us && timeout_ms != 0)
+		spin_end = transport_now_ns() + spin_us * 1000ull;
 	for (;;) {
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = &iov;
@@ -127,6 +141,9 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
+		/* the clock only every few tries: it can be a syscall too */
+		if (spin_end && (++tries % 8 || transport_now_ns() < spin_end))
+			continue;
 		rc = transport_wait(fd, POLLIN, timeout_ms);
 		if (rc)
 			return rc;

@@ -16,7 +16,8 @@ int transport_send(int fd, const void *buf, size_t len);
 /*
  * Receive one datagram into @buf, with up to @max_fds fds (close-on-exec)
  * stored in @fds and their number in *@nfds. Waits up to @timeout_ms (-1:
- * forever). Returns the length, or:
+ * forever); before it blocks, keeps retrying for up to @spin_us
+ * microseconds (0: block at once). Returns the length, or:
  *   -EAGAIN    nothing arrived in time
  *   -EPIPE     the peer hung up
  *   -EMSGSIZE  datagram larger than @cap (discarded)
@@ -24,7 +25,7 @@ int transport_send(int fd, const void *buf, size_t len);
  */
 ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 		       unsigned int max_fds, unsigned int *nfds,
-		       int timeout_ms);
+		       int timeout_ms, unsigned int spin_us);
 
 void transport_close_fds(int *fds, unsigned int n);
 

@@ -41,6 +41,7 @@ struct devproc_args {
 	bool hold;
 	bool foreign_iova_set;
 	bool foreign_gpa_set;
+	unsigned int spin_us;
 };
 
 static void devproc_usage(FILE *f)
@@ -75,6 +76,8 @@ static void devproc_usage(FILE *f)
 "                       request queue would\n"
 "  --populate           fault all of guest RAM into this process before the\n"
 "                       workload, as a long-running device's mapping is\n"
+"  --spin-us N          busy-wait up to N us for each reply before sleeping\n"
+"                       (0); pairs with the broker's poll_us\n"
 "  --keep-mapped        coiommu: leave the working set mapped at the end;\n"
 "                       edu: leave the window's first IOVA mapped to the\n"
 "                       GPA range's last page\n"
@@ -114,7 +117,8 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	enum { O_SOCKET_FD = 256, O_CONNECT, O_DEVICE, O_WORKLOAD, O_TRACE,
 	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED, O_GPA_BASE, O_GPA_SIZE,
 	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP,
-	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA, O_COALESCE, O_POPULATE };
+	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA, O_COALESCE, O_POPULATE,
+	       O_SPIN };
 	static const struct option opts[] = {
 		{ "socket-fd", required_argument, NULL, O_SOCKET_FD },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -136,6 +140,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		{ "keep-mapped", no_argument, NULL, O_KEEP },
 		{ "coalesce", no_argument, NULL, O_COALESCE },
 		{ "populate", no_argument, NULL, O_POPULATE },
+		{ "spin-us", required_argument, NULL, O_SPIN },
 		{ "foreign-iova", required_argument, NULL, O_FOREIGN_IOVA },
 		{ "foreign-gpa", required_argument, NULL, O_FOREIGN_GPA },
 		{ "selftest-forbidden-syscall", no_argument, NULL, O_SELFTEST },
@@ -207,6 +212,10 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		case O_KEEP: o->keep_mapped = true; break;
 		case O_COALESCE: o->coalesce = true; break;
 		case O_POPULATE: o->populate = true; break;
+		case O_SPIN:
+			a->spin_us = (unsigned int)devproc_num("--spin-us", optarg,
+							       VB_CLIENT_SPIN_MAX_US);
+			break;
 		case O_FOREIGN_IOVA:
 			o->foreign_iova = devproc_num("--foreign-iova", optarg,
 						      UINT64_MAX);
@@ -426,6 +435,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dp.info = vb_client_get_info(dp.client);
+	vb_client_set_spin(dp.client, a.spin_us);	/* range-checked above */
 	rc = guest_mem_map(&dp.gm, dp.info, a.opts.populate);
 	if (rc) {
 		devproc_print_result(&dp, false);

@@ -78,6 +78,34 @@ peak=$(json_num bytes_type1 <<<"$s")
 check "type1 estimate is 96 B per extent ($peak)" \
 	test "$peak" -eq $((96 * $(json_num extents <<<"$s")))
 
+# Busy polling on both sides (the broker's poll_us, the devprocs'
+# --spin-us) on populated RAM: the same checks hold, the broker says it
+# polls, and it still stops once every devproc is done.
+cat >"$T/poll.conf" <<CONF
+[broker]
+backend = sim
+poll_us = 500
+[ram r]
+size = 16M
+populate = yes
+[device 1]
+group = sim
+iova = 0x100000 16M
+spawn = vfio-devproc --workload virtio-iommu --iterations 200 --coalesce --spin-us 200 --populate --gpa-base 0 --gpa-size 0x800000
+[device 2]
+group = sim
+iova = 0x100000 16M
+spawn = vfio-devproc --workload coiommu --iterations 3000 --pages 2048 --working-set 128 --spin-us 200 --gpa-base 0x800000 --gpa-size 0x800000
+CONF
+timeout 120 "$VB_BROKER" -c "$T/poll.conf" --exit-when-done >"$T/poll.out" 2>"$T/poll.log"
+rc=$?
+check "polling broker exits 0 when both devprocs passed (rc $rc)" test "$rc" -eq 0
+check "polling broker logs its poll window" grep -q "polling: 500 us" "$T/poll.log"
+for w in "device 1 workload virtio-iommu" "device 2 workload coiommu"; do
+	check "polling, $w: result OK" grep -q "$w: .* errors 0 result OK" \
+		"$T/poll.out" "$T/poll.log"
+done
+
 # The same run with a trace whose expectation is wrong must fail.
 conf "$VB_SOURCE_DIR/tests/integration/data/bad-expectation.trace" >"$T/bad.conf"
 "$VB_BROKER" -c "$T/bad.conf" --exit-when-done >"$T/bad.out" 2>"$T/bad.log"

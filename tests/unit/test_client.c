@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proto/codec.h"
@@ -446,6 +447,64 @@ START_TEST(sync_calls)
 }
 END_TEST
 
+/* A reply written @delay_us after the fork, from a child process. */
+static pid_t late_reply(int bfd, uint64_t id, uint64_t done,
+			unsigned int delay_us)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		usleep(delay_us);
+		fake_reply(bfd, id, 0, done, VB_NO_INDEX);
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
+ * vb_client_set_spin: bounded, and a waiting call gets its reply whether
+ * it arrives while the call still spins or after it went to sleep.
+ */
+START_TEST(spin_wait)
+{
+	struct vb_reply r;
+	struct vb_client *c;
+	int bfd, st;
+	pid_t pid;
+
+	c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_set_spin(c, VB_CLIENT_SPIN_MAX_US + 1),
+			 -EINVAL);
+
+	/* arrives within the spin: 10 ms into a 1 s budget */
+	ck_assert_int_eq(vb_client_set_spin(c, VB_CLIENT_SPIN_MAX_US), 0);
+	pid = late_reply(bfd, 1, 3, 10000);
+	ck_assert_int_eq(vb_client_map(c, &me1, 1, &r), 0);
+	ck_assert_uint_eq(r.pages_done, 3);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+
+	/* arrives after the spin: 100 ms against a 1 ms budget */
+	ck_assert_int_eq(vb_client_set_spin(c, 1000), 0);
+	pid = late_reply(bfd, 2, 5, 100000);
+	ck_assert_int_eq(vb_client_unmap(c, &ue1, 1, &r), 0);
+	ck_assert_uint_eq(r.pages_done, 5);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+
+	/* a poll that must not wait does not spin into a reply either */
+	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);
+	fake_reply(bfd, 3, 0, 0, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_wait(c), 0);
+
+	ck_assert_uint_eq(fake_read(bfd, 1).hdr.type, VB_MSG_MAP);
+	ck_assert_uint_eq(fake_read(bfd, 1).hdr.type, VB_MSG_UNMAP);
+	ck_assert_uint_eq(fake_read(bfd, 1).hdr.type, VB_MSG_SYNC);
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
 START_TEST(pipelined_window_and_order)
 {
 	static const int32_t status[4] = { 0, EEXIST, 0, EFAULT };
@@ -742,6 +801,7 @@ int main(void)
 	tcase_add_test(tc, handshake_device_fd);
 	tcase_add_test(tc, handshake_refusals);
 	tcase_add_test(tc, sync_calls);
+	tcase_add_test(tc, spin_wait);
 	tcase_add_test(tc, pipelined_window_and_order);
 	tcase_add_test(tc, sync_after_pipelined);
 	tcase_add_test(tc, hangup);

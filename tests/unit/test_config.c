@@ -19,6 +19,7 @@ static const char good[] =
 	"control = /tmp/x.ctl\n"
 	"max_entries = 1024\n"
 	"window = 7\n"
+	"poll_us = 250\n"
 	"\n"
 	"[ram low]\n"
 	"gpa = 0x0\n"
@@ -59,6 +60,7 @@ START_TEST(good_file)
 	ck_assert_str_eq(c->control_path, "/tmp/x.ctl");
 	ck_assert_uint_eq(c->max_entries, 1024);
 	ck_assert_uint_eq(c->window, 7);
+	ck_assert_uint_eq(c->poll_us, 250);
 	ck_assert_uint_eq(c->n_ram, 2);
 	ck_assert_str_eq(c->ram[0].name, "low");
 	ck_assert_uint_eq(c->ram[0].size, 256ull << 20);
@@ -115,6 +117,8 @@ START_TEST(defaults)
 	ck_assert_ptr_null(c->control_path);
 	ck_assert_uint_eq(c->max_entries, 256);
 	ck_assert_uint_eq(c->window, 32);
+	ck_assert_uint_eq(c->poll_us, 0);
+	ck_assert(!c->ram[0].populate);
 	ck_assert_uint_eq(c->ram[0].gpa, 0);
 	config_free(c);
 }
@@ -236,6 +240,7 @@ static const struct bad_case {
 	{ BASE_RAM DEV1 "fenced = yes\ndomain = d\n", "t:4:", "exclude each other" },
 	{ BASE_RAM DEV1 "fenced = maybe\n", "t:7:", "fenced must be yes or no" },
 	{ "[ram r]\nsize = 1M\npopulate = 2\n", "t:3:", "populate must be yes or no" },
+	{ "[broker]\npoll_us = 1000001\n", "t:2:", "poll_us must be 0..1000000" },
 	{ BASE_RAM DEV1 "domain = \n", "t:7:", "domain must be one word" },
 	{ BASE_RAM DEV1 "domain = a b\n", "t:7:", "domain must be one word" },
 	{ BASE_RAM DEV1 "domain = a\"b\n", "t:7:", "domain must be one word" },
