@@ -14,10 +14,22 @@
 #include "broker/loop.h"
 
 #include <event2/event.h>
+#include <stdbool.h>
 
 #include "broker/broker.h"
 #include "broker/stats.h"
 #include "common/log.h"
+
+/*
+ * Stop requests (broker_check_done, signals) end up as event_base_loopexit,
+ * whose flag the next event_base_loop() call clears on entry: so it must be
+ * looked at after every pass, before a blocking pass could sleep forever.
+ */
+static bool loop_done(struct broker *b)
+{
+	return b->stopping || event_base_got_exit(b->base) ||
+	       event_base_got_break(b->base);
+}
 
 int loop_run(struct broker *b)
 {
@@ -30,12 +42,13 @@ int loop_run(struct broker *b)
 		 b->cfg->poll_us);
 	seen = b->messages_in;
 	idle_from = stats_now_ns();
-	while (!b->stopping && !event_base_got_exit(b->base) &&
-	       !event_base_got_break(b->base)) {
+	while (!loop_done(b)) {
 		int rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
 
 		if (rc)
 			return rc < 0 ? -1 : 0;	/* 1: no events left at all */
+		if (loop_done(b))
+			break;
 		if (b->messages_in != seen) {
 			seen = b->messages_in;
 			idle_from = stats_now_ns();
