@@ -12,7 +12,9 @@
 #     guest RAM populated beforehand in every mapping of it (the broker's
 #     "populate", the devproc's --populate), as in a running guest: the
 #     first touch of a page would otherwise dominate every path. For
-#       M = v3-direct, v3, type1: vfio-devproc through the broker
+#       M = v3-direct, v3, type1: vfio-devproc through the broker,
+#           both busy-polling (see speed_broker); v3-direct-block: the
+#           same without polling, on one vCPU
 #       M = direct: vb-direct-type1, the same workload code holding the
 #           container itself, one type1 ioctl per page (crosvm today)
 #   BENCH mem mode=M cap=C held=H slab=B meta=X
@@ -61,18 +63,28 @@ QARGS="$VARGS --coalesce"
 LQARGS="$LARGS --coalesce"
 CARGS="--workload coiommu --iterations 30000 --pages 65536 --working-set 4096 --pipeline 8"
 
-conf() {	# extra-device-lines [populate]
-	printf '[broker]\ncontrol = %s\n[ram guest]\nsize = 256M\npopulate = %s\n' $T/ctl "${2:-no}"
+conf() {	# extra-device-lines [populate [poll_us]]
+	printf '[broker]\ncontrol = %s\npoll_us = %s\n[ram guest]\nsize = 256M\npopulate = %s\n' \
+		$T/ctl "${3:-0}" "${2:-no}"
 	printf '[device 1]\ngroup = %s\nfenced = yes\niova = 0x100000 0x8000000\n' $G
 	echo "$1"
 }
 
+# The broker paths run as a throughput deployment would: broker and devproc
+# busy-poll (poll_us, --spin-us) and the guest schedules them on its two
+# vCPUs, so a request and its reply pass without a wakeup. Mode
+# v3-direct-block is v3 direct without polling, both processes on vCPU 0,
+# for comparison.
+POLL_US=2000
 speed_broker() {	# mode workload args...
-	mode=$1 wl=$2
+	mode=$1 wl=$2 be=$1 poll=$POLL_US pin=
 	shift 2
-	conf "spawn = vfio-devproc $* --populate --quiet" yes >$T/conf
+	if [ "$mode" = v3-direct-block ]; then
+		be=v3-direct poll=0 pin=$PIN
+	fi
+	conf "spawn = vfio-devproc $* --populate --spin-us $poll --quiet" yes $poll >$T/conf
 	t0=$(now)
-	$PIN $BROKER -c $T/conf -b $mode --exit-when-done >$T/out 2>$T/log
+	$pin $BROKER -c $T/conf -b $be --exit-when-done >$T/out 2>$T/log
 	rc=$?
 	t1=$(now)
 	if [ $rc -ne 0 ]; then
@@ -160,7 +172,7 @@ mem_direct() {	# cap
 
 r=1
 while [ $r -le $ROUNDS ]; do
-	for m in v3-direct v3 type1; do
+	for m in v3-direct v3 type1 v3-direct-block; do
 		speed_broker $m virtio-iommu $VARGS
 		speed_broker $m virtio-iommu-q $QARGS
 		speed_broker $m virtio-iommu-64 $LARGS

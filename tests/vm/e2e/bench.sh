@@ -6,9 +6,12 @@
 # debug checks): the virtio-iommu and coIOMMU workloads of vfio-devproc
 #   (1) through the broker on v3 (direct and tracked mode),
 #   (2) through the broker on type1,
+#   both with the broker and devproc busy-polling on the guest's two vCPUs,
+#   and (1) v3 direct once more without polling, on one vCPU,
 #   (3) the way crosvm does it today: the same workload code holding the
 #       type1 container itself, one ioctl per page (direct_type1.c),
-# reporting pages (mapped + unmapped) per second, and kernel bytes per
+# on populated guest RAM, reporting pages (mapped + unmapped) per second of
+# the workload (each process times its own workload loop), and kernel bytes per
 # mapped page from coIOMMU runs that hold their working set: the slope of
 # slab bytes between a 4096- and a 32768-page cap (so per-process constants
 # cancel), and the backend's own metadata count where it has one.
@@ -72,10 +75,11 @@ function median(list,    a, m, t, i, j) {
 	else { h2[m] = f["held"]; s2[m] = f["slab"]; x2[m] = f["meta"] }
 }
 END {
-	split("v3-direct v3 type1 direct", modes, " ")
+	split("v3-direct v3 type1 v3-direct-block direct", modes, " ")
 	name["v3-direct"] = "(1) broker, v3 direct"
 	name["v3"] = "(1) broker, v3 tracked"
 	name["type1"] = "(2) broker, type1"
+	name["v3-direct-block"] = "(1) broker, v3 direct, no polling, one vCPU"
 	name["direct"] = "(3) container in the devproc, type1 per page"
 	for (w = 1; w <= nw; w++) {
 		wl = wls[w]
@@ -84,7 +88,7 @@ END {
 		print "|---|---:|---:|---:|---:|"
 		base = median(pps[wl, "direct"])
 		nb = split(pps[wl, "direct"], bl, " ")
-		for (i = 1; i <= 4; i++) {
+		for (i = 1; i <= 5; i++) {
 			k = wl SUBSEP modes[i]
 			if (!(k in n)) { printf "| %s | - | missing | - | - |\n", name[modes[i]]; continue }
 			v = median(pps[k])
@@ -101,8 +105,9 @@ END {
 	print "\nkernel bytes per mapped page (coiommu holding its working set)\n"
 	print "| path | pages held (cap 4096 / 32768) | slab slope B/page | backend metadata B/page (cap 4096) |"
 	print "|---|---:|---:|---:|"
+	split("v3-direct v3 type1 direct", mmodes, " ")
 	for (i = 1; i <= 4; i++) {
-		m = modes[i]
+		m = mmodes[i]
 		if (!(m in h1) || !(m in h2) || h2[m] == h1[m]) {
 			printf "| %s | - | missing | - |\n", name[m]; continue
 		}
