@@ -139,30 +139,42 @@ long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
 
 /*
  * Count the xarray nodes a set of indices needs: one per distinct
- * index >> (6 * level) at every level up to the root. This models the
- * radix tree exactly for a tree of XA_CHUNK_SHIFT == 6.
+ * index >> (6 * (level + 1)) at every level from the leaves up to the
+ * root, the first level at which the largest index gives 0 (the tree is as
+ * tall as its largest index needs, however few entries it holds). This
+ * models the radix tree of XA_CHUNK_SHIFT == 6 exactly, except that a lone
+ * entry at index 0 needs no node at all. One ascending pass counts every
+ * level at once (an index that stays in its level-l node stays in the
+ * nodes above it too), so a GET_INFO costs one walk of the entries.
  */
+#define V3_XA_LEVELS	DIV_ROUND_UP(BITS_PER_LONG, XA_CHUNK_SHIFT)
+
 u64 v3_tracked_count_nodes(struct xarray *xa)
 {
-	unsigned int shift;
+	unsigned long key[V3_XA_LEVELS], count[V3_XA_LEVELS] = { 0 };
+	unsigned long index, seen = 0;
+	unsigned int l;
 	u64 nodes = 0;
+	void *entry;
 
-	for (shift = XA_CHUNK_SHIFT; shift < BITS_PER_LONG + XA_CHUNK_SHIFT;
-	     shift += XA_CHUNK_SHIFT) {
-		unsigned long index, prev = ULONG_MAX, level = 0;
-		void *entry;
+	xa_for_each(xa, index, entry) {
+		for (l = 0; l < V3_XA_LEVELS; l++) {
+			unsigned int shift = XA_CHUNK_SHIFT * (l + 1);
+			unsigned long k = shift < BITS_PER_LONG ?
+					  index >> shift : 0;
 
-		xa_for_each(xa, index, entry) {
-			unsigned long key = shift < BITS_PER_LONG ?
-					    index >> shift : 0;
-
-			if (key != prev || !level)
-				level++;
-			prev = key;
-			cond_resched();
+			if (seen && k == key[l])
+				break;
+			key[l] = k;
+			count[l]++;
 		}
-		nodes += level;
-		if (level <= 1)
+		if (!(++seen % 1024))
+			cond_resched();
+	}
+	/* key[l] is now the largest index's: 0 at the root's level */
+	for (l = 0; l < V3_XA_LEVELS && seen; l++) {
+		nodes += count[l];
+		if (!key[l])
 			break;
 	}
 	return nodes;

@@ -228,7 +228,20 @@ int t_conf_info(enum vt_mode mode)
 		MAP_OK(&c, e, 3, 5, "map 5 pages");
 	}
 	CHECK_OK(harness_info(c.ctx.container, &info), "GET_INFO");
-	CHECK(info.metadata_bytes > 0, "metadata_bytes 0 with 5 pages mapped");
+	{
+		/* xarray nodes (576 bytes) from a leaf up to the root */
+		uint64_t key = X / VT_PAGE, nodes = 1, want;
+
+		if (mode == VT_DIRECT)
+			key /= 512;	/* one 64-byte bitmap chunk per 512 pages */
+		while ((key >>= 6))
+			nodes++;
+		want = nodes * 576 + (mode == VT_DIRECT ? 64 : 0);
+		CHECK(info.metadata_bytes == want,
+		      "metadata_bytes %llu with 5 pages mapped, want %llu",
+		      (unsigned long long)info.metadata_bytes,
+		      (unsigned long long)want);
+	}
 	harness_note("%s: metadata_bytes %llu with 5 pages mapped", harness_mode_name(mode),
 		     (unsigned long long)info.metadata_bytes);
 	return conf_end(&c);
