@@ -181,6 +181,7 @@ static int batcher_do_unmap(struct broker *b, struct domain *d,
 	res->failed_index = VB_NO_INDEX;
 	res->pages_done = 0;
 	res->entry_pages = entry_pages;
+	domain_peak_sample(b);
 	return b->be->ops->unmap(d->bd, e, n, res);
 }
 
@@ -381,8 +382,5 @@ void batcher_flush(struct broker *b)
 	b->flush_armed = false;
 	for (unsigned int i = 0; i < b->n_domains; i++)
 		batcher_domain(b, &b->domains[i]);
-	if (b->mapped_now > b->peak_pages) {
-		b->peak_pages = b->mapped_now;
-		domain_usage(b, &b->peak_usage);
-	}
+	domain_peak_note(b);
 }

@@ -85,7 +85,8 @@ struct broker {
 	uint64_t start_ns;
 	uint64_t mapped_now;
 	uint64_t peak_pages;
-	struct backend_usage peak_usage;
+	struct backend_usage peak_usage;	/* at peak_pages, see domain.h */
+	bool peak_stale;		/* peak_usage not yet taken at it */
 	uint64_t prog_ns;		/* last progress line */
 	uint64_t prog_pages;		/* mapped + unmapped at it */
 };

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "broker/domain.h"
 #include "broker/listener.h"
 #include "broker/stats.h"
 #include "common/log.h"
@@ -37,6 +38,7 @@ char *control_answer(struct broker *b, const char *line)
 
 	if (!f)
 		return NULL;
+	domain_peak_sample(b);
 	if (!strcmp(line, "stats"))
 		stats_print(b, false, f);
 	else if (!strcmp(line, "stats json"))

@@ -171,6 +171,7 @@ int64_t domain_release_device(struct broker *b, struct device *dev)
 		e[i].iova = cd->iova[i].start;
 		e[i].npages = cd->iova[i].size >> VB_PAGE_SHIFT;
 	}
+	domain_peak_sample(b);
 	ret = b->be->ops->unmap(d->bd, e, cd->n_iova, &res);
 	if (ret) {
 		log_err("device %u: unmapping its windows in domain %u failed: %s",
@@ -181,6 +182,23 @@ int64_t domain_release_device(struct broker *b, struct device *dev)
 	d->stats.pages_released += res.pages_done;
 	b->mapped_now -= res.pages_done < b->mapped_now ? res.pages_done : b->mapped_now;
 	return (int64_t)res.pages_done;
+}
+
+void domain_peak_note(struct broker *b)
+{
+	if (b->mapped_now > b->peak_pages) {
+		b->peak_pages = b->mapped_now;
+		b->peak_stale = true;
+	}
+}
+
+void domain_peak_sample(struct broker *b)
+{
+	/* every shrink samples first, so a stale peak is the current set */
+	domain_peak_note(b);
+	if (b->peak_stale)
+		domain_usage(b, &b->peak_usage);
+	b->peak_stale = false;
 }
 
 void domain_usage(struct broker *b, struct backend_usage *u)

@@ -20,5 +20,15 @@ struct device *domain_find_device(struct broker *b, uint32_t id);
 int64_t domain_release_device(struct broker *b, struct device *dev);
 /* Sum of backend usage over all domains. */
 void domain_usage(struct broker *b, struct backend_usage *u);
+/*
+ * The backends' usage at the largest mapping set so far (peak_usage).
+ * Asking costs a call into every backend (on v3 a GET_INFO, whose count
+ * walks the store), too much for every map that sets a new peak. So a new
+ * peak is only noted (domain_peak_note, after maps), and its usage is
+ * taken when the set is about to shrink from it or when the figure is
+ * read (domain_peak_sample): at either moment the set is still the peak's.
+ */
+void domain_peak_note(struct broker *b);
+void domain_peak_sample(struct broker *b);
 
 #endif /* VB_BROKER_DOMAIN_H */

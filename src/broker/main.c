@@ -295,6 +295,7 @@ int main(int argc, char **argv)
 	batcher_flush(&b);
 	peer_close_all(&b);
 	spawn_stop_all(&b, 2000);
+	domain_peak_sample(&b);
 	stats_summary(&b, stdout);
 	fflush(stdout);
 	ret = b.child_failed ? 1 : 0;

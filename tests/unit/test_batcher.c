@@ -193,7 +193,27 @@ START_TEST(merge_across_clients)
 	ck_assert_uint_eq(P[A]->pages_current, 3);
 	ck_assert_uint_eq(br.mapped_now, 11);
 	ck_assert_uint_eq(br.peak_pages, 11);
+	/* a new peak is noted; its usage is taken only when needed ... */
+	ck_assert(br.peak_stale);
+	ck_assert_uint_eq(br.peak_usage.mapped_pages, 0);
+	/* ... before the set shrinks from it: the usage is the peak's */
+	iff = unmap1(F, WA, 2);
+	batcher_flush(&br);
+	expect(F, iff, 0, VB_NO_INDEX, 2);
+	ck_assert_uint_eq(br.mapped_now, 9);
+	ck_assert_uint_eq(br.peak_pages, 11);
+	ck_assert(!br.peak_stale);
 	ck_assert_uint_eq(br.peak_usage.mapped_pages, 11);
+	/* below the peak, a reader's sample changes nothing */
+	domain_peak_sample(&br);
+	ck_assert_uint_eq(br.peak_usage.mapped_pages, 11);
+	/* a reader at a new peak takes it then */
+	iff = map1(F, WA + 8 * PG, 0, 4);
+	batcher_flush(&br);
+	expect(F, iff, 0, VB_NO_INDEX, 4);
+	ck_assert_uint_eq(br.peak_pages, 13);
+	domain_peak_sample(&br);
+	ck_assert_uint_eq(br.peak_usage.mapped_pages, 13);
 }
 END_TEST
 
