@@ -112,8 +112,8 @@ END {
 			printf "| %s | - | missing | - |\n", name[m]; continue
 		}
 		slope = (s2[m] - s1[m]) / (h2[m] - h1[m])
-		# the broker samples usage at new peaks only: use the small run,
-		# which ends at its peak
+		# the broker keeps the usage at its peak (taken before the set
+		# shrinks, or when read): use the small run, which holds its peak
 		meta = x1[m] < 0 ? "-" : sprintf("%.2f", x1[m] / h1[m])
 		printf "| %s | %d / %d | %.2f | %s |\n", name[m], h1[m], h2[m], slope, meta
 	}
