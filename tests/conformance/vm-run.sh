@@ -67,39 +67,15 @@ fi
 
 # --- initramfs: busybox, the VFIO modules, the runner, maybe the module ---
 root="$work/root"
-rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys} "$root/lib/modules/$rel/extra"
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list); do
-	[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
-done
+vm_root "$root"
 cp "$guest_bin" "$root/bin/conformance"
-declare -A seen=()
-add_module() {
-	local f dep
-	[ -z "${seen[$1]:-}" ] || return 0
-	seen[$1]=1
-	f=$(modinfo -k "$rel" -F filename "$1")
-	mkdir -p "$root$(dirname "$f")"
-	case $f in
-	*.xz) xz -dc "$f" >"$root${f%.xz}" ;;
-	*) cp "$f" "$root$f" ;;
-	esac
-	for dep in $(modinfo -k "$rel" -F depends "$1" | tr , ' '); do
-		add_module "$dep"
-	done
-}
 if [ -n "$stack" ]; then
 	# The rebuilt stack replaces Debian's VFIO modules entirely.
-	add_module irqbypass
+	vm_root_modules "$root" irqbypass
 	cp "$stack"/*.ko "$root/lib/modules/$rel/extra/"
 else
-	for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
-		add_module "$m"
-	done
+	vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
 fi
-cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
-: >"$root/lib/modules/$rel/modules.order"
 [ -z "$ko" ] || cp "$ko" "$root/lib/modules/$rel/extra/"
 depmod -b "$root" "$rel"
 
@@ -162,7 +138,7 @@ echo "CONF END"
 poweroff -f
 INIT
 chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+vm_pack "$root" "$work/initramfs.cpio.gz"
 
 # --- boot -------------------------------------------------------------------
 log="$work/guest.log"

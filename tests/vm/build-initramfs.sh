@@ -57,37 +57,9 @@ fi
 
 # --- initramfs tree -------------------------------------------------------
 root="$VM_WORK/root"
-rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc} "$root/lib/modules/$rel/extra"
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list); do
-	# the list names busybox itself: linking it would replace the binary
-	[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
-done
-ln -s bin "$root/sbin"
+vm_root "$root"
 cp "$vmtest" "$root/bin/vmtest"
-
-# VFIO modules and their dependencies, decompressed (Debian ships .ko.xz).
-declare -A seen=()
-add_module() {
-	local m=$1 f dep
-	[ -z "${seen[$m]:-}" ] || return 0
-	seen[$m]=1
-	f=$(modinfo -k "$rel" -F filename "$m")
-	mkdir -p "$root$(dirname "$f")"
-	case $f in
-	*.xz) xz -dc "$f" >"$root${f%.xz}" ;;
-	*) cp "$f" "$root$f" ;;
-	esac
-	for dep in $(modinfo -k "$rel" -F depends "$m" | tr , ' '); do
-		add_module "$dep"
-	done
-}
-for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
-	add_module "$m"
-done
-cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
-: >"$root/lib/modules/$rel/modules.order"
+vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
 [ -z "$ko" ] || cp "$ko" "$root/lib/modules/$rel/extra/vfio_iommu_type1v3.ko"
 depmod -b "$root" "$rel"
 
@@ -154,6 +126,5 @@ poweroff -f
 INIT
 chmod +x "$root/init"
 
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$VM_WORK/initramfs.cpio.gz.new"
-mv "$VM_WORK/initramfs.cpio.gz.new" "$VM_WORK/initramfs.cpio.gz"
+vm_pack "$root" "$VM_WORK/initramfs.cpio.gz"
 echo "$VM_WORK/initramfs.cpio.gz"

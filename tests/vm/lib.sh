@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Shared by the VM tier scripts (sourced, not run): where things live and
-# which kernel they use. The kernel is the installed linux-source-6.12's
-# version, so image, headers, module build and guest always agree.
+# Shared by the VM tier scripts (sourced, not run): where things live,
+# which kernel they use, the pieces every guest initramfs is made of
+# (vm_root, vm_root_modules, vm_pack) and how a guest boots (vm_boot). The
+# kernel is the installed linux-source-6.12's version, so image, headers,
+# module build and guest always agree.
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_SRC=$(cd "$VM_DIR/../.." && pwd)
@@ -34,6 +36,60 @@ vm_require_tools() {
 	done
 	[ -x /bin/busybox ] && /bin/busybox --list | grep -x modprobe >/dev/null ||
 		vm_die "static busybox not found: run tests/vm/setup.sh"
+}
+
+# vm_root DIR: a fresh initramfs tree in DIR (wiped first): busybox with
+# every applet linked into /bin, /sbin -> bin, the mount points, and
+# lib/modules/<release>/extra for out-of-tree modules.
+vm_root() {
+	local root=$1 rel a
+	rel=$(vm_kernel_release)
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc} "$root/lib/modules/$rel/extra"
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		# the list names busybox itself: linking it would replace the binary
+		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+	done
+	ln -s bin "$root/sbin"
+}
+
+# vm__add_module NAME: one module and, first time only, its dependencies;
+# works on vm_root_modules' root, rel and seen.
+vm__add_module() {
+	local f dep
+	[ -z "${seen[$1]:-}" ] || return 0
+	seen[$1]=1
+	f=$(modinfo -k "$rel" -F filename "$1")
+	mkdir -p "$root$(dirname "$f")"
+	case $f in
+	*.xz) xz -dc "$f" >"$root${f%.xz}" ;;	# Debian ships .ko.xz
+	*) cp "$f" "$root$f" ;;
+	esac
+	for dep in $(modinfo -k "$rel" -F depends "$1" | tr , ' '); do
+		vm__add_module "$dep"
+	done
+}
+
+# vm_root_modules DIR MODULE...: the installed kernel's MODULEs and what
+# they depend on, decompressed, plus the indexes depmod wants. Run
+# "depmod -b DIR <release>" once every module (extra/ too) is in place.
+vm_root_modules() {
+	local root=$1 rel m
+	local -A seen=()
+	shift
+	rel=$(vm_kernel_release)
+	for m in "$@"; do
+		vm__add_module "$m"
+	done
+	cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
+	: >"$root/lib/modules/$rel/modules.order"
+}
+
+# vm_pack DIR OUT: DIR as a gzip'd newc cpio archive at OUT.
+vm_pack() {
+	(cd "$1" && find . | cpio -o -H newc --quiet | gzip -1) >"$2.new"
+	mv "$2.new" "$2"
 }
 
 # vm_boot LOG TIMEOUT MARKER QEMU-ARGS...: runs qemu-system-x86_64 with its

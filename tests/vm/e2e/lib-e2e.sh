@@ -48,35 +48,8 @@ e2e_initramfs() {
 	[ -f "$ko" ] || vm_die "e2e: $ko missing after the module build"
 
 	root="$work/root"
-	rm -rf "$root"
-	mkdir -p "$root"/{bin,dev,proc,sys,tmp} "$root/lib/modules/$rel/extra"
-	cp /bin/busybox "$root/bin/busybox"
-	for b in $(/bin/busybox --list); do
-		# the list names busybox itself: linking it would replace it
-		[ "$b" = busybox ] || ln -sf busybox "$root/bin/$b"
-	done
-	ln -s bin "$root/sbin"
-
-	declare -A seen=()
-	e2e_add_module() {
-		local f dep
-		[ -z "${seen[$1]:-}" ] || return 0
-		seen[$1]=1
-		f=$(modinfo -k "$rel" -F filename "$1")
-		mkdir -p "$root$(dirname "$f")"
-		case $f in
-		*.xz) xz -dc "$f" >"$root${f%.xz}" ;;
-		*) cp "$f" "$root$f" ;;
-		esac
-		for dep in $(modinfo -k "$rel" -F depends "$1" | tr , ' '); do
-			e2e_add_module "$dep"
-		done
-	}
-	for m in vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass; do
-		e2e_add_module "$m"
-	done
-	cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
-	: >"$root/lib/modules/$rel/modules.order"
+	vm_root "$root"
+	vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
 	cp "$ko" "$root/lib/modules/$rel/extra/"
 	depmod -b "$root" "$rel"
 
@@ -131,7 +104,7 @@ echo "E2E END"
 poweroff -f
 INIT
 	chmod +x "$root/init"
-	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+	vm_pack "$root" "$work/initramfs.cpio.gz"
 }
 
 e2e_boot() {
