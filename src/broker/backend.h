@@ -49,10 +49,9 @@ struct backend_result {
 	 * fills with the pages each entry actually unmapped. The batcher merges
 	 * several clients' UNMAPs into one call and needs this to answer each
 	 * request with its own pages_done when the batch crossed holes.
-	 * A backend that cannot attribute pages to entries (v3: the module
-	 * reports one total per call) fills the slots only when that is exact
-	 * (no entry crossed a hole, or n == 1) and otherwise leaves them
-	 * untouched, so callers pre-fill a sentinel (UINT64_MAX).
+	 * A backend that cannot attribute pages to entries leaves the slots
+	 * untouched, so callers pre-fill a sentinel (UINT64_MAX); every
+	 * backend here fills them (v3 through the module's ENTRY_DONE).
 	 */
 	uint64_t *entry_pages;
 };

@@ -120,11 +120,14 @@ static size_t backend_vfio_min(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-/* One UNMAP_DMA_BATCH over @n entries (n <= the batch maximum). */
+/*
+ * One UNMAP_DMA_BATCH over @n entries (n <= the batch maximum); with
+ * @entry_pages, the module's count for each entry (ENTRY_DONE) lands there.
+ */
 static int backend_vfio_v3_unmap_one(struct backend_domain *d,
 				     const struct backend_unmap_entry *e,
 				     size_t n, uint32_t *failed,
-				     uint64_t *pages)
+				     uint64_t *pages, uint64_t *entry_pages)
 {
 	struct vfio_iommu_type1v3_unmap_entry *ke;
 	struct vfio_iommu_type1v3_unmap_batch b;
@@ -139,6 +142,7 @@ static int backend_vfio_v3_unmap_one(struct backend_domain *d,
 	}
 	memset(&b, 0, sizeof(b));
 	b.argsz = sizeof(b);
+	b.flags = entry_pages ? VFIO_TYPE1v3_UNMAP_FLAG_ENTRY_DONE : 0;
 	b.nr_entries = n;
 	b.failed_index = ~0u;
 	b.entries = (uintptr_t)ke;
@@ -147,6 +151,8 @@ static int backend_vfio_v3_unmap_one(struct backend_domain *d,
 		return -errno;
 	}
 	*pages = b.pages_done;
+	for (i = 0; entry_pages && i < n; i++)
+		entry_pages[i] = ke[i].npages;
 	return 0;
 }
 
@@ -173,7 +179,8 @@ static void backend_vfio_v3_map_undo(struct backend_domain *d,
 			u[i].iova = e[off + i].iova;
 			u[i].npages = e[off + i].npages;
 		}
-		ret = backend_vfio_v3_unmap_one(d, u, chunk, &failed, &pages);
+		ret = backend_vfio_v3_unmap_one(d, u, chunk, &failed, &pages,
+						NULL);
 		free(u);
 		if (ret)
 			log_err("domain %u: rollback of a split map batch failed: %d",
@@ -248,20 +255,14 @@ static int backend_vfio_v3_unmap(struct backend_domain *d,
 	ret = backend_vfio_ready(d);
 	if (ret)
 		return ret;
-	/*
-	 * The module reports one total per call. Per-entry counts follow from
-	 * it when every page of every entry was mapped (the usual case: a
-	 * client unmaps what it mapped); otherwise they are left untouched
-	 * (backend.h) rather than costing one ioctl per entry.
-	 */
+	/* per-entry counts, when wanted, come from the module (ENTRY_DONE) */
 	for (off = 0; off < n; off += chunk) {
-		uint64_t want = 0;
-		size_t i;
-
 		chunk = backend_vfio_min(n - off, VFIO_TYPE1v3_MAX_BATCH);
 		pages = 0;
 		ret = backend_vfio_v3_unmap_one(d, &e[off], chunk, &failed,
-						&pages);
+						&pages,
+						res->entry_pages ?
+						&res->entry_pages[off] : NULL);
 		if (ret) {
 			res->failed_index = failed == ~0u ?
 					    VB_NO_INDEX : off + failed;
@@ -270,18 +271,6 @@ static int backend_vfio_v3_unmap(struct backend_domain *d,
 			return ret;
 		}
 		res->pages_done += pages;
-		if (!res->entry_pages)
-			continue;
-		for (i = off; i < off + chunk; i++)
-			want += e[i].npages;
-		if (chunk == 1)
-			res->entry_pages[off] = pages;
-		else if (pages == want)
-			for (i = off; i < off + chunk; i++)
-				res->entry_pages[i] = e[i].npages;
-		else
-			log_debug("domain %u: unmap of %zu entries crossed holes: no per-entry counts",
-				  d->id, chunk);
 	}
 	return 0;
 }

@@ -419,7 +419,8 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 		ctx->pages[ctx->max - ++ctx->nclean] = page;
 }
 
-static int v3_dma_unmap_range(struct v3_iommu *iommu,
+/* Collect the mapped pages of [pfn, last]; returns how many there were. */
+static u64 v3_dma_unmap_range(struct v3_iommu *iommu,
 			      struct v3_dma_unmap_ctx *ctx,
 			      unsigned long pfn, unsigned long last)
 {
@@ -427,6 +428,7 @@ static int v3_dma_unmap_range(struct v3_iommu *iommu,
 					&ctx->runs[ctx->nruns - 1] : NULL;
 	unsigned long from = pfn;
 	bool found = false;
+	u64 n = 0;
 
 	/*
 	 * Searching from the end of the previous run instead of from @pfn
@@ -448,6 +450,7 @@ static int v3_dma_unmap_range(struct v3_iommu *iommu,
 	while (found || v3_store_find(iommu, &pfn, last)) {
 		found = false;
 		v3_dma_ctx_add(iommu, ctx, from, pfn);
+		n++;
 		if (pfn == last)
 			break;
 		from = ++pfn;
@@ -458,12 +461,12 @@ out:
 	v3_prof_lap(iommu, V3_PROF_UNMAP_FIND);
 	v3_dma_ctx_close(iommu, ctx);
 	v3_prof_lap(iommu, V3_PROF_UNMAP_STORE);
-	return 0;
+	return n;
 }
 
 int v3_dma_unmap(struct v3_iommu *iommu,
 		 const struct vfio_iommu_type1v3_unmap_entry *entries,
-		 u32 nr, u64 *pages_done)
+		 u32 nr, u64 *pages_done, u64 *entry_done)
 {
 	struct v3_dma_unmap_ctx ctx;
 	unsigned long pfn, last;
@@ -480,11 +483,14 @@ int v3_dma_unmap(struct v3_iommu *iommu,
 
 	v3_dma_ctx_init(&ctx, min_t(u64, want, iommu->npages));
 	for (i = 0; i < nr; i++) {
+		u64 n = 0;
+
 		/* entries were validated by the caller */
-		if (v3_dma_range(entries[i].iova, entries[i].npages, &pfn,
-				 &last))
-			continue;
-		v3_dma_unmap_range(iommu, &ctx, pfn, last);
+		if (!v3_dma_range(entries[i].iova, entries[i].npages, &pfn,
+				  &last))
+			n = v3_dma_unmap_range(iommu, &ctx, pfn, last);
+		if (entry_done)
+			entry_done[i] = n;
 	}
 	v3_dma_ctx_flush(iommu, &ctx);
 	v3_dma_ctx_free(&ctx);

@@ -280,7 +280,7 @@ static long v3_main_unmap_dma(struct v3_iommu *iommu, union v3_main_args *a,
 			ret = 0;
 		}
 	} else {
-		ret = v3_dma_unmap(iommu, &e, 1, &done);
+		ret = v3_dma_unmap(iommu, &e, 1, &done, NULL);
 	}
 	mutex_unlock(&iommu->lock);
 	if (ret)
@@ -345,8 +345,8 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 	struct vfio_iommu_type1v3_unmap_entry *entries;
 	unsigned long pfn, last;
 	u32 failed = U32_MAX, i;
+	u64 done = 0, *entry_done = NULL;
 	bool notify;
-	u64 done = 0;
 	long ret = 0;
 
 	entries = v3_main_copy_entries(b->entries, b->nr_entries,
@@ -356,6 +356,17 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 					 offsetof(typeof(*b), failed_index),
 					 offsetof(typeof(*b), pages_done),
 					 failed, done, PTR_ERR(entries));
+	if (b->flags & VFIO_TYPE1v3_UNMAP_FLAG_ENTRY_DONE) {
+		entry_done = kvcalloc(b->nr_entries, sizeof(*entry_done),
+				      GFP_KERNEL);
+		if (!entry_done) {
+			kvfree(entries);
+			return v3_main_batch_out(uarg,
+						 offsetof(typeof(*b), failed_index),
+						 offsetof(typeof(*b), pages_done),
+						 failed, done, -ENOMEM);
+		}
+	}
 
 	/* validate everything before touching anything */
 	for (i = 0; i < b->nr_entries; i++) {
@@ -368,7 +379,8 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 	}
 	if (!ret) {
 		mutex_lock(&iommu->lock);
-		ret = v3_dma_unmap(iommu, entries, b->nr_entries, &done);
+		ret = v3_dma_unmap(iommu, entries, b->nr_entries, &done,
+				   entry_done);
 		mutex_unlock(&iommu->lock);
 		/* the unlocked peek of v3_emulated_notify_unmap(), once */
 		notify = done && !list_empty(&iommu->devices);
@@ -380,6 +392,14 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 						 U64_MAX : n << PAGE_SHIFT);
 		}
 	}
+	if (!ret && entry_done) {
+		for (i = 0; i < b->nr_entries; i++)
+			entries[i].npages = entry_done[i];
+		if (copy_to_user(u64_to_user_ptr(b->entries), entries,
+				 array_size(b->nr_entries, sizeof(*entries))))
+			ret = -EFAULT;
+	}
+	kvfree(entry_done);
 	kvfree(entries);
 	return v3_main_batch_out(uarg,
 				 offsetof(typeof(*b), failed_index),
@@ -414,6 +434,7 @@ static const struct v3_main_ioctl v3_main_ioctls[] = {
 		.cmd = VFIO_IOMMU_UNMAP_DMA_BATCH,
 		.minsz = offsetofend(struct vfio_iommu_type1v3_unmap_batch,
 				     pages_done),
+		.flags = VFIO_TYPE1v3_UNMAP_FLAG_ENTRY_DONE,
 		.fn = v3_main_unmap_batch,
 	},
 };

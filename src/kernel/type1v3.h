@@ -208,9 +208,10 @@ static inline void v3_store_erase(struct v3_iommu *iommu, unsigned long pfn,
 int v3_dma_map(struct v3_iommu *iommu,
 	       const struct vfio_iommu_type1v3_map_entry *entries,
 	       u32 nr, u32 *failed, u64 *pages_done);
+/* @entry_done: NULL, or @nr zeroed slots for each entry's own count */
 int v3_dma_unmap(struct v3_iommu *iommu,
 		 const struct vfio_iommu_type1v3_unmap_entry *entries,
-		 u32 nr, u64 *pages_done);
+		 u32 nr, u64 *pages_done, u64 *entry_done);
 void v3_dma_unmap_all(struct v3_iommu *iommu);
 int v3_dma_check_entry(struct v3_iommu *iommu,
 		       const struct vfio_iommu_type1v3_map_entry *e,

@@ -95,20 +95,33 @@ struct vfio_iommu_type1v3_map_batch {
  * nothing unmapped and @failed_index set. @pages_done is the number of pages
  * that were mapped and are now unmapped.
  *
- * argsz and flags as for VFIO_IOMMU_MAP_DMA_BATCH. Entries may overlap
- * (a page is counted once) and may lie outside the IOVA ranges (holes).
+ * argsz as for VFIO_IOMMU_MAP_DMA_BATCH. Entries may overlap (a page is
+ * counted once, for the first entry that names it) and may lie outside the
+ * IOVA ranges (holes).
+ *
+ * flags: 0, or VFIO_TYPE1v3_UNMAP_FLAG_ENTRY_DONE: on success the kernel
+ * also writes each entry's own count back into the user array, replacing
+ * its @npages with the number of its pages that were mapped and are now
+ * unmapped; they add up to @pages_done. A caller that merged several
+ * requests into one call can then answer each with its own count even
+ * when the batch crossed holes. On failure the array is left as it was.
  *   EINVAL  nr_entries 0 or too large (~0U); an entry with unaligned iova,
- *           npages 0 or a range past 2^64
- *   EFAULT  @entries unreadable (~0U)
+ *           npages 0 or a range past 2^64; an unknown flag
+ *   EFAULT  @entries unreadable (~0U); with ENTRY_DONE, the counts could
+ *           not be written back (~0U; the pages are unmapped all the same
+ *           and @pages_done says how many)
+ *   ENOMEM  no memory for the per-entry counts (~0U)
  */
 struct vfio_iommu_type1v3_unmap_batch {
 	__u32		argsz;
-	__u32		flags;		/* must be 0 */
+	__u32		flags;		/* VFIO_TYPE1v3_UNMAP_FLAG_* */
 	__u32		nr_entries;
 	__u32		failed_index;	/* out; ~0U if none */
 	__aligned_u64	entries;	/* user pointer to unmap entries */
 	__aligned_u64	pages_done;	/* out */
 };
+
+#define VFIO_TYPE1v3_UNMAP_FLAG_ENTRY_DONE	0x1u
 
 #define VFIO_IOMMU_UNMAP_DMA_BATCH	_IO(VFIO_TYPE, VFIO_BASE + 61)
 

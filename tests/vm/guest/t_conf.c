@@ -489,6 +489,8 @@ int t_conf_unmap(enum vt_mode mode)
 	UNMAP_OK(&c, u, 1, 4, 12, "sub-range 4..7");
 	u[0] = ue(X - PG(4), 6);
 	UNMAP_OK(&c, u, 1, 2, 10, "range from a hole into pages 0..1");
+	CHECK(u[0].npages == 6, "entry rewritten without ENTRY_DONE: npages %llu",
+	      (unsigned long long)u[0].npages);
 	u[0] = ue(X + PG(4), 4);
 	UNMAP_OK(&c, u, 1, 0, 10, "the same sub-range again");
 	u[0] = ue(X + PG(1000), 100);
@@ -524,9 +526,9 @@ int t_conf_unmap(enum vt_mode mode)
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA_BATCH, &b) ? -errno : 0;
 	CHECK_ERR(ret, EINVAL, "unmap argsz too small");
 	b.argsz = sizeof(b);
-	b.flags = 1;
+	b.flags = VFIO_TYPE1v3_UNMAP_FLAG_ENTRY_DONE << 1;
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA_BATCH, &b) ? -errno : 0;
-	CHECK_ERR(ret, EINVAL, "unmap flags 1");
+	CHECK_ERR(ret, EINVAL, "unmap with an unknown flag");
 	b.flags = 0;
 	b.nr_entries = 0;
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA_BATCH, &b) ? -errno : 0;
@@ -537,11 +539,28 @@ int t_conf_unmap(enum vt_mode mode)
 	CHECK_ERR(ret, EFAULT, "unmap entries NULL");
 	conf_expect(&c, 11, "after unmap header errors");
 
-	/* overlapping entries: each page counts once */
-	u[0] = ue(X, 16);
-	u[1] = ue(X + PG(2), 2);
+	/*
+	 * Overlapping entries over holes, with each entry's own count written
+	 * back (ENTRY_DONE): a page counts once, for the first entry naming
+	 * it. Mapped now: pages 2, 3, 5 and 8..15.
+	 */
+	u[0] = ue(X + PG(2), 2);
+	u[1] = ue(X, 16);
 	u[2] = ue(X + PG(5), 1);
-	UNMAP_OK(&c, u, 3, 11, 0, "overlapping entries");
+	memset(&b, 0, sizeof(b));
+	b.argsz = sizeof(b);
+	b.flags = VFIO_TYPE1v3_UNMAP_FLAG_ENTRY_DONE;
+	b.nr_entries = 3;
+	b.entries = (uintptr_t)u;
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA_BATCH, &b) ? -errno : 0;
+	CHECK_OK(ret, "unmap with ENTRY_DONE");
+	CHECK(b.pages_done == 11, "pages_done %llu, want 11",
+	      (unsigned long long)b.pages_done);
+	CHECK(u[0].npages == 2 && u[1].npages == 9 && u[2].npages == 0,
+	      "per-entry counts %llu %llu %llu, want 2 9 0",
+	      (unsigned long long)u[0].npages, (unsigned long long)u[1].npages,
+	      (unsigned long long)u[2].npages);
+	conf_expect(&c, 0, "after the ENTRY_DONE unmap");
 	return conf_end(&c);
 }
 
