@@ -127,19 +127,12 @@ static void cf_verify(struct cf *c, const bool *model, uint64_t n)
 	      (unsigned long long)done);
 }
 
-/*
- * Per-entry unmap counts: exactly @want, or (for a backend without exact
- * per-entry counts, when the call crossed holes) every slot untouched.
- */
-static bool cf_entry_pages_ok(struct cf *c, const uint64_t *got,
-			      const uint64_t *want, size_t n, bool holes)
+/* Per-entry unmap counts: exactly @want, holes or not, on every backend. */
+static bool cf_entry_pages_ok(const uint64_t *got, const uint64_t *want,
+			      size_t n)
 {
-	size_t i, untouched = 0;
+	size_t i;
 
-	for (i = 0; i < n; i++)
-		untouched += got[i] == UINT64_MAX;
-	if (untouched == n && holes && !c->env->entry_pages_exact)
-		return true;
 	for (i = 0; i < n; i++)
 		if (got[i] != want[i])
 			return false;
@@ -341,7 +334,7 @@ static void cf_case_unmap_holes(struct cf *c)
 	CHECK_RET(c, ret, 0, "batched unmap over holes");
 	CHECK(c, res.pages_done == 8, "batched unmap pages_done %llu, expected 8",
 	      (unsigned long long)res.pages_done);
-	CHECK(c, cf_entry_pages_ok(c, per, want4, 4, true),
+	CHECK(c, cf_entry_pages_ok(per, want4, 4),
 	      "entry_pages %llu %llu %llu %llu, expected 3 2 0 3",
 	      (unsigned long long)per[0], (unsigned long long)per[1],
 	      (unsigned long long)per[2], (unsigned long long)per[3]);
@@ -358,7 +351,7 @@ static void cf_case_unmap_holes(struct cf *c)
 	res.entry_pages = per;
 	ret = c->be->ops->unmap(c->d, u, 2, &res);
 	CHECK(c, !ret && res.pages_done == 6 &&
-	      cf_entry_pages_ok(c, per, want2, 2, true),
+	      cf_entry_pages_ok(per, want2, 2),
 	      "overlapping unmap entries: ret %d pages_done %llu per %llu %llu, expected 6: 4 2",
 	      ret, (unsigned long long)res.pages_done,
 	      (unsigned long long)per[0], (unsigned long long)per[1]);
@@ -476,7 +469,7 @@ static void cf_case_large_batch(struct cf *c)
 	struct backend_map_entry *e = NULL;
 	struct backend_unmap_entry *u = NULL;
 	struct backend_result res;
-	uint64_t i, done, n_checked = n, *per = NULL;
+	uint64_t i, done, *per = NULL;
 	int ret;
 
 	if (2 * n + 2 > c->slice_pages) {
@@ -528,12 +521,7 @@ static void cf_case_large_batch(struct cf *c)
 			(unsigned long long)(n + 1) / 2);
 		goto out;
 	}
-	/* Holes everywhere: a v3-like backend may leave every slot alone. */
-	for (i = 0; i < n && per[i] == UINT64_MAX; i++)
-		;
-	if (i == n && !c->env->entry_pages_exact)
-		n_checked = 0;
-	for (i = 0; i < n_checked; i++)
+	for (i = 0; i < n; i++)
 		if (per[i] != (i % 2 ? 0u : 1u)) {
 			cf_fail(c, __LINE__, "entry_pages[%llu] = %llu",
 				(unsigned long long)i,

@@ -27,12 +27,6 @@ struct conformance_env {
 	FILE *out;		/* RESULT lines; stdout if NULL */
 	unsigned int large_pages; /* pages of the large-batch case; 0: 2048 */
 	/*
-	 * The backend fills unmap's entry_pages even when entries crossed
-	 * holes (sim, type1, iommufd). Without it (v3) the suite accepts
-	 * untouched slots there, but still wants them filled without holes.
-	 */
-	bool entry_pages_exact;
-	/*
 	 * Optional: prove that a DMA to @iova reaches the page at @vaddr.
 	 * 0 yes, -1 no (reported as a failure). The suite calls it on a few
 	 * pages of split runs, where a wrong re-map would show.

@@ -265,7 +265,6 @@ int main(void)
 		.iova_size = 256ull << 20,
 		.buf_size = 1024 * VB_PAGE_SIZE,
 		.large_pages = 4096,
-		.entry_pages_exact = true,
 		.check_page = fake_check_page,
 	};
 	struct backend_domain *d;

@@ -16,7 +16,6 @@ int main(void)
 		.iova_size = 256ull << 20,
 		.buf_size = 1024 * VB_PAGE_SIZE,
 		.large_pages = 4096,
-		.entry_pages_exact = true,
 	};
 	struct backend_domain *d;
 	struct backend *be;

@@ -391,9 +391,6 @@ static void rv_run(const char *name, int group, const char *device,
 		.buf = buf,
 		.buf_size = RV_BUF_SIZE,
 		.large_pages = 4096,
-		/* v3 reports one total per call; the run store knows more. */
-		.entry_pages_exact = !!strcmp(name, "v3-tracked") &&
-				     !!strcmp(name, "v3-direct"),
 	};
 	long long pins0 = rv_pins(), pins_held = -1;
 	int ret, fd = -1, n;
