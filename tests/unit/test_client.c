@@ -491,11 +491,17 @@ START_TEST(spin_wait)
 	ck_assert_uint_eq(r.pages_done, 5);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 
-	/* a poll that must not wait does not spin into a reply either */
+	/*
+	 * A poll that must not wait does not spin either: with a 1 s budget
+	 * and the reply 100 ms away, spinning would catch it.
+	 */
+	ck_assert_int_eq(vb_client_set_spin(c, VB_CLIENT_SPIN_MAX_US), 0);
 	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL), 0);
+	pid = late_reply(bfd, 3, 0, 100000);
 	ck_assert_int_eq(vb_client_poll(c, 0), 0);
-	fake_reply(bfd, 3, 0, 0, VB_NO_INDEX);
+	ck_assert_uint_eq(vb_client_outstanding(c), 1);
 	ck_assert_int_eq(vb_client_wait(c), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 
 	ck_assert_uint_eq(fake_read(bfd, 1).hdr.type, VB_MSG_MAP);
 	ck_assert_uint_eq(fake_read(bfd, 1).hdr.type, VB_MSG_UNMAP);
