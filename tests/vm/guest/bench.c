@@ -261,7 +261,6 @@ int t_bench(enum vt_mode unused)
 	static const struct bcase dense[] = {
 		{ "dense", VT_TYPE1, 0 }, { "dense", VT_TRACKED, 0 }, { "dense", VT_DIRECT, 0 },
 	};
-	uint64_t seed = 0x2545f4914f6cdd1dull, i;
 	uint32_t *perm;
 	uint8_t *buf;
 	size_t k;
@@ -271,20 +270,7 @@ int t_bench(enum vt_mode unused)
 	RUN(type1_limit());
 	perm = malloc(NSCAT * sizeof(*perm));
 	CHECK(perm, "malloc");
-	for (i = 0; i < NSCAT; i++)
-		perm[i] = (uint32_t)i;
-	for (i = NSCAT - 1; i > 0; i--) {
-		uint64_t j;
-		uint32_t t;
-
-		seed ^= seed << 13;
-		seed ^= seed >> 7;
-		seed ^= seed << 17;
-		j = seed % (i + 1);
-		t = perm[i];
-		perm[i] = perm[j];
-		perm[j] = t;
-	}
+	harness_shuffle(perm, NSCAT);
 	buf = bench_alloc(NSCAT);
 	CHECK(buf, "alloc %llu pages", NSCAT);
 	RUN(bench_noise());

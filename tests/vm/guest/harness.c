@@ -513,6 +513,24 @@ int harness_kmsg_find(int fd, const char *needle)
 	}
 }
 
+void harness_shuffle(uint32_t *perm, uint32_t n)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+	uint32_t i, j, t;
+
+	for (i = 0; i < n; i++)
+		perm[i] = i;
+	for (i = n ? n - 1 : 0; i > 0; i--) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		j = (uint32_t)(seed % (i + 1));
+		t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+}
+
 uint64_t harness_now_ns(void)
 {
 	struct timespec ts;

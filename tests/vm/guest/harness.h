@@ -124,6 +124,11 @@ int harness_kmsg_mark(void);
 int harness_kmsg_find(int fd, const char *needle);
 
 uint64_t harness_now_ns(void);
+/*
+ * perm[0..n) = a permutation of 0..n-1, the same one every run (xorshift
+ * from a fixed seed): the benchmarks' scattered layouts.
+ */
+void harness_shuffle(uint32_t *perm, uint32_t n);
 long long harness_dmar_faults(void);
 
 

@@ -377,26 +377,13 @@ static int prof_pass(enum vt_mode mode, const uint32_t *perm, uint8_t *buf,
 int t_profile(enum vt_mode unused)
 {
 	static const enum vt_mode modes[] = { VT_TYPE1, VT_TRACKED, VT_DIRECT };
-	uint64_t seed = 0x2545f4914f6cdd1dull;
 	uint32_t perm[PROF_PAGES], i;
 	uint8_t *buf;
 	size_t m;
 	int r;
 
 	(void)unused;
-	for (i = 0; i < PROF_PAGES; i++)
-		perm[i] = i;
-	for (i = PROF_PAGES - 1; i > 0; i--) {
-		uint32_t j, t;
-
-		seed ^= seed << 13;
-		seed ^= seed >> 7;
-		seed ^= seed << 17;
-		j = seed % (i + 1);
-		t = perm[i];
-		perm[i] = perm[j];
-		perm[j] = t;
-	}
+	harness_shuffle(perm, PROF_PAGES);
 	buf = mmap(NULL, PROF_PAGES * VT_PAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(buf != MAP_FAILED, "mmap: %s", strerror(errno));
