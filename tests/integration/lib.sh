@@ -55,6 +55,17 @@ start_broker() {
 	exit 1
 }
 
+# one_device_conf [BROKER_LINES [DEVICE_LINES]]: a sim broker with one
+# 16 MiB RAM region at GPA 0 and device 1 (window 0x100000 + 16M), plus
+# the given lines (newline-separated) in [broker] and in [device 1].
+one_device_conf() {
+	printf '[broker]\nbackend = sim\n'
+	[ -z "${1:-}" ] || printf '%s\n' "$1"
+	printf '[ram main]\ngpa = 0x0\nsize = 16M\n'
+	printf '[device 1]\ngroup = sim\niova = 0x100000 16M\n'
+	[ -z "${2:-}" ] || printf '%s\n' "$2"
+}
+
 # stats_json: the broker's counters as one JSON document.
 stats_json() { "$VB_BROKERCTL" -s "$T/control.sock" --json stats; }
 

@@ -118,19 +118,8 @@ check "broker ended and reaped the held devproc" \
 check "no SIGSYS anywhere in the log" bash -c "! grep -qi 'signal 31\|Bad system call' '$T/broker.log'"
 
 # A start-up-only VFIO request after entry: SIGSYS, before any kernel call.
-cat >"$T/plain.conf" <<CONF
-[broker]
-backend = sim
-socket = $T/plain.sock
-control = $T/plain.ctl
-[ram main]
-gpa = 0x0
-size = 16M
-[device 1]
-group = sim
-iova = 0x100000 16M
-uid = 0
-CONF
+one_device_conf "socket = $T/plain.sock
+control = $T/plain.ctl" "uid = 0" >"$T/plain.conf"
 timeout 20 "$VB_BROKER" -c "$T/plain.conf" --selftest-forbidden-ioctl \
 	>"$T/selftest.out" 2>"$T/selftest.log"
 rc=$?

@@ -16,30 +16,11 @@ if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
 fi
 [ -x "$SINK" ] || { fail "no $SINK"; finish; }
 
-cat >"$T/spawn.conf" <<CONF
-[broker]
-backend = sim
-[ram main]
-gpa = 0x0
-size = 16M
-[device 1]
-group = sim
-iova = 0x100000 16M
-spawn = $VB_DEVPROC --workload coiommu --iterations 2000 --pages 1024 --working-set 128
-CONF
-cat >"$T/listen.conf" <<CONF
-[broker]
-backend = sim
-socket = $T/broker.sock
-control = $T/control.sock
-[ram main]
-gpa = 0x0
-size = 16M
-[device 1]
-group = sim
-iova = 0x100000 16M
-uid = 0
-CONF
+one_device_conf "" \
+	"spawn = $VB_DEVPROC --workload coiommu --iterations 2000 --pages 1024 --working-set 128" \
+	>"$T/spawn.conf"
+one_device_conf "socket = $T/broker.sock
+control = $T/control.sock" "uid = 0" >"$T/listen.conf"
 
 # Everything that needs the private /dev/log runs inside the namespace and
 # leaves its results in $T.
