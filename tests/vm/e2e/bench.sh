@@ -29,10 +29,8 @@ while [ $# -gt 0 ]; do
 	*) vm_die "bench: unknown argument $1" ;;
 	esac
 done
-build=$(cd "$build" && pwd) || vm_die "bench: no build tree $build"
 . "$here/lib-e2e.sh"
-e2e_check_build "$build"
-E2E_BUILD=$build
+e2e_use_build "$build"
 work=$VM_WORK/e2e-bench
 mkdir -p "$work"
 
@@ -45,7 +43,7 @@ gcc -static -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 
 e2e_initramfs "$work" 0 "$here/bench-guest.sh" "$rounds" "$work/vb-direct-type1"
 log=$work/guest-$(date +%Y%m%d-%H%M%S).log
-echo "bench: kernel $(vm_kernel_release), $rounds round(s), build $build, log $log"
+echo "bench: kernel $(vm_kernel_release), $rounds round(s), build $E2E_BUILD, log $log"
 qrc=0
 e2e_boot "$work" "$log" "${VB_VM_TIMEOUT:-3000}" || qrc=$?
 [ "$qrc" -eq 0 ] || echo "bench: QEMU exited $qrc"

@@ -6,8 +6,9 @@
 # /init that loads the modules, binds every edu device to vfio-pci and runs
 # one guest script. Boots it with two edu devices.
 #
-# e2e_check_build BUILD       dies unless BUILD has the three binaries and
-#                             is not a sanitizer build
+# e2e_use_build BUILD         makes BUILD (absolute) the tree the guest
+#                             runs (E2E_BUILD); dies unless it has the three
+#                             binaries and is not a sanitizer build
 # e2e_initramfs WORK V3_DEBUG GUEST_SCRIPT GUEST_ARGS [EXTRA_FILE...]
 #                             writes WORK/initramfs.cpio.gz; the guest runs
 #                             /bin/e2e-guest GUEST_ARGS; EXTRA_FILEs are
@@ -18,14 +19,16 @@ e2e_bins() {
 	echo "$1/src/broker/vfio-broker $1/src/devproc/vfio-devproc $1/src/brokerctl/vfio-brokerctl"
 }
 
-e2e_check_build() {
-	local b
-	for b in $(e2e_bins "$1"); do
-		[ -x "$b" ] || vm_die "e2e: $b missing: build the project in $1 first"
+e2e_use_build() {
+	local dir b
+	dir=$(cd "$1" && pwd) || vm_die "e2e: no build tree $1"
+	for b in $(e2e_bins "$dir"); do
+		[ -x "$b" ] || vm_die "e2e: $b missing: build the project in $dir first"
 	done
-	if ldd "$1/src/broker/vfio-broker" | grep -q 'libasan\|libubsan'; then
-		vm_die "e2e: $1 is a sanitizer build; the guest needs a normal build"
+	if ldd "$dir/src/broker/vfio-broker" | grep -q 'libasan\|libubsan'; then
+		vm_die "e2e: $dir is a sanitizer build; the guest needs a normal build"
 	fi
+	E2E_BUILD=$dir
 }
 
 e2e_initramfs() {

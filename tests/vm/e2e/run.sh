@@ -33,17 +33,15 @@ while [ $# -gt 0 ]; do
 	*) vm_die "e2e: unknown argument $1 (see the header of $0)" ;;
 	esac
 done
-build=$(cd "$build" && pwd) || vm_die "e2e: no build tree $build"
 . "$here/lib-e2e.sh"
-e2e_check_build "$build"
-E2E_BUILD=$build
+e2e_use_build "$build"
 work=$VM_WORK/e2e
 # V3_DEBUG=1: the module's invariant checks are on; a warning fails the
 # run through the kernel_log result.
 e2e_initramfs "$work" 1 "$here/guest.sh" "$backends"
 
 log="$work/guest.log"
-echo "e2e vm: kernel $(vm_kernel_release), backends: $backends, build $build, log $log"
+echo "e2e vm: kernel $(vm_kernel_release), backends: $backends, build $E2E_BUILD, log $log"
 qrc=0
 e2e_boot "$work" "$log" "${VB_VM_TIMEOUT:-1700}" || qrc=$?
 
