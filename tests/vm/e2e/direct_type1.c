@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 	uint64_t ram_size = 256ull << 20;
 	int group = -1, c, rc;
 	bool hold = false;
-	double t0, secs;
+	double t0;
 	char line[512];
 	int n;
 
@@ -361,14 +361,14 @@ int main(int argc, char **argv)
 		fatal("workload must be virtio-iommu or coiommu");
 	if (rc)
 		workload_fail(&dp, "stopped: %s", strerror(-rc));
-	secs = workload_now() - t0;
+	dp.res.seconds = workload_now() - t0;
 	n = snprintf(line, sizeof(line),
 		     "direct-type1: workload %s: pages_mapped %llu pages_unmapped %llu pages_current %llu seconds %.3f pages_per_s %.0f errors %llu result %s\n",
 		     dp.opts.workload,
 		     (unsigned long long)client.st.pages_mapped,
 		     (unsigned long long)client.st.pages_unmapped,
-		     (unsigned long long)client.st.pages_current, secs,
-		     (double)(client.st.pages_mapped + client.st.pages_unmapped) / secs,
+		     (unsigned long long)client.st.pages_current, dp.res.seconds,
+		     workload_pages_per_s(&dp.res),
 		     (unsigned long long)dp.res.errors,
 		     dp.res.errors ? "FAIL" : "OK");
 	if (write(STDOUT_FILENO, line, (size_t)n) < 0)
