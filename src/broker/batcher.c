@@ -18,6 +18,7 @@
 
 #include "broker/domain.h"
 #include "broker/peer.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 static void batcher_flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -80,7 +81,7 @@ struct request *batcher_request_new(struct peer *p, uint16_t type,
 	r->type = type;
 	r->count = count;
 	r->failed_index = VB_NO_INDEX;
-	r->t_recv_ns = stats_now_ns();
+	r->t_recv_ns = vb_now_ns();
 	if (type == VB_MSG_MAP)
 		r->map = (struct backend_map_entry *)(r + 1);
 	else if (type == VB_MSG_UNMAP)
@@ -316,7 +317,7 @@ static void batcher_complete(struct broker *b, struct domain *d,
 			     struct request *r)
 {
 	struct peer *p = r->peer;
-	uint64_t lat = (stats_now_ns() - r->t_recv_ns) / 1000;
+	uint64_t lat = (vb_now_ns() - r->t_recv_ns) / 1000;
 
 	stats_hist_add(&p->stats.latency_us, lat);
 	stats_hist_add(&d->stats.latency_us, lat);

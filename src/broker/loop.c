@@ -17,7 +17,7 @@
 #include <stdbool.h>
 
 #include "broker/broker.h"
-#include "broker/stats.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 /*
@@ -41,7 +41,7 @@ int loop_run(struct broker *b)
 	log_info("polling: %u us without a message before the loop blocks",
 		 b->cfg->poll_us);
 	seen = b->messages_in;
-	idle_from = stats_now_ns();
+	idle_from = vb_now_ns();
 	while (!loop_done(b)) {
 		int rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
 
@@ -51,15 +51,15 @@ int loop_run(struct broker *b)
 			break;
 		if (b->messages_in != seen) {
 			seen = b->messages_in;
-			idle_from = stats_now_ns();
+			idle_from = vb_now_ns();
 			continue;
 		}
-		if (stats_now_ns() - idle_from < budget)
+		if (vb_now_ns() - idle_from < budget)
 			continue;
 		rc = event_base_loop(b->base, EVLOOP_ONCE);
 		if (rc)
 			return rc < 0 ? -1 : 0;
-		idle_from = stats_now_ns();
+		idle_from = vb_now_ns();
 	}
 	return 0;
 }

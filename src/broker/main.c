@@ -34,6 +34,7 @@
 #include "broker/peer.h"
 #include "broker/spawn.h"
 #include "broker/stats.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 struct main_opts {
@@ -233,7 +234,7 @@ int main(int argc, char **argv)
 	}
 	b.exit_when_done = o.exit_when_done;
 	TAILQ_INIT(&b.peers);
-	b.start_ns = stats_now_ns();
+	b.start_ns = vb_now_ns();
 
 	ret = backend_select(b.cfg->backend, main_sim_devices(b.cfg), &b.be);
 	if (ret)

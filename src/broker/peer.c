@@ -20,6 +20,7 @@
 #include "broker/batcher.h"
 #include "broker/dispatch.h"
 #include "broker/domain.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "proto/codec.h"
 
@@ -92,7 +93,7 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 		return NULL;
 	}
 	p->reading = true;
-	p->connected_ns = stats_now_ns();
+	p->connected_ns = vb_now_ns();
 	peer_set_name(p);
 	TAILQ_INSERT_TAIL(&b->peers, p, link);
 	b->n_peers++;

@@ -11,11 +11,11 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include "broker/broker.h"
 #include "broker/domain.h"
 #include "broker/peer.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 void stats_hist_add(struct stats_hist *h, uint64_t v)
@@ -78,14 +78,6 @@ void stats_add(struct stats_counters *d, const struct stats_counters *s)
 	stats_hist_merge(&d->latency_us, &s->latency_us);
 }
 
-uint64_t stats_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void stats_total(const struct broker *b, struct stats_counters *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -100,7 +92,7 @@ static double stats_mean(const struct stats_hist *h)
 
 static double stats_elapsed(const struct broker *b)
 {
-	double s = (double)(stats_now_ns() - b->start_ns) / 1e9;
+	double s = (double)(vb_now_ns() - b->start_ns) / 1e9;
 
 	return s > 1e-6 ? s : 1e-6;
 }
@@ -250,7 +242,7 @@ void stats_print_clients(const struct broker *b, bool json, FILE *f)
 void stats_progress(struct broker *b)
 {
 	struct stats_counters t;
-	uint64_t now = stats_now_ns(), pages;
+	uint64_t now = vb_now_ns(), pages;
 	double dt;
 
 	stats_total(b, &t);

@@ -42,7 +42,6 @@ void stats_hist_add(struct stats_hist *h, uint64_t v);
 /* Upper bound of the bucket holding quantile @permille/1000; 0 if empty. */
 uint64_t stats_hist_quantile(const struct stats_hist *h, unsigned int permille);
 void stats_add(struct stats_counters *dst, const struct stats_counters *src);
-uint64_t stats_now_ns(void);
 
 /* Totals over all domains (every request lands in exactly one). */
 void stats_total(const struct broker *b, struct stats_counters *out);

@@ -6,18 +6,10 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "vfio-broker/proto.h"
-
-static uint64_t transport_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int transport_wait(int fd, short events, int timeout_ms)
 {
@@ -124,7 +116,7 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 
 	*nfds = 0;
 	if (spin_us && timeout_ms != 0)
-		spin_end = transport_now_ns() + spin_us * 1000ull;
+		spin_end = vb_now_ns() + spin_us * 1000ull;
 	for (;;) {
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = &iov;
@@ -142,7 +134,7 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 		if (errno != EAGAIN)
 			return -errno;
 		/* the clock only every few tries: it can be a syscall too */
-		if (spin_end && (++tries % 8 || transport_now_ns() < spin_end))
+		if (spin_end && (++tries % 8 || vb_now_ns() < spin_end))
 			continue;
 		rc = transport_wait(fd, POLLIN, timeout_ms);
 		if (rc)

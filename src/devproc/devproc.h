@@ -89,8 +89,6 @@ int workload_gpa_range(struct devproc *dp, uint64_t *base, uint64_t *size);
 void workload_touch(struct devproc *dp, uint64_t gpa, uint64_t npages,
 		    uint64_t tag);
 
-/* CLOCK_MONOTONIC in seconds; the time a workload's run is reported in. */
-double workload_now(void);
 /* Pages mapped plus unmapped per second of res->seconds (0 if none). */
 double workload_pages_per_s(const struct devproc_result *res);
 

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define EDU_REG_ID	0x00
@@ -42,14 +42,6 @@ static uint64_t edu_rd(const struct edu *e, unsigned int off)
 static void edu_wr(struct edu *e, unsigned int off, uint64_t v)
 {
 	*(volatile uint64_t *)(e->bar + off) = v;
-}
-
-static uint64_t edu_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int edu_region(int fd, uint32_t index, struct vfio_region_info *ri)
@@ -166,9 +158,9 @@ int edu_dma(struct edu *e, uint64_t iova, uint32_t buf_off, uint32_t len,
 	}
 	edu_wr(e, EDU_REG_CNT, len);
 	edu_wr(e, EDU_REG_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-	deadline = edu_now_ms() + timeout_ms;
+	deadline = vb_now_ns() / 1000000 + timeout_ms;
 	while (edu_rd(e, EDU_REG_CMD) & EDU_CMD_START) {
-		if (edu_now_ms() >= deadline)
+		if (vb_now_ns() / 1000000 >= deadline)
 			return EDU_DMA_TIMEOUT;
 		/* poll(2) with no fds is the sleep every policy allows */
 		poll(NULL, 0, EDU_POLL_MS);

@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "devproc/devproc.h"
 #include "devproc/replay_trace.h"
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
 	struct devproc dp;
 	scmp_filter_ctx filter;
 	int sock, rc;
-	double t0;
+	uint64_t t0;
 	bool ok;
 
 	log_init("vfio-devproc", false, LOG_LVL_INFO);
@@ -455,7 +456,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 
-	t0 = workload_now();
+	t0 = vb_now_ns();
 	if (!strcmp(a.opts.workload, "virtio-iommu"))
 		rc = workload_virtio_iommu_run(&dp);
 	else if (!strcmp(a.opts.workload, "coiommu"))
@@ -464,7 +465,7 @@ int main(int argc, char **argv)
 		rc = workload_edu_run(&dp);
 	else
 		rc = workload_replay_run(&dp);
-	dp.res.seconds = workload_now() - t0;
+	dp.res.seconds = (double)(vb_now_ns() - t0) / 1e9;
 	if (rc)
 		workload_fail(&dp, "stopped: %s", strerror(-rc));
 	ok = dp.res.errors == 0;

@@ -27,9 +27,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "vfio-broker/client.h"
 
 #define WINDOW_BYTES	(1ull << 32)	/* IOVA window: 1M pages */
@@ -39,14 +39,6 @@ struct lat {
 	uint64_t *ns;
 	size_t n;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -87,14 +79,14 @@ static void bench_socketpair(struct lat *l)
 	close(sv[1]);
 	memset(req, 0, sizeof(req));
 	for (size_t i = 0; i < l->n; i++) {
-		uint64_t t = now_ns();
+		uint64_t t = vb_now_ns();
 
 		if (send(sv[0], req, sizeof(req), 0) < 0 ||
 		    recv(sv[0], rep, sizeof(rep), 0) <= 0) {
 			perror("socketpair echo");
 			exit(1);
 		}
-		l->ns[i] = now_ns() - t;
+		l->ns[i] = vb_now_ns() - t;
 	}
 	close(sv[0]);
 	waitpid(pid, NULL, 0);
@@ -111,10 +103,10 @@ static void must(int rc, const char *what)
 static void bench_sync(struct vb_client *c, struct lat *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		uint64_t t = now_ns();
+		uint64_t t = vb_now_ns();
 
 		must(vb_client_sync(c), "sync");
-		l->ns[i] = now_ns() - t;
+		l->ns[i] = vb_now_ns() - t;
 	}
 }
 
@@ -130,13 +122,13 @@ static void bench_map_unmap(struct vb_client *c, struct lat *lm,
 			.npages = 1, .prot = VB_PROT_READ | VB_PROT_WRITE,
 		};
 		struct vb_unmap_entry u = { m.iova, 1 };
-		uint64_t t = now_ns();
+		uint64_t t = vb_now_ns();
 
 		must(vb_client_map(c, &m, 1, NULL), "map");
-		lm->ns[i] = now_ns() - t;
-		t = now_ns();
+		lm->ns[i] = vb_now_ns() - t;
+		t = vb_now_ns();
 		must(vb_client_unmap(c, &u, 1, NULL), "unmap");
-		lu->ns[i] = now_ns() - t;
+		lu->ns[i] = vb_now_ns() - t;
 	}
 }
 
@@ -155,7 +147,7 @@ static void count_done(void *arg, uint64_t id, const struct vb_reply *r)
 static double bench_pipelined(struct vb_client *c, size_t n)
 {
 	const struct vb_client_info *in = vb_client_get_info(c);
-	uint64_t done = 0, t = now_ns();
+	uint64_t done = 0, t = vb_now_ns();
 
 	for (size_t i = 0; i < n; i++) {
 		struct vb_map_entry m = {
@@ -176,7 +168,7 @@ static double bench_pipelined(struct vb_client *c, size_t n)
 		must(rc, "submit unmap");
 	}
 	must(vb_client_wait(c), "wait");
-	return 2.0 * (double)n / ((double)(now_ns() - t) / 1e9);
+	return 2.0 * (double)n / ((double)(vb_now_ns() - t) / 1e9);
 }
 
 static long rss_kib(pid_t pid)

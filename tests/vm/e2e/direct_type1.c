@@ -36,6 +36,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "devproc/devproc.h"
 
@@ -311,7 +312,7 @@ int main(int argc, char **argv)
 	uint64_t ram_size = 256ull << 20;
 	int group = -1, c, rc;
 	bool hold = false;
-	double t0;
+	uint64_t t0;
 	char line[512];
 	int n;
 
@@ -352,7 +353,7 @@ int main(int argc, char **argv)
 	dp.info = &client.info;
 	if (guest_mem_map(&dp.gm, dp.info, dp.opts.populate))
 		fatal("guest_mem_map failed");
-	t0 = workload_now();
+	t0 = vb_now_ns();
 	if (!strcmp(dp.opts.workload, "virtio-iommu"))
 		rc = workload_virtio_iommu_run(&dp);
 	else if (!strcmp(dp.opts.workload, "coiommu"))
@@ -361,7 +362,7 @@ int main(int argc, char **argv)
 		fatal("workload must be virtio-iommu or coiommu");
 	if (rc)
 		workload_fail(&dp, "stopped: %s", strerror(-rc));
-	dp.res.seconds = workload_now() - t0;
+	dp.res.seconds = (double)(vb_now_ns() - t0) / 1e9;
 	n = snprintf(line, sizeof(line),
 		     "direct-type1: workload %s: pages_mapped %llu pages_unmapped %llu pages_current %llu seconds %.3f pages_per_s %.0f errors %llu result %s\n",
 		     dp.opts.workload,
