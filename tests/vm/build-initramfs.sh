@@ -29,11 +29,11 @@ mv "$uapi/linux/vfio.h.new" "$uapi/linux/vfio.h"
 mkdir -p "$VM_WORK/guest"
 vmtest="$VM_WORK/guest/vmtest"
 srcs=("$VM_DIR"/guest/*.c)
-if [ ! -x "$vmtest" ] || [ -n "$(find "$VM_DIR/guest" "$VM_SRC/include/uapi" \
+if [ ! -x "$vmtest" ] || [ -n "$(find "$VM_DIR/guest" "$VM_DIR/emu" "$VM_SRC/include/uapi" \
 	-newer "$vmtest" -type f)" ]; then
 	gcc -static -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wshadow \
 		-Wstrict-prototypes -Wmissing-prototypes -pthread \
-		-I"$uapi" -I"$VM_SRC/include/uapi" -I"$VM_DIR/guest" \
+		-I"$uapi" -I"$VM_SRC/include/uapi" -I"$VM_DIR/guest" -I"$VM_DIR/emu" \
 		-o "$vmtest.new" "${srcs[@]}"
 	mv "$vmtest.new" "$vmtest"
 fi
@@ -55,12 +55,18 @@ else
 	echo "vm: src/kernel has no Makefile yet: guest has no v3 module" >&2
 fi
 
+# --- the emulated test device (tests/vm/emu) --------------------------------
+emu_dir="$VM_WORK/kmod-emu"
+make -s -C "$VM_DIR/emu" KDIR="/usr/src/linux-headers-$rel" \
+	BUILD_DIR="$emu_dir" >&2 || vm_die "building tests/vm/emu failed"
+
 # --- initramfs tree -------------------------------------------------------
 root="$VM_WORK/root"
 vm_root "$root"
 cp "$vmtest" "$root/bin/vmtest"
 vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
 [ -z "$ko" ] || cp "$ko" "$root/lib/modules/$rel/extra/vfio_iommu_type1v3.ko"
+cp "$emu_dir/vfio_emu_test.ko" "$root/lib/modules/$rel/extra/"
 depmod -b "$root" "$rel"
 
 cat >"$root/init" <<'INIT'
@@ -96,6 +102,12 @@ if [ -f "/lib/modules/$(uname -r)/extra/vfio_iommu_type1v3.ko" ]; then
 	fi
 else
 	echo "VMTEST MODULE vfio_iommu_type1v3 absent"
+fi
+# the emulated device of the v3_emulated test (tests/vm/emu)
+if modprobe vfio_emu_test; then
+	echo "VMTEST MODULE vfio_emu_test loaded"
+else
+	echo "VMTEST ERROR modprobe vfio_emu_test failed"
 fi
 for d in /sys/bus/pci/devices/*; do
 	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue

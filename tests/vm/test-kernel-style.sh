@@ -5,7 +5,8 @@
 # vfio_iommu_type1v3.ko out of tree with W=1, with and without the
 # invariant checks, and fails on any compiler warning; then runs
 # checkpatch.pl --strict on every module source and the uAPI header and
-# fails on any error, warning or check.
+# fails on any error, warning or check. The VM tier's emulated test device
+# (tests/vm/emu) is held to the same rules.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,8 +30,23 @@ for debug in 0 1; do
 	fi
 done
 
+# the VM tier's emulated test device is kernel code too
+log=$work/build-emu.log
+if ! make -C "$top/tests/vm/emu" W=1 BUILD_DIR="$work/obj-emu" >"$log" 2>&1; then
+	cat "$log"
+	echo "test-kernel-style: FAIL: tests/vm/emu W=1 build failed"
+	rc=1
+elif grep -q 'warning:' "$log"; then
+	grep 'warning:' "$log"
+	echo "test-kernel-style: FAIL: tests/vm/emu W=1 build warns"
+	rc=1
+else
+	echo "test-kernel-style: tests/vm/emu W=1 builds without warnings"
+fi
+
 if "$top/scripts/kernel-checkpatch.sh" "$top"/src/kernel/*.c \
-	"$top"/src/kernel/*.h "$top/include/uapi/linux/vfio_type1v3.h"; then
+	"$top"/src/kernel/*.h "$top/include/uapi/linux/vfio_type1v3.h" \
+	"$top"/tests/vm/emu/*.c "$top"/tests/vm/emu/*.h; then
 	echo "test-kernel-style: checkpatch --strict clean"
 else
 	echo "test-kernel-style: FAIL: checkpatch --strict"

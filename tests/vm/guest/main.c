@@ -49,6 +49,8 @@ static const struct vt_test tests[] = {
 	  "pins and locked_vm return to start after unmap, rollback and close" },
 	{ "pins_kill", t_pins_kill, M_T1 | M_V3, 1,
 	  "pins return to start after the mapping process is SIGKILLed mid-batch" },
+	{ "v3_emulated", t_emu, M_V3, 1,
+	  "an emulated device's pin_pages/dma_rw reach the mapped pages; unmap calls it back; no reference leaks" },
 	{ "v3_stress", t_stress, M_V3, 1,
 	  "4 threads map/unmap on one container; result matches a model" },
 	{ "bench", t_bench, 0, 0,
