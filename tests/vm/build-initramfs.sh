@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Builds the guest: the static test program, the v3 module (when
-# src/kernel exists), and a busybox initramfs with the VFIO modules and an
+# src/kernel exists), the emulated test device (tests/vm/emu), and a
+# busybox initramfs with the VFIO modules and an
 # /init that binds edu devices to vfio-pci and runs the tests named on the
 # kernel command line (vmtest.tests=a,b,c). Output: $VM_WORK/initramfs.cpio.gz
 #
