@@ -15,8 +15,9 @@
 #                      mapped DMA lands in guest RAM (checked through the
 #                      memfd), after unmap a device write does not land and
 #                      a device read does not fetch (checked by the workload)
-#   <be>_device_fd     a devproc holds a VFIO device fd and no container or
-#                      group fd (/proc/PID/fd)
+#   <be>_device_fd     a devproc holds a VFIO device fd (with iommufd: the
+#                      bound cdev) and no container, group or iommufd fd
+#                      (/proc/PID/fd)
 #   <be>_isolation     devproc A aims its device at the IOVA only B mapped:
 #                      B's page stays untouched and unread
 #   <be>_shared_control  the same aim with both devices in one *shared*
@@ -160,12 +161,14 @@ fd_check() {
 	be=$1 pid=$2
 	links=$(for f in /proc/$pid/fd/*; do readlink $f; done)
 	echo "$links" | sed 's/^/E2E LOG fds of devproc B: /'
-	ndev=$(echo "$links" | grep -c 'vfio-device')
-	nvfio=$(echo "$links" | grep -c '^/dev/vfio/')
+	# a device fd: from a group (anon inode) or, with iommufd, the cdev
+	ndev=$(echo "$links" | grep -cE 'vfio-device|^/dev/vfio/devices/')
+	# what it must not hold: container, group, iommufd
+	nvfio=$(echo "$links" | grep -cE '^/dev/vfio/(vfio|[0-9]+)$|^/dev/iommu$')
 	if [ "$ndev" -eq 1 ] && [ "$nvfio" -eq 0 ]; then
-		result ${be}_device_fd PASS "one VFIO device fd, no container or group fd"
+		result ${be}_device_fd PASS "one VFIO device fd, no container, group or iommufd fd"
 	else
-		result ${be}_device_fd FAIL "$ndev device fd(s), $nvfio /dev/vfio fd(s)"
+		result ${be}_device_fd FAIL "$ndev device fd(s), $nvfio container/group/iommufd fd(s)"
 	fi
 }
 

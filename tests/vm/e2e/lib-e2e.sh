@@ -12,7 +12,11 @@
 # e2e_initramfs WORK V3_DEBUG GUEST_SCRIPT GUEST_ARGS [EXTRA_FILE...]
 #                             writes WORK/initramfs.cpio.gz; the guest runs
 #                             /bin/e2e-guest GUEST_ARGS; EXTRA_FILEs are
-#                             copied to /bin
+#                             copied to /bin. With E2E_STACK set to a
+#                             directory of VFIO modules rebuilt with iommufd
+#                             (tests/conformance/iommufd-stack.sh), those
+#                             replace Debian's and the v3 module is left
+#                             out (it is built against Debian's vfio.ko).
 # e2e_boot WORK LOG TIMEOUT   boots it; returns QEMU's status
 
 e2e_bins() {
@@ -43,17 +47,21 @@ e2e_initramfs() {
 	set -o pipefail
 	mkdir -p "$work"
 
-	[ -f "$VM_SRC/src/kernel/Makefile" ] || vm_die "e2e: src/kernel has no Makefile"
-	make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
-		BUILD_DIR="$work/kmod$debug" V3_DEBUG="$debug" >&2 ||
-		vm_die "e2e: building src/kernel failed"
-	ko="$work/kmod$debug/vfio_iommu_type1v3.ko"
-	[ -f "$ko" ] || vm_die "e2e: $ko missing after the module build"
-
 	root="$work/root"
 	vm_root "$root"
-	vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
-	cp "$ko" "$root/lib/modules/$rel/extra/"
+	if [ -n "${E2E_STACK:-}" ]; then
+		vm_root_modules "$root" irqbypass
+		cp "$E2E_STACK"/*.ko "$root/lib/modules/$rel/extra/"
+	else
+		[ -f "$VM_SRC/src/kernel/Makefile" ] || vm_die "e2e: src/kernel has no Makefile"
+		make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
+			BUILD_DIR="$work/kmod$debug" V3_DEBUG="$debug" >&2 ||
+			vm_die "e2e: building src/kernel failed"
+		ko="$work/kmod$debug/vfio_iommu_type1v3.ko"
+		[ -f "$ko" ] || vm_die "e2e: $ko missing after the module build"
+		vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
+		cp "$ko" "$root/lib/modules/$rel/extra/"
+	fi
 	depmod -b "$root" "$rel"
 
 	# Binaries at their build-tree paths, with every library they load.
@@ -85,8 +93,12 @@ echo "E2E BOOTED \$(uname -r)"
 modprobe vfio || echo "E2E ERROR modprobe vfio"
 modprobe vfio_iommu_type1 || echo "E2E ERROR modprobe vfio_iommu_type1"
 modprobe vfio-pci || echo "E2E ERROR modprobe vfio-pci"
-modprobe vfio_iommu_type1v3 && echo "E2E MODULE vfio_iommu_type1v3 loaded" ||
-	echo "E2E ERROR modprobe vfio_iommu_type1v3"
+if [ -f /lib/modules/\$(uname -r)/extra/vfio_iommu_type1v3.ko ]; then
+	modprobe vfio_iommu_type1v3 && echo "E2E MODULE vfio_iommu_type1v3 loaded" ||
+		echo "E2E ERROR modprobe vfio_iommu_type1v3"
+else
+	echo "E2E MODULE VFIO stack rebuilt with iommufd: \$(ls /dev/iommu 2>&1)"
+fi
 for d in /sys/bus/pci/devices/*; do
 	[ "\$(cat \$d/vendor)" = 0x1234 ] && [ "\$(cat \$d/device)" = 0x11e8 ] || continue
 	echo vfio-pci >\$d/driver_override
