@@ -101,7 +101,6 @@ struct v3_dma_unmap_ctx {
 	unsigned int		nclean;
 	unsigned int		nlost;	/* in the store, but no translation */
 	unsigned int		nruns;
-	unsigned int		nerased;	/* runs already out of the store */
 	u64			done;
 	const struct v3_range	*range;	/* last range a gap was found in */
 	/* used when no memory can be had, so teardown never fails */
@@ -217,7 +216,6 @@ static void v3_dma_ctx_init(struct v3_dma_unmap_ctx *ctx, u64 want)
 	ctx->nclean = 0;
 	ctx->nlost = 0;
 	ctx->nruns = 0;
-	ctx->nerased = 0;
 	ctx->done = 0;
 	ctx->range = NULL;
 	ctx->pages = ctx->small_pages;
@@ -236,18 +234,6 @@ static void v3_dma_ctx_init(struct v3_dma_unmap_ctx *ctx, u64 want)
 	v3_dma_ctx_free(ctx);
 	ctx->pages = ctx->small_pages;
 	ctx->runs = ctx->small_runs;
-}
-
-/*
- * Take the collected runs out of the page store, so that a later entry of
- * the same batch naming the same pages cannot collect them twice.
- */
-static void v3_dma_ctx_close(struct v3_iommu *iommu,
-			     struct v3_dma_unmap_ctx *ctx)
-{
-	for (; ctx->nerased < ctx->nruns; ctx->nerased++)
-		v3_store_erase(iommu, ctx->runs[ctx->nerased].pfn,
-			       ctx->runs[ctx->nerased].npages);
 }
 
 static void v3_dma_unmap_run(struct iommu_domain *dom,
@@ -320,9 +306,6 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 
 	if (!ctx->nruns)
 		return;
-	v3_dma_ctx_close(iommu, ctx);
-	v3_prof_lap(iommu, V3_PROF_UNMAP_STORE);
-
 	for (i = 0; i < ctx->nruns; i++) {
 		first = min(first, ctx->runs[i].pfn);
 		end = max(end, ctx->runs[i].pfn + ctx->runs[i].npages);
@@ -348,7 +331,6 @@ static void v3_dma_ctx_flush(struct v3_iommu *iommu,
 	ctx->nclean = 0;
 	ctx->nlost = 0;
 	ctx->nruns = 0;
-	ctx->nerased = 0;
 }
 
 /*
@@ -374,15 +356,18 @@ static bool v3_dma_can_join(struct v3_iommu *iommu,
 				 ((u64)pfn << PAGE_SHIFT) - 1);
 }
 
+/*
+ * Collect page @pfn, already taken out of the store with protection @prot,
+ * so that a later entry of the same batch naming it cannot collect it twice.
+ */
 static void v3_dma_ctx_add(struct v3_iommu *iommu,
 			   struct v3_dma_unmap_ctx *ctx, unsigned long from,
-			   unsigned long pfn)
+			   unsigned long pfn, int prot)
 {
 	struct v3_dma_run *run;
 	struct page *page;
 	phys_addr_t phys;
 
-	v3_prof_lap(iommu, V3_PROF_UNMAP_FIND);
 	phys = v3_dma_phys(iommu, pfn);
 	v3_prof_lap(iommu, V3_PROF_UNMAP_PHYS);
 	run = ctx->nruns ? &ctx->runs[ctx->nruns - 1] : NULL;
@@ -392,8 +377,7 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 		run = NULL;
 	}
 
-	if (run && ctx->nerased < ctx->nruns &&
-	    run->pfn + run->npages == pfn) {
+	if (run && run->pfn + run->npages == pfn) {
 		run->npages++;
 	} else {
 		bool join = run && (run->pfn + run->npages == pfn ||
@@ -413,7 +397,7 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 		return;
 	}
 	page = pfn_to_page(PHYS_PFN(phys));
-	if (v3_store_prot(iommu, pfn) & IOMMU_WRITE)
+	if (prot & IOMMU_WRITE)
 		ctx->pages[ctx->ndirty++] = page;
 	else
 		ctx->pages[ctx->max - ++ctx->nclean] = page;
@@ -427,8 +411,8 @@ static u64 v3_dma_unmap_range(struct v3_iommu *iommu,
 	const struct v3_dma_run *prev = ctx->nruns ?
 					&ctx->runs[ctx->nruns - 1] : NULL;
 	unsigned long from = pfn;
-	bool found = false;
 	u64 n = 0;
+	int prot;
 
 	/*
 	 * Searching from the end of the previous run instead of from @pfn
@@ -439,17 +423,18 @@ static u64 v3_dma_unmap_range(struct v3_iommu *iommu,
 		unsigned long probe = prev->pfn + prev->npages;
 
 		if (!v3_store_find(iommu, &probe, last))
-			goto out;
+			return 0;
 		if (probe >= pfn) {
 			from = prev->pfn + prev->npages;
 			pfn = probe;
-			found = true;
 		}
 	}
 
-	while (found || v3_store_find(iommu, &pfn, last)) {
-		found = false;
-		v3_dma_ctx_add(iommu, ctx, from, pfn);
+	/* each page leaves the store as it is collected (see ctx_add) */
+	while ((prot = v3_store_take(iommu, &pfn, last))) {
+		v3_prof_lap(iommu, V3_PROF_UNMAP_STORE);
+		v3_dma_ctx_add(iommu, ctx, from, pfn, prot);
+		v3_prof_lap(iommu, V3_PROF_UNMAP_FIND);
 		n++;
 		if (pfn == last)
 			break;
@@ -457,10 +442,6 @@ static u64 v3_dma_unmap_range(struct v3_iommu *iommu,
 		if (!(pfn % V3_DMA_UNMAP_CHUNK))
 			cond_resched();
 	}
-out:
-	v3_prof_lap(iommu, V3_PROF_UNMAP_FIND);
-	v3_dma_ctx_close(iommu, ctx);
-	v3_prof_lap(iommu, V3_PROF_UNMAP_STORE);
 	return n;
 }
 

@@ -80,6 +80,33 @@ static unsigned long *v3_direct_chunk(struct v3_iommu *iommu,
 }
 
 /*
+ * First set bit at or after @bit in @chunk, or V3_DIRECT_CHUNK_PAGES.
+ * Open-coded over the chunk's eight words: it runs for every page of an
+ * unmap, and find_next_bit() is an out-of-line call for a 512-bit map.
+ */
+static inline unsigned int v3_direct_next(const unsigned long *chunk,
+					  unsigned int bit)
+{
+	unsigned int w = bit / BITS_PER_LONG;
+	unsigned long word;
+
+	if (bit >= V3_DIRECT_CHUNK_PAGES)
+		return V3_DIRECT_CHUNK_PAGES;
+	word = chunk[w] & (~0UL << (bit % BITS_PER_LONG));
+	while (!word) {
+		if (++w == V3_DIRECT_CHUNK_PAGES / BITS_PER_LONG)
+			return V3_DIRECT_CHUNK_PAGES;
+		word = chunk[w];
+	}
+	return w * BITS_PER_LONG + __ffs(word);
+}
+
+static inline bool v3_direct_chunk_empty(const unsigned long *chunk)
+{
+	return v3_direct_next(chunk, 0) == V3_DIRECT_CHUNK_PAGES;
+}
+
+/*
  * Clear bits [pfn, pfn + npages) of the bitmap @xa; returns how many were
  * set. Chunks left empty are freed.
  */
@@ -104,7 +131,7 @@ static unsigned long v3_direct_clear(struct v3_iommu *iommu, struct xarray *xa,
 					bitmap_weight(chunk, bit);
 				bitmap_clear(chunk, bit, n);
 			}
-			if (bitmap_empty(chunk, V3_DIRECT_CHUNK_PAGES)) {
+			if (v3_direct_chunk_empty(chunk)) {
 				if (chunk == iommu->chunk)
 					iommu->chunk = NULL;
 				xa_erase(xa, idx);
@@ -190,6 +217,15 @@ int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
 {
 	int ret;
 
+	/* the usual single writable page next to the last one: no walk */
+	if (npages == 1 && (prot & IOMMU_WRITE) && iommu->chunk &&
+	    iommu->chunk_idx == pfn / V3_DIRECT_CHUNK_PAGES) {
+		if (__test_and_set_bit(pfn % V3_DIRECT_CHUNK_PAGES,
+				       iommu->chunk))
+			return -EEXIST;
+		iommu->npages++;
+		return 0;
+	}
 	ret = v3_direct_set(iommu, &iommu->pages, &iommu->nchunks, pfn, npages);
 	if (ret)
 		return ret;
@@ -216,9 +252,7 @@ bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 
 	if (iommu->chunk && iommu->chunk_idx == idx) {
 		unsigned long base = idx * V3_DIRECT_CHUNK_PAGES;
-		unsigned long bit = find_next_bit(iommu->chunk,
-						  V3_DIRECT_CHUNK_PAGES,
-						  *pfn - base);
+		unsigned long bit = v3_direct_next(iommu->chunk, *pfn - base);
 
 		if (bit < V3_DIRECT_CHUNK_PAGES) {
 			if (base + bit > last)
@@ -234,8 +268,7 @@ bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 	while ((chunk = xa_find(&iommu->pages, &idx, last_idx, XA_PRESENT))) {
 		unsigned long base = idx * V3_DIRECT_CHUNK_PAGES;
 		unsigned long from = max(*pfn, base) - base;
-		unsigned long bit = find_next_bit(chunk, V3_DIRECT_CHUNK_PAGES,
-						  from);
+		unsigned long bit = v3_direct_next(chunk, from);
 
 		if (bit < V3_DIRECT_CHUNK_PAGES) {
 			if (base + bit > last)
@@ -250,6 +283,51 @@ bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 		idx++;
 	}
 	return false;
+}
+
+/*
+ * Unmap's per-page step. The usual case, the next mapped page in the
+ * cached chunk, stays in this function: under emulation and with
+ * retpolines each call per page shows in the unmap rate.
+ */
+int v3_direct_take(struct v3_iommu *iommu, unsigned long *pfn,
+		   unsigned long last)
+{
+	unsigned long *chunk = iommu->chunk;
+	unsigned long base;
+	unsigned int bit;
+	int prot;
+
+	if (!chunk || iommu->chunk_idx != *pfn / V3_DIRECT_CHUNK_PAGES)
+		goto slow;
+	base = iommu->chunk_idx * V3_DIRECT_CHUNK_PAGES;
+	bit = v3_direct_next(chunk, *pfn - base);
+	if (bit == V3_DIRECT_CHUNK_PAGES)
+		goto slow;	/* nothing more in this chunk */
+	if (base + bit > last)
+		return 0;
+	*pfn = base + bit;
+	prot = iommu->nro_chunks ? v3_direct_prot(iommu, *pfn) :
+				   IOMMU_READ | IOMMU_WRITE;
+	__clear_bit(bit, chunk);
+	iommu->npages--;
+	if (iommu->nro_chunks)
+		v3_direct_clear(iommu, &iommu->ro, &iommu->nro_chunks, *pfn, 1);
+	if (v3_direct_chunk_empty(chunk)) {
+		/* its last page: free it as v3_direct_clear() would */
+		iommu->chunk = NULL;
+		xa_erase(&iommu->pages, iommu->chunk_idx);
+		kfree(chunk);
+		iommu->nchunks--;
+	}
+	return prot;
+
+slow:
+	if (!v3_direct_find(iommu, pfn, last))
+		return 0;
+	prot = v3_direct_prot(iommu, *pfn);
+	v3_direct_erase(iommu, *pfn, 1);
+	return prot;
 }
 
 int v3_direct_prot(struct v3_iommu *iommu, unsigned long pfn)
@@ -280,5 +358,6 @@ const struct v3_store_ops v3_direct_ops = {
 	.erase		= v3_direct_erase,
 	.find		= v3_direct_find,
 	.prot		= v3_direct_prot,
+	.take		= v3_direct_take,
 	.metadata_bytes	= v3_direct_metadata_bytes,
 };

@@ -88,6 +88,35 @@ bool v3_tracked_find(struct v3_iommu *iommu, unsigned long *pfn,
 	return xa_find(&iommu->pages, pfn, last, XA_PRESENT);
 }
 
+static int v3_tracked_entry_prot(unsigned long v)
+{
+	return (v & V3_TRACKED_READ ? IOMMU_READ : 0) |
+	       (v & V3_TRACKED_WRITE ? IOMMU_WRITE : 0);
+}
+
+int v3_tracked_take(struct v3_iommu *iommu, unsigned long *pfn,
+		    unsigned long last)
+{
+	XA_STATE(xas, &iommu->pages, *pfn);
+	unsigned long v;
+	void *entry;
+
+	xas_lock(&xas);
+	entry = xas_find(&xas, last);
+	if (entry) {
+		*pfn = xas.xa_index;
+		xas_store(&xas, NULL);
+	}
+	xas_unlock(&xas);
+	if (!entry)
+		return 0;
+	v = xa_to_value(entry);
+	if (v & V3_TRACKED_NOVADDR)
+		iommu->vaddr_invalid--;
+	iommu->npages--;
+	return v3_tracked_entry_prot(v);
+}
+
 /*
  * VFIO_DMA_MAP_FLAG_VADDR / VFIO_DMA_UNMAP_FLAG_VADDR. Invalidating marks
  * the mapped pages of [pfn, last] and returns how many there were;
@@ -183,14 +212,8 @@ u64 v3_tracked_count_nodes(struct xarray *xa)
 int v3_tracked_prot(struct v3_iommu *iommu, unsigned long pfn)
 {
 	void *entry = xa_load(&iommu->pages, pfn);
-	unsigned long v = entry ? xa_to_value(entry) : 0;
-	int prot = 0;
 
-	if (v & V3_TRACKED_READ)
-		prot |= IOMMU_READ;
-	if (v & V3_TRACKED_WRITE)
-		prot |= IOMMU_WRITE;
-	return prot;
+	return entry ? v3_tracked_entry_prot(xa_to_value(entry)) : 0;
 }
 
 static u64 v3_tracked_metadata_bytes(struct v3_iommu *iommu)
@@ -205,5 +228,6 @@ const struct v3_store_ops v3_tracked_ops = {
 	.erase		= v3_tracked_erase,
 	.find		= v3_tracked_find,
 	.prot		= v3_tracked_prot,
+	.take		= v3_tracked_take,
 	.metadata_bytes	= v3_tracked_metadata_bytes,
 };

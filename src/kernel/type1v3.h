@@ -64,9 +64,9 @@ enum v3_prof_phase {
 	V3_PROF_MAP_PIN,	/* pin_user_pages_fast */
 	V3_PROF_MAP_IOMMU,	/* map_pages into every domain */
 	V3_PROF_MAP_END,	/* sync_map, free, return */
-	V3_PROF_UNMAP_FIND,	/* store search, run and join bookkeeping */
+	V3_PROF_UNMAP_FIND,	/* run and join bookkeeping, gap searches */
 	V3_PROF_UNMAP_PHYS,	/* iommu_iova_to_phys */
-	V3_PROF_UNMAP_STORE,	/* erase from the store */
+	V3_PROF_UNMAP_STORE,	/* take from the store (find + erase) */
 	V3_PROF_UNMAP_IOMMU,	/* unmap from every domain + IOTLB sync */
 	V3_PROF_UNMAP_UNPIN,	/* unpin_user_pages[_dirty_lock] */
 	V3_PROF_UNMAP_END,	/* uncharge, free, return */
@@ -79,6 +79,9 @@ enum v3_prof_phase {
  * it is already recorded.
  * find() returns the first mapped frame in [*pfn, last] through *pfn;
  * prot() the IOMMU_READ/IOMMU_WRITE bits a mapped frame was mapped with.
+ * take() is unmap's per-page step: it finds the first mapped frame in
+ * [*pfn, last], removes it and returns its protection, or 0 if there is
+ * none (a mapped frame always has READ or WRITE), in one store walk.
  */
 struct v3_store_ops {
 	int (*init)(struct v3_iommu *iommu);
@@ -90,6 +93,8 @@ struct v3_store_ops {
 	bool (*find)(struct v3_iommu *iommu, unsigned long *pfn,
 		     unsigned long last);
 	int (*prot)(struct v3_iommu *iommu, unsigned long pfn);
+	int (*take)(struct v3_iommu *iommu, unsigned long *pfn,
+		    unsigned long last);
 	u64 (*metadata_bytes)(struct v3_iommu *iommu);
 };
 
@@ -161,6 +166,8 @@ int v3_tracked_insert(struct v3_iommu *iommu, unsigned long pfn,
 bool v3_tracked_find(struct v3_iommu *iommu, unsigned long *pfn,
 		     unsigned long last);
 int v3_tracked_prot(struct v3_iommu *iommu, unsigned long pfn);
+int v3_tracked_take(struct v3_iommu *iommu, unsigned long *pfn,
+		    unsigned long last);
 void v3_direct_erase(struct v3_iommu *iommu, unsigned long pfn,
 		     unsigned long npages);
 int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
@@ -168,18 +175,14 @@ int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
 bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 		    unsigned long last);
 int v3_direct_prot(struct v3_iommu *iommu, unsigned long pfn);
+int v3_direct_take(struct v3_iommu *iommu, unsigned long *pfn,
+		   unsigned long last);
 
 static inline bool v3_store_find(struct v3_iommu *iommu, unsigned long *pfn,
 				 unsigned long last)
 {
 	return INDIRECT_CALL_2(iommu->store->find, v3_direct_find,
 			       v3_tracked_find, iommu, pfn, last);
-}
-
-static inline int v3_store_prot(struct v3_iommu *iommu, unsigned long pfn)
-{
-	return INDIRECT_CALL_2(iommu->store->prot, v3_direct_prot,
-			       v3_tracked_prot, iommu, pfn);
 }
 
 static inline int v3_store_insert(struct v3_iommu *iommu, unsigned long pfn,
@@ -189,6 +192,13 @@ static inline int v3_store_insert(struct v3_iommu *iommu, unsigned long pfn,
 	return INDIRECT_CALL_2(iommu->store->insert, v3_direct_insert,
 			       v3_tracked_insert, iommu, pfn, npages,
 			       vaddr_pfn, prot);
+}
+
+static inline int v3_store_take(struct v3_iommu *iommu, unsigned long *pfn,
+				unsigned long last)
+{
+	return INDIRECT_CALL_2(iommu->store->take, v3_direct_take,
+			       v3_tracked_take, iommu, pfn, last);
 }
 
 static inline void v3_store_erase(struct v3_iommu *iommu, unsigned long pfn,
