@@ -410,7 +410,7 @@ static u64 v3_dma_unmap_range(struct v3_iommu *iommu,
 {
 	const struct v3_dma_run *prev = ctx->nruns ?
 					&ctx->runs[ctx->nruns - 1] : NULL;
-	unsigned long from = pfn;
+	unsigned long from = pfn, probe;
 	u64 n = 0;
 	int prot;
 
@@ -419,19 +419,19 @@ static u64 v3_dma_unmap_range(struct v3_iommu *iommu,
 	 * costs the same and also tells whether the gap between them is
 	 * empty, which v3_dma_can_join() would otherwise search for again.
 	 */
-	if (prev && prev->pfn + prev->npages < pfn) {
-		unsigned long probe = prev->pfn + prev->npages;
-
-		if (!v3_store_find(iommu, &probe, last))
-			return 0;
-		if (probe >= pfn) {
-			from = prev->pfn + prev->npages;
-			pfn = probe;
-		}
+	if (prev && prev->pfn + prev->npages < pfn)
+		from = prev->pfn + prev->npages;
+	probe = from;
+	prot = v3_store_take(iommu, &probe, pfn, last);
+	if (prot == -EEXIST) {		/* something of ours in the gap */
+		from = pfn;
+		probe = pfn;
+		prot = v3_store_take(iommu, &probe, pfn, last);
 	}
+	pfn = probe;
 
 	/* each page leaves the store as it is collected (see ctx_add) */
-	while ((prot = v3_store_take(iommu, &pfn, last))) {
+	while (prot > 0) {
 		v3_prof_lap(iommu, V3_PROF_UNMAP_STORE);
 		v3_dma_ctx_add(iommu, ctx, from, pfn, prot);
 		v3_prof_lap(iommu, V3_PROF_UNMAP_FIND);
@@ -441,6 +441,7 @@ static u64 v3_dma_unmap_range(struct v3_iommu *iommu,
 		from = ++pfn;
 		if (!(pfn % V3_DMA_UNMAP_CHUNK))
 			cond_resched();
+		prot = v3_store_take(iommu, &pfn, pfn, last);
 	}
 	return n;
 }

@@ -291,7 +291,7 @@ bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
  * retpolines each call per page shows in the unmap rate.
  */
 int v3_direct_take(struct v3_iommu *iommu, unsigned long *pfn,
-		   unsigned long last)
+		   unsigned long first, unsigned long last)
 {
 	unsigned long *chunk = iommu->chunk;
 	unsigned long base;
@@ -307,6 +307,8 @@ int v3_direct_take(struct v3_iommu *iommu, unsigned long *pfn,
 	if (base + bit > last)
 		return 0;
 	*pfn = base + bit;
+	if (*pfn < first)
+		return -EEXIST;
 	prot = iommu->nro_chunks ? v3_direct_prot(iommu, *pfn) :
 				   IOMMU_READ | IOMMU_WRITE;
 	__clear_bit(bit, chunk);
@@ -325,6 +327,8 @@ int v3_direct_take(struct v3_iommu *iommu, unsigned long *pfn,
 slow:
 	if (!v3_direct_find(iommu, pfn, last))
 		return 0;
+	if (*pfn < first)
+		return -EEXIST;
 	prot = v3_direct_prot(iommu, *pfn);
 	v3_direct_erase(iommu, *pfn, 1);
 	return prot;

@@ -95,7 +95,7 @@ static int v3_tracked_entry_prot(unsigned long v)
 }
 
 int v3_tracked_take(struct v3_iommu *iommu, unsigned long *pfn,
-		    unsigned long last)
+		    unsigned long first, unsigned long last)
 {
 	XA_STATE(xas, &iommu->pages, *pfn);
 	unsigned long v;
@@ -105,11 +105,14 @@ int v3_tracked_take(struct v3_iommu *iommu, unsigned long *pfn,
 	entry = xas_find(&xas, last);
 	if (entry) {
 		*pfn = xas.xa_index;
-		xas_store(&xas, NULL);
+		if (*pfn >= first)
+			xas_store(&xas, NULL);
 	}
 	xas_unlock(&xas);
 	if (!entry)
 		return 0;
+	if (*pfn < first)
+		return -EEXIST;
 	v = xa_to_value(entry);
 	if (v & V3_TRACKED_NOVADDR)
 		iommu->vaddr_invalid--;

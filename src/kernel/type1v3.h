@@ -79,9 +79,12 @@ enum v3_prof_phase {
  * it is already recorded.
  * find() returns the first mapped frame in [*pfn, last] through *pfn;
  * prot() the IOMMU_READ/IOMMU_WRITE bits a mapped frame was mapped with.
- * take() is unmap's per-page step: it finds the first mapped frame in
- * [*pfn, last], removes it and returns its protection, or 0 if there is
- * none (a mapped frame always has READ or WRITE), in one store walk.
+ * take() is unmap's per-page step, one store walk: it finds the first
+ * mapped frame in [*pfn, last]; one at or above @first it removes and
+ * returns its protection (never 0: a mapped frame has READ or WRITE);
+ * one below @first it leaves, returning -EEXIST with *pfn at it; with
+ * none it returns 0. Searching from below @first tells unmap whether the
+ * gap before its range is empty without a second search.
  */
 struct v3_store_ops {
 	int (*init)(struct v3_iommu *iommu);
@@ -94,7 +97,7 @@ struct v3_store_ops {
 		     unsigned long last);
 	int (*prot)(struct v3_iommu *iommu, unsigned long pfn);
 	int (*take)(struct v3_iommu *iommu, unsigned long *pfn,
-		    unsigned long last);
+		    unsigned long first, unsigned long last);
 	u64 (*metadata_bytes)(struct v3_iommu *iommu);
 };
 
@@ -167,7 +170,7 @@ bool v3_tracked_find(struct v3_iommu *iommu, unsigned long *pfn,
 		     unsigned long last);
 int v3_tracked_prot(struct v3_iommu *iommu, unsigned long pfn);
 int v3_tracked_take(struct v3_iommu *iommu, unsigned long *pfn,
-		    unsigned long last);
+		    unsigned long first, unsigned long last);
 void v3_direct_erase(struct v3_iommu *iommu, unsigned long pfn,
 		     unsigned long npages);
 int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
@@ -176,7 +179,7 @@ bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 		    unsigned long last);
 int v3_direct_prot(struct v3_iommu *iommu, unsigned long pfn);
 int v3_direct_take(struct v3_iommu *iommu, unsigned long *pfn,
-		   unsigned long last);
+		   unsigned long first, unsigned long last);
 
 static inline bool v3_store_find(struct v3_iommu *iommu, unsigned long *pfn,
 				 unsigned long last)
@@ -195,10 +198,10 @@ static inline int v3_store_insert(struct v3_iommu *iommu, unsigned long pfn,
 }
 
 static inline int v3_store_take(struct v3_iommu *iommu, unsigned long *pfn,
-				unsigned long last)
+				unsigned long first, unsigned long last)
 {
 	return INDIRECT_CALL_2(iommu->store->take, v3_direct_take,
-			       v3_tracked_take, iommu, pfn, last);
+			       v3_tracked_take, iommu, pfn, first, last);
 }
 
 static inline void v3_store_erase(struct v3_iommu *iommu, unsigned long pfn,
