@@ -108,35 +108,6 @@ struct v3_dma_unmap_ctx {
 	struct v3_dma_run	small_runs[V3_DMA_SMALL];
 };
 
-/*
- * Turn a byte address and a page count into an inclusive page-frame range,
- * refusing unaligned starts, empty ranges and ranges past 2^64. Working in
- * page frames lets a range end exactly at the top of the address space.
- */
-int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn, unsigned long *last)
-{
-	u64 first = iova >> PAGE_SHIFT, end;
-
-	if (!npages || !PAGE_ALIGNED(iova))
-		return -EINVAL;
-	if (check_add_overflow(first, npages - 1, &end) ||
-	    end > (U64_MAX >> PAGE_SHIFT))
-		return -EINVAL;
-	*pfn = first;
-	*last = end;
-	return 0;
-}
-
-phys_addr_t v3_dma_phys(struct v3_iommu *iommu, unsigned long pfn)
-{
-	struct v3_domain *d = list_first_entry_or_null(&iommu->domains,
-						       struct v3_domain, next);
-
-	if (!d)
-		return 0;
-	return iommu_iova_to_phys(d->domain, (dma_addr_t)pfn << PAGE_SHIFT);
-}
-
 static int v3_dma_account(struct v3_iommu *iommu, long npages)
 {
 	struct mm_struct *mm = iommu->mm;
@@ -181,9 +152,9 @@ static bool v3_dma_iova_valid(struct v3_iommu *iommu,
 	return r;
 }
 
-int v3_dma_check_entry(struct v3_iommu *iommu,
-		       const struct vfio_iommu_type1v3_map_entry *e,
-		       const struct v3_range **hint)
+static int v3_dma_check_entry(struct v3_iommu *iommu,
+			      const struct vfio_iommu_type1v3_map_entry *e,
+			      const struct v3_range **hint)
 {
 	unsigned long pfn, last, vpfn, vlast;
 	u32 prot = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;

@@ -28,8 +28,10 @@
 #include <linux/indirect_call_wrapper.h>
 #include <linux/iommu.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <linux/xarray.h>
@@ -226,12 +228,40 @@ int v3_dma_unmap(struct v3_iommu *iommu,
 		 const struct vfio_iommu_type1v3_unmap_entry *entries,
 		 u32 nr, u64 *pages_done, u64 *entry_done);
 void v3_dma_unmap_all(struct v3_iommu *iommu);
-int v3_dma_check_entry(struct v3_iommu *iommu,
-		       const struct vfio_iommu_type1v3_map_entry *e,
-		       const struct v3_range **hint);
-int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn,
-		 unsigned long *last);
-phys_addr_t v3_dma_phys(struct v3_iommu *iommu, unsigned long pfn);
+
+/*
+ * Turn a byte address and a page count into an inclusive page-frame range,
+ * refusing unaligned starts, empty ranges and ranges past 2^64. Working in
+ * page frames lets a range end exactly at the top of the address space.
+ * Inline, as is v3_dma_phys(): unmap calls both once per entry or page.
+ */
+static inline int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn,
+			       unsigned long *last)
+{
+	u64 first = iova >> PAGE_SHIFT, end;
+
+	if (!npages || !PAGE_ALIGNED(iova))
+		return -EINVAL;
+	if (check_add_overflow(first, npages - 1, &end) ||
+	    end > (U64_MAX >> PAGE_SHIFT))
+		return -EINVAL;
+	*pfn = first;
+	*last = end;
+	return 0;
+}
+
+/* What the first domain's page table holds at IOVA page @pfn, or 0. */
+static inline phys_addr_t v3_dma_phys(struct v3_iommu *iommu,
+				      unsigned long pfn)
+{
+	struct v3_domain *d = list_first_entry_or_null(&iommu->domains,
+						       struct v3_domain, next);
+
+	if (!d)
+		return 0;
+	return iommu_iova_to_phys(d->domain, (dma_addr_t)pfn << PAGE_SHIFT);
+}
+
 unsigned long v3_dma_piece(unsigned long pfn, unsigned long npages);
 int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
 		   phys_addr_t phys, unsigned long npages, int prot);
