@@ -32,6 +32,7 @@ struct devproc_opts {
 	unsigned int pipeline;	/* outstanding requests; 0: synchronous */
 	bool coalesce;		/* virtio-iommu: a round's buffers per request */
 	bool keep_mapped;	/* coiommu: no final unpin of the working set;
+				 * virtio-iommu: the last round stays mapped;
 				 * edu: leave one page mapped */
 	bool has_foreign;	/* edu: aim at another device's mapping */
 	uint64_t foreign_iova;

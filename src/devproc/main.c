@@ -80,6 +80,7 @@ static void devproc_usage(FILE *f)
 "  --spin-us N          busy-wait up to N us for each reply before sleeping\n"
 "                       (0); pairs with the broker's poll_us\n"
 "  --keep-mapped        coiommu: leave the working set mapped at the end;\n"
+"                       virtio-iommu: leave the last round's buffers mapped;\n"
 "                       edu: leave the window's first IOVA mapped to the\n"
 "                       GPA range's last page\n"
 "  --foreign-iova IOVA  edu: then DMA to and from IOVA, which another\n"
@@ -249,8 +250,8 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	if (!strcmp(o->workload, "replay") != (o->trace_path != NULL))
 		fatal("--trace goes with --workload replay, and only there");
 	if (o->keep_mapped && strcmp(o->workload, "coiommu") &&
-	    strcmp(o->workload, "edu"))
-		fatal("--keep-mapped goes with --workload coiommu or edu");
+	    strcmp(o->workload, "edu") && strcmp(o->workload, "virtio-iommu"))
+		fatal("--keep-mapped goes with --workload virtio-iommu, coiommu or edu");
 	if (o->coalesce && strcmp(o->workload, "virtio-iommu"))
 		fatal("--coalesce goes with --workload virtio-iommu");
 	if (a->foreign_iova_set != a->foreign_gpa_set)

@@ -106,6 +106,19 @@ for w in "device 1 workload virtio-iommu" "device 2 workload coiommu"; do
 		"$T/poll.out" "$T/poll.log"
 done
 
+# virtio-iommu --keep-mapped: the last round's buffers stay mapped (the
+# devproc checks STATS shows exactly them), and that is not nothing.
+one_device_conf "" "spawn = vfio-devproc --workload virtio-iommu --iterations 3 --buffers 20 --buffer-pages 4 --keep-mapped --gpa-base 0 --gpa-size 0x800000" \
+	>"$T/keep.conf"
+timeout 60 "$VB_BROKER" -c "$T/keep.conf" --exit-when-done >"$T/keep.out" 2>"$T/keep.log"
+rc=$?
+check "virtio-iommu --keep-mapped: broker exits 0 (rc $rc)" test "$rc" -eq 0
+line=$(grep -h "device 1 workload virtio-iommu: .* result OK" "$T/keep.out" "$T/keep.log")
+kept=$(awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) }
+	END { print v["pages_mapped"] - v["pages_unmapped"] }' <<<"$line")
+check "virtio-iommu --keep-mapped: result OK with 20..80 pages left mapped ($kept)" \
+	test "${kept:-0}" -ge 20 -a "${kept:-0}" -le 80
+
 # The same run with a trace whose expectation is wrong must fail.
 conf "$VB_SOURCE_DIR/tests/integration/data/bad-expectation.trace" >"$T/bad.conf"
 "$VB_BROKER" -c "$T/bad.conf" --exit-when-done >"$T/bad.out" 2>"$T/bad.log"

@@ -17,9 +17,13 @@
 #           same without polling, on one vCPU
 #       M = direct: vb-direct-type1, the same workload code holding the
 #           container itself, one type1 ioctl per page (crosvm today)
-#   BENCH mem mode=M cap=C held=H slab=B meta=X
-#     coiommu with --keep-mapped and working-set cap C, sampled while it
-#     holds H pages: B = slab bytes above the pre-run sample (every slab
+#   BENCH mem workload=W mode=M size=small|large held=H slab=B meta=X
+#     W holding its mappings (--keep-mapped), sampled while it holds H
+#     pages: coiommu with a working-set cap of 4096 or 32768 pages,
+#     virtio-iommu with the last of its rounds of 800 or 8000 buffers of
+#     1..4 pages at consecutive IOVAs (about 2,000 and 20,000 pages, a
+#     device with that many DMA buffers outstanding); B = slab bytes above
+#     the pre-run sample (every slab
 #     cache: /proc/slabinfo active_objs * objsize), X = the backend's own
 #     metadata bytes as the broker reports them (v3: the module's count;
 #     type1: 96 B per extent, an estimate; direct: -1)
@@ -123,16 +127,19 @@ wait_file() {	# file pattern seconds
 	return 1
 }
 
-mem_broker() {	# mode cap
-	mode=$1 cap=$2
-	conf "spawn = vfio-devproc --workload coiommu --iterations 200000 --pages 65536 --working-set $cap --keep-mapped --hold" >$T/conf
+mem_broker() {	# mode workload size devproc-args...
+	mode=$1 wl=$2 size=$3
+	shift 3
+	# populated RAM: the memfd's page cache is then the same for every
+	# set size, so its growth cancels in the slope
+	conf "spawn = vfio-devproc $* --keep-mapped --hold" yes >$T/conf
 	rm -f $T/ctl
 	settle
 	s0=$(slab)
 	$PIN $BROKER -c $T/conf -b $mode >$T/out 2>$T/log &
 	bp=$!
 	if ! wait_file $T/out 'result OK' 300; then
-		echo "E2E ERROR bench mem $mode $cap: devproc did not finish"
+		echo "E2E ERROR bench mem $mode $wl $size: devproc did not finish"
 		kill $bp
 		wait $bp
 		sed 's/^/E2E LOG /' $T/out $T/log | tail -20
@@ -145,19 +152,19 @@ mem_broker() {	# mode cap
 	meta=$(echo "$js" | sed 's/.*"peak_usage":{[^}]*"bytes_self":\([0-9]*\).*/\1/')
 	kill $bp
 	wait $bp
-	echo "BENCH mem mode=$mode cap=$cap held=$held slab=$((s1 - s0)) meta=$meta"
+	echo "BENCH mem workload=$wl mode=$mode size=$size held=$held slab=$((s1 - s0)) meta=$meta"
 }
 
-mem_direct() {	# cap
-	cap=$1
+mem_direct() {	# workload size devproc-args...
+	wl=$1 size=$2
+	shift 2
 	settle
 	s0=$(slab)
-	$PIN $DIRECT --group $G --ram-size 0x10000000 --workload coiommu \
-		--iterations 200000 --pages 65536 --working-set $cap \
+	$PIN $DIRECT --group $G --ram-size 0x10000000 --populate "$@" \
 		--keep-mapped --hold >$T/out 2>$T/log &
 	dp=$!
 	if ! wait_file $T/out 'result OK' 300; then
-		echo "E2E ERROR bench mem direct $cap: did not finish"
+		echo "E2E ERROR bench mem direct $wl $size: did not finish"
 		kill -9 $dp
 		wait $dp
 		return
@@ -167,7 +174,15 @@ mem_direct() {	# cap
 	held=$(awk '{ for (i = 1; i < NF; i++) if ($i == "pages_current") print $(i + 1) }' $T/out)
 	kill -9 $dp
 	wait $dp
-	echo "BENCH mem mode=direct cap=$cap held=$held slab=$((s1 - s0)) meta=-1"
+	echo "BENCH mem workload=$wl mode=direct size=$size held=$held slab=$((s1 - s0)) meta=-1"
+}
+
+# mem_all workload size devproc-args...: every path holding the same set
+mem_all() {
+	for m in v3-direct v3 type1; do
+		mem_broker $m "$@"
+	done
+	mem_direct "$@"
 }
 
 r=1
@@ -186,10 +201,10 @@ while [ $r -le $ROUNDS ]; do
 	speed_direct coiommu $CARGS
 	r=$((r + 1))
 done
-for cap in 4096 32768; do
-	for m in v3-direct v3 type1; do
-		mem_broker $m $cap
-	done
-	mem_direct $cap
-done
+CMEM="--workload coiommu --iterations 200000 --pages 65536"
+VMEM="--workload virtio-iommu --iterations 1 --buffer-pages 4 --pipeline 8"
+mem_all coiommu small $CMEM --working-set 4096
+mem_all coiommu large $CMEM --working-set 32768
+mem_all virtio-iommu small $VMEM --buffers 800
+mem_all virtio-iommu large $VMEM --buffers 8000
 exit 0

@@ -12,10 +12,13 @@
 #       type1 container itself, one ioctl per page (direct_type1.c),
 # on populated guest RAM, reporting pages (mapped + unmapped) per second of
 # the workload (each process times its own workload loop), and kernel bytes per
-# mapped page from coIOMMU runs that hold their working set: the slope of
-# slab bytes between a 4096- and a 32768-page cap (so per-process constants
-# cancel), and the backend's own metadata count where it has one.
+# mapped page from runs of both workloads that hold their mappings (coIOMMU
+# its working set of 4096 or 32768 pages, virtio-iommu 800 or 8000 buffers):
+# the slope of slab bytes between the small and the large set (so
+# per-process constants cancel), and the backend's own metadata count where
+# it has one.
 # Prints markdown tables; the guest log is kept under $VM_WORK/e2e-bench.
+# --rounds 0 runs the memory measurement alone (a few minutes).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
@@ -68,8 +71,9 @@ function median(list,    a, m, t, i, j) {
 /BENCH mem/ {
 	delete f
 	for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-	m = f["mode"]
-	if (f["cap"] == 4096) { h1[m] = f["held"]; s1[m] = f["slab"]; x1[m] = f["meta"] }
+	m = f["workload"] SUBSEP f["mode"]
+	if (!(f["workload"] in mseen)) { mseen[f["workload"]] = 1; mwls[++nmw] = f["workload"] }
+	if (f["size"] == "small") { h1[m] = f["held"]; s1[m] = f["slab"]; x1[m] = f["meta"] }
 	else { h2[m] = f["held"]; s2[m] = f["slab"]; x2[m] = f["meta"] }
 }
 END {
@@ -100,20 +104,23 @@ END {
 			       (rl != "" ? sprintf("%.2fx", median(rl)) : "-")
 		}
 	}
-	print "\nkernel bytes per mapped page (coiommu holding its working set)\n"
-	print "| path | pages held (cap 4096 / 32768) | slab slope B/page | backend metadata B/page (cap 4096) |"
-	print "|---|---:|---:|---:|"
 	split("v3-direct v3 type1 direct", mmodes, " ")
-	for (i = 1; i <= 4; i++) {
-		m = mmodes[i]
-		if (!(m in h1) || !(m in h2) || h2[m] == h1[m]) {
-			printf "| %s | - | missing | - |\n", name[m]; continue
+	for (w = 1; w <= nmw; w++) {
+		wl = mwls[w]
+		printf "\nkernel bytes per mapped page (%s holding its mappings)\n\n", wl
+		print "| path | pages held (small / large) | slab slope B/page | backend metadata B/page (small / large) |"
+		print "|---|---:|---:|---:|"
+		for (i = 1; i <= 4; i++) {
+			m = wl SUBSEP mmodes[i]
+			if (!(m in h1) || !(m in h2) || h2[m] == h1[m]) {
+				printf "| %s | - | missing | - |\n", name[mmodes[i]]; continue
+			}
+			slope = (s2[m] - s1[m]) / (h2[m] - h1[m])
+			# the broker reports usage at the set's peak, which these
+			# runs hold when sampled (no shrinking before the end)
+			meta = x1[m] < 0 ? "-" : sprintf("%.2f / %.2f", x1[m] / h1[m], x2[m] / h2[m])
+			printf "| %s | %d / %d | %.2f | %s |\n", name[mmodes[i]], h1[m], h2[m], slope, meta
 		}
-		slope = (s2[m] - s1[m]) / (h2[m] - h1[m])
-		# the broker keeps the usage at its peak (taken before the set
-		# shrinks, or when read): use the small run, which holds its peak
-		meta = x1[m] < 0 ? "-" : sprintf("%.2f", x1[m] / h1[m])
-		printf "| %s | %d / %d | %.2f | %s |\n", name[m], h1[m], h2[m], slope, meta
 	}
 }' "$log"
 grep -q 'E2E EXIT rc=0' "$log" || { echo "bench: the guest script failed"; exit 1; }
