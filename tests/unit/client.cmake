@@ -43,7 +43,7 @@ foreach(bad "--workload;virtio-iommu"
             "--socket-fd;1;--workload;coiommu"
             "--socket-fd;5;--workload;coiommu;--pages;-1"
             "--socket-fd;5;--workload;coiommu;extra"
-            "--socket-fd;5;--workload;virtio-iommu;--keep-mapped")
+            "--socket-fd;5;--workload;replay;--trace;/x;--keep-mapped")
   string(MD5 h "${bad}")
   string(SUBSTRING "${h}" 0 6 h)
   add_test(NAME devproc_badargs_${h} COMMAND vfio-devproc ${bad})
