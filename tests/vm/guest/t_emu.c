@@ -9,10 +9,10 @@
  * bytes and honour each page's protection; its pins must name the pages
  * the process mapped; unmapping (batch or type1 ioctl) must call the
  * device back for the range so it lets go. Page references are counted
- * per page: a device pin adds one, every unmap and close
- * gives each back, including a reference the device "forgot" (dropped
- * without unpinning), which the backend must release with the container.
- * The counts come from the test module (VFIO_EMU_TEST_REFS).
+ * (VFIO_EMU_TEST_REFS, from the test module): a device pin adds one, and
+ * every unmap and close gives each back, including a reference the device
+ * "forgot" (dropped without unpinning), which the backend must release
+ * with the container.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
