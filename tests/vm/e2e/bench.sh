@@ -116,7 +116,7 @@ END {
 				printf "| %s | - | missing | - |\n", name[mmodes[i]]; continue
 			}
 			slope = (s2[m] - s1[m]) / (h2[m] - h1[m])
-			# the broker reports usage at the set's peak, which these
+			# the broker reports usage at the peak of the set, which these
 			# runs hold when sampled (no shrinking before the end)
 			meta = x1[m] < 0 ? "-" : sprintf("%.2f / %.2f", x1[m] / h1[m], x2[m] / h2[m])
 			printf "| %s | %d / %d | %.2f | %s |\n", name[mmodes[i]], h1[m], h2[m], slope, meta
