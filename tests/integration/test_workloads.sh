@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The broker spawns sandboxed devprocs over socketpairs, one per workload
 # (virtio-iommu pipelined, synchronous and coalesced, coIOMMU, replay).
+# Devices that write guest memory get GPA ranges of their own: each checks
+# that what it wrote reads back, which another device writing the same
+# pages would break (device 5 once shared device 3's range and failed
+# now and then).
 # Every devproc checks its own results, the broker exits 0 only if all of
 # them passed, and its summary shows everything mapped was unmapped again. A devproc
 # whose checks fail makes the broker's run fail.
@@ -44,7 +48,7 @@ spawn = vfio-devproc --workload replay --trace $1
 group = sim
 fenced = yes
 iova = 0x100000 32M
-spawn = vfio-devproc --workload virtio-iommu --iterations 200 --buffers 40 --coalesce --pipeline 4 --gpa-base 0x3000000 --gpa-size 0x800000
+spawn = vfio-devproc --workload virtio-iommu --iterations 200 --buffers 40 --coalesce --pipeline 4 --gpa-base 0x180000000 --gpa-size 0x800000
 CONF
 }
 
