@@ -106,6 +106,20 @@ static inline bool v3_direct_chunk_empty(const unsigned long *chunk)
 	return v3_direct_next(chunk, 0) == V3_DIRECT_CHUNK_PAGES;
 }
 
+/* Free @chunk, entry @idx of @xa, once its last bit has been cleared. */
+static void v3_direct_put(struct v3_iommu *iommu, struct xarray *xa,
+			  unsigned long *nchunks, unsigned long idx,
+			  unsigned long *chunk)
+{
+	if (!v3_direct_chunk_empty(chunk))
+		return;
+	if (chunk == iommu->chunk)
+		iommu->chunk = NULL;
+	xa_erase(xa, idx);
+	kfree(chunk);
+	(*nchunks)--;
+}
+
 /*
  * Clear bits [pfn, pfn + npages) of the bitmap @xa; returns how many were
  * set. Chunks left empty are freed.
@@ -131,13 +145,7 @@ static unsigned long v3_direct_clear(struct v3_iommu *iommu, struct xarray *xa,
 					bitmap_weight(chunk, bit);
 				bitmap_clear(chunk, bit, n);
 			}
-			if (v3_direct_chunk_empty(chunk)) {
-				if (chunk == iommu->chunk)
-					iommu->chunk = NULL;
-				xa_erase(xa, idx);
-				kfree(chunk);
-				(*nchunks)--;
-			}
+			v3_direct_put(iommu, xa, nchunks, idx, chunk);
 		}
 		pfn += n;
 		npages -= n;
@@ -243,8 +251,13 @@ int v3_direct_insert(struct v3_iommu *iommu, unsigned long pfn,
 	return 0;
 }
 
-bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
-		    unsigned long last)
+/*
+ * find(), inline so that take() runs it without a call. On success the
+ * chunk holding *pfn is the cached one (iommu->chunk).
+ */
+static __always_inline bool __v3_direct_find(struct v3_iommu *iommu,
+					     unsigned long *pfn,
+					     unsigned long last)
 {
 	unsigned long idx = *pfn / V3_DIRECT_CHUNK_PAGES;
 	unsigned long last_idx = last / V3_DIRECT_CHUNK_PAGES;
@@ -285,52 +298,37 @@ bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
 	return false;
 }
 
+bool v3_direct_find(struct v3_iommu *iommu, unsigned long *pfn,
+		    unsigned long last)
+{
+	return __v3_direct_find(iommu, pfn, last);
+}
+
 /*
- * Unmap's per-page step. The usual case, the next mapped page in the
- * cached chunk, stays in this function: under emulation and with
- * retpolines each call per page shows in the unmap rate.
+ * Unmap's per-page step, without a call in the usual case (the next page
+ * in the cached chunk, every bitmap holding writable pages only): under
+ * emulation and with retpolines each call per page shows in the unmap rate.
  */
 int v3_direct_take(struct v3_iommu *iommu, unsigned long *pfn,
 		   unsigned long first, unsigned long last)
 {
-	unsigned long *chunk = iommu->chunk;
-	unsigned long base;
-	unsigned int bit;
+	unsigned long *chunk;
 	int prot;
 
-	if (!chunk || iommu->chunk_idx != *pfn / V3_DIRECT_CHUNK_PAGES)
-		goto slow;
-	base = iommu->chunk_idx * V3_DIRECT_CHUNK_PAGES;
-	bit = v3_direct_next(chunk, *pfn - base);
-	if (bit == V3_DIRECT_CHUNK_PAGES)
-		goto slow;	/* nothing more in this chunk */
-	if (base + bit > last)
+	if (!__v3_direct_find(iommu, pfn, last))
 		return 0;
-	*pfn = base + bit;
 	if (*pfn < first)
 		return -EEXIST;
+	chunk = iommu->chunk;
+	V3_CHECK(chunk && iommu->chunk_idx == *pfn / V3_DIRECT_CHUNK_PAGES);
 	prot = iommu->nro_chunks ? v3_direct_prot(iommu, *pfn) :
 				   IOMMU_READ | IOMMU_WRITE;
-	__clear_bit(bit, chunk);
+	__clear_bit(*pfn % V3_DIRECT_CHUNK_PAGES, chunk);
 	iommu->npages--;
 	if (iommu->nro_chunks)
 		v3_direct_clear(iommu, &iommu->ro, &iommu->nro_chunks, *pfn, 1);
-	if (v3_direct_chunk_empty(chunk)) {
-		/* its last page: free it as v3_direct_clear() would */
-		iommu->chunk = NULL;
-		xa_erase(&iommu->pages, iommu->chunk_idx);
-		kfree(chunk);
-		iommu->nchunks--;
-	}
-	return prot;
-
-slow:
-	if (!v3_direct_find(iommu, pfn, last))
-		return 0;
-	if (*pfn < first)
-		return -EEXIST;
-	prot = v3_direct_prot(iommu, *pfn);
-	v3_direct_erase(iommu, *pfn, 1);
+	v3_direct_put(iommu, &iommu->pages, &iommu->nchunks, iommu->chunk_idx,
+		      chunk);
 	return prot;
 }
 
