@@ -65,7 +65,7 @@ make -s -C "$VM_DIR/emu" KDIR="/usr/src/linux-headers-$rel" \
 root="$VM_WORK/root"
 vm_root "$root"
 cp "$vmtest" "$root/bin/vmtest"
-vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
+vm_root_vfio "$root"
 [ -z "$ko" ] || cp "$ko" "$root/lib/modules/$rel/extra/vfio_iommu_type1v3.ko"
 cp "$emu_dir/vfio_emu_test.ko" "$root/lib/modules/$rel/extra/"
 depmod -b "$root" "$rel"

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Shared by the VM tier scripts (sourced, not run): where things live,
 # which kernel they use, the pieces every guest initramfs is made of
-# (vm_root, vm_root_modules, vm_pack) and how a guest boots (vm_boot). The
-# kernel is the installed linux-source-6.12's version, so image, headers,
-# module build and guest always agree.
+# (vm_root, vm_root_modules, vm_root_vfio, vm_pack) and how a guest boots
+# (vm_boot). The kernel is the installed linux-source-6.12's version, so
+# image, headers, module build and guest always agree.
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_SRC=$(cd "$VM_DIR/../.." && pwd)
@@ -84,6 +84,19 @@ vm_root_modules() {
 	done
 	cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
 	: >"$root/lib/modules/$rel/modules.order"
+}
+
+# vm_root_vfio DIR [STACK]: the guest's VFIO modules: Debian's (vfio,
+# vfio_iommu_type1, vfio-pci and what they need), or with STACK, a
+# directory of VFIO modules rebuilt with iommufd
+# (tests/conformance/iommufd-stack.sh), which replace them entirely.
+vm_root_vfio() {
+	if [ -n "${2:-}" ]; then
+		vm_root_modules "$1" irqbypass
+		cp "$2"/*.ko "$1/lib/modules/$(vm_kernel_release)/extra/"
+	else
+		vm_root_modules "$1" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
+	fi
 }
 
 # vm_pack DIR OUT: DIR as a gzip'd newc cpio archive at OUT.

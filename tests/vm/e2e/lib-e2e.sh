@@ -49,17 +49,14 @@ e2e_initramfs() {
 
 	root="$work/root"
 	vm_root "$root"
-	if [ -n "${E2E_STACK:-}" ]; then
-		vm_root_modules "$root" irqbypass
-		cp "$E2E_STACK"/*.ko "$root/lib/modules/$rel/extra/"
-	else
+	vm_root_vfio "$root" "${E2E_STACK:-}"
+	if [ -z "${E2E_STACK:-}" ]; then
 		[ -f "$VM_SRC/src/kernel/Makefile" ] || vm_die "e2e: src/kernel has no Makefile"
 		make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
 			BUILD_DIR="$work/kmod$debug" V3_DEBUG="$debug" >&2 ||
 			vm_die "e2e: building src/kernel failed"
 		ko="$work/kmod$debug/vfio_iommu_type1v3.ko"
 		[ -f "$ko" ] || vm_die "e2e: $ko missing after the module build"
-		vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
 		cp "$ko" "$root/lib/modules/$rel/extra/"
 	fi
 	depmod -b "$root" "$rel"
