@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# iommufd-stack.sh OUTDIR
+# iommufd-stack.sh [OUTDIR]
 #
 # Debian's 6.12 kernel is built without CONFIG_IOMMUFD, so it has no
 # /dev/iommu and no VFIO device cdevs. This rebuilds, out of tree and from
@@ -14,17 +14,22 @@
 # and iova_bitmap (CONFIG_IOMMUFD_DRIVER); their exports are dropped
 # because only iommufd uses them. Sources are extracted at build time and
 # never committed. Prints the directory holding the five .ko files.
+#
+# OUTDIR defaults to $VM_WORK/iommufd-stack, which the conformance tier and
+# the end-to-end test both use: built once, under a lock, then reused.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../vm/lib.sh"
 
-out=${1:?usage: iommufd-stack.sh OUTDIR}
+out=${1:-$VM_WORK/iommufd-stack}
 rel=$(vm_kernel_release)
 kdir=/usr/src/linux-headers-$rel
 tarball=$(ls /usr/src/linux-source-6.12.tar.xz 2>/dev/null) ||
 	vm_die "iommufd-stack: /usr/src/linux-source-6.12.tar.xz missing: run tests/vm/setup.sh"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+exec 9>"$out/.lock"
+flock 9
 stamp="$out/.built-$rel"
 if [ -f "$stamp" ]; then
 	echo "$out/ko"

@@ -61,7 +61,7 @@ fi
 
 stack=""
 if [ "$set_name" = iommufd ]; then
-	stack=$("$here/iommufd-stack.sh" "$work/stack") ||
+	stack=$("$here/iommufd-stack.sh") ||
 		vm_die "conformance: could not build the iommufd VFIO stack"
 fi
 
@@ -69,13 +69,7 @@ fi
 root="$work/root"
 vm_root "$root"
 cp "$guest_bin" "$root/bin/conformance"
-if [ -n "$stack" ]; then
-	# The rebuilt stack replaces Debian's VFIO modules entirely.
-	vm_root_modules "$root" irqbypass
-	cp "$stack"/*.ko "$root/lib/modules/$rel/extra/"
-else
-	vm_root_modules "$root" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
-fi
+vm_root_vfio "$root" "$stack"
 [ -z "$ko" ] || cp "$ko" "$root/lib/modules/$rel/extra/"
 depmod -b "$root" "$rel"
 

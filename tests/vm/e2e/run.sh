@@ -93,7 +93,7 @@ if [ -n "$stock" ]; then
 	e2e_run e2e "${stock# }" || fail=1
 fi
 if [ -n "$fd" ]; then
-	E2E_STACK=$("$VM_SRC/tests/conformance/iommufd-stack.sh" "$VM_WORK/e2e-iommufd-stack") ||
+	E2E_STACK=$("$VM_SRC/tests/conformance/iommufd-stack.sh") ||
 		vm_die "e2e: could not build the iommufd VFIO stack"
 	export E2E_STACK
 	e2e_run e2e-iommufd iommufd || fail=1
