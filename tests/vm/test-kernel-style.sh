@@ -14,35 +14,31 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 rc=0
 
-for debug in 0 1; do
-	log=$work/build-$debug.log
-	if ! make -C "$top/src/kernel" W=1 V3_DEBUG=$debug \
-		BUILD_DIR="$work/obj-$debug" >"$log" 2>&1; then
+# w1_build NAME DIR MAKE-ARGS...: a W=1 build of DIR that must succeed
+# without a single compiler warning.
+w1_build() {
+	name=$1 dir=$2
+	shift 2
+	log=$work/build-$(echo "$name" | tr ' /=' '___').log
+	if ! make -C "$dir" W=1 "$@" >"$log" 2>&1; then
 		cat "$log"
-		echo "test-kernel-style: FAIL: W=1 V3_DEBUG=$debug build failed"
+		echo "test-kernel-style: FAIL: $name W=1 build failed"
 		rc=1
 	elif grep -q 'warning:' "$log"; then
 		grep 'warning:' "$log"
-		echo "test-kernel-style: FAIL: W=1 V3_DEBUG=$debug build warns"
+		echo "test-kernel-style: FAIL: $name W=1 build warns"
 		rc=1
 	else
-		echo "test-kernel-style: W=1 V3_DEBUG=$debug builds without warnings"
+		echo "test-kernel-style: $name builds with W=1 without warnings"
 	fi
-done
+}
 
+for debug in 0 1; do
+	w1_build "V3_DEBUG=$debug" "$top/src/kernel" V3_DEBUG=$debug \
+		BUILD_DIR="$work/obj-$debug"
+done
 # the VM tier's emulated test device is kernel code too
-log=$work/build-emu.log
-if ! make -C "$top/tests/vm/emu" W=1 BUILD_DIR="$work/obj-emu" >"$log" 2>&1; then
-	cat "$log"
-	echo "test-kernel-style: FAIL: tests/vm/emu W=1 build failed"
-	rc=1
-elif grep -q 'warning:' "$log"; then
-	grep 'warning:' "$log"
-	echo "test-kernel-style: FAIL: tests/vm/emu W=1 build warns"
-	rc=1
-else
-	echo "test-kernel-style: tests/vm/emu W=1 builds without warnings"
-fi
+w1_build tests/vm/emu "$top/tests/vm/emu" BUILD_DIR="$work/obj-emu"
 
 if "$top/scripts/kernel-checkpatch.sh" "$top"/src/kernel/*.c \
 	"$top"/src/kernel/*.h "$top/include/uapi/linux/vfio_type1v3.h" \
