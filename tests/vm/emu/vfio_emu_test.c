@@ -31,14 +31,10 @@
 
 #include "vfio_emu_test.h"
 
-struct emu_pin {
-	dma_addr_t	iova;
-};
-
 struct emu_dev {
 	struct vfio_device		vdev;
 	struct mutex			lock;	/* pins[], npins and state */
-	struct emu_pin			pins[VFIO_EMU_TEST_MAX_PINS];
+	dma_addr_t			pins[VFIO_EMU_TEST_MAX_PINS];	/* IOVAs */
 	unsigned int			npins;
 	struct vfio_emu_test_state	state;
 };
@@ -56,12 +52,12 @@ static unsigned int emu_drop(struct emu_dev *e, u64 iova, u64 len,
 
 	lockdep_assert_held(&e->lock);
 	while (i < e->npins) {
-		if (e->pins[i].iova < iova || e->pins[i].iova - iova >= len) {
+		if (e->pins[i] < iova || e->pins[i] - iova >= len) {
 			i++;
 			continue;
 		}
 		if (unpin)
-			vfio_unpin_pages(&e->vdev, e->pins[i].iova, 1);
+			vfio_unpin_pages(&e->vdev, e->pins[i], 1);
 		e->pins[i] = e->pins[--e->npins];
 		n++;
 	}
@@ -94,7 +90,7 @@ static long emu_pin(struct emu_dev *e, void __user *arg)
 		goto out;
 	}
 	for (i = 0; i < ret; i++)
-		e->pins[e->npins++].iova = p.iova + (u64)i * PAGE_SIZE;
+		e->pins[e->npins++] = p.iova + (u64)i * PAGE_SIZE;
 	va = kmap_local_page(pages[0]);
 	p.first_word = *va;
 	kunmap_local(va);
