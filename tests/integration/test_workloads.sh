@@ -4,8 +4,7 @@
 # (virtio-iommu pipelined, synchronous and coalesced, coIOMMU, replay).
 # Devices that write guest memory get GPA ranges of their own: each checks
 # that what it wrote reads back, which another device writing the same
-# pages would break (device 5 once shared device 3's range and failed
-# now and then).
+# pages would break now and then.
 # Every devproc checks its own results, the broker exits 0 only if all of
 # them passed, and its summary shows everything mapped was unmapped again. A devproc
 # whose checks fail makes the broker's run fail.
