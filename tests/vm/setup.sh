@@ -7,8 +7,10 @@
 # installed it only queries dpkg and returns.
 set -euo pipefail
 
+# dpkg-query fails for a package dpkg has never heard of (a fresh
+# machine): that is "not installed", not an error.
 installed_version() {
-	dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
+	{ dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true; } |
 		awk '$3 == "installed" { print $4 }'
 }
 
