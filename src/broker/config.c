@@ -123,6 +123,18 @@ static int config_strdup(struct config_parser *p, const char *v, char **dst)
 	return *dst ? 0 : -ENOMEM;
 }
 
+static int config_yes_no(struct config_parser *p, const char *k,
+			 const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return config_error(p, p->line, "%s must be yes or no", k);
+	return 0;
+}
+
 static int config_broker_key(struct config_parser *p, const char *k,
 			     const char *v)
 {
@@ -167,19 +179,9 @@ static int config_broker_key(struct config_parser *p, const char *k,
 					    CONFIG_POLL_US_MAX);
 		return 0;
 	}
+	if (!strcmp(k, "ring"))
+		return config_yes_no(p, k, v, &c->ring);
 	return config_error(p, p->line, "unknown key '%s' in [broker]", k);
-}
-
-static int config_yes_no(struct config_parser *p, const char *k,
-			 const char *v, bool *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
-		*out = false;
-	else
-		return config_error(p, p->line, "%s must be yes or no", k);
-	return 0;
 }
 
 static int config_ram_key(struct config_parser *p, const char *k, const char *v)
@@ -578,6 +580,7 @@ int config_parse(const char *text, const char *fname, struct config **out,
 	snprintf(p.cfg->backend, sizeof(p.cfg->backend), "auto");
 	p.cfg->max_entries = 256;
 	p.cfg->window = 32;
+	p.cfg->ring = true;
 
 	for (line = buf; line && !ret; line = next) {
 		next = strchr(line, '\n');

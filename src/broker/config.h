@@ -58,6 +58,7 @@ struct config {
 	uint32_t max_entries;
 	uint32_t window;
 	uint32_t poll_us;		/* busy-poll after a message; 0: never */
+	bool ring;			/* grant shared rings to clients asking */
 	struct config_ram ram[VB_MAX_RAM_REGIONS];
 	unsigned int n_ram;
 	struct config_device dev[CONFIG_MAX_DEVICES];

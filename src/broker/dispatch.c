@@ -12,6 +12,7 @@
 
 #include "broker/batcher.h"
 #include "broker/domain.h"
+#include "broker/peer_ring.h"
 #include "broker/policy.h"
 #include "common/log.h"
 
@@ -69,7 +70,7 @@ static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 	return allowed_any ? EBUSY : EPERM;
 }
 
-static int dispatch_welcome(struct peer *p, uint64_t id)
+static int dispatch_welcome(struct peer *p, uint64_t id, bool want_ring)
 {
 	struct broker *b = p->b;
 	const struct config_device *cd = p->dev->cfg;
@@ -104,6 +105,18 @@ static int dispatch_welcome(struct peer *p, uint64_t id)
 	if (p->dev->device_fd >= 0) {
 		w.flags |= VB_WELCOME_F_DEVICE_FD;
 		fds[nfds++] = p->dev->device_fd;
+	}
+	/* The ring is an offer: without one the client uses the socket. */
+	if (want_ring && b->cfg->ring) {
+		int fd = peer_ring_create(p);
+
+		if (fd >= 0) {
+			w.flags |= VB_WELCOME_F_RING;
+			fds[nfds++] = fd;
+		} else {
+			log_warn("%s: no shared ring (%s): requests go through the socket",
+				 p->name, strerror(-fd));
+		}
 	}
 	n = vb_encode_welcome(buf, sizeof(buf), id, &w, cd->iova, ram);
 	if (n < 0) {
@@ -147,12 +160,22 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 	p->version = version;
 	p->state = PEER_READY;
 	peer_set_name(p);
-	log_info("%s: claimed device %u (domain %u), protocol v%u, uid %u",
-		 p->name, dev->id, dev->domain->id, version,
-		 (unsigned int)p->uid);
-	if (dispatch_welcome(p, m->hdr.id) < 0 && p->state != PEER_DEAD)
+	if (dispatch_welcome(p, m->hdr.id, h.flags & VB_HELLO_F_RING) < 0 &&
+	    p->state != PEER_DEAD) {
 		peer_fail(p, "cannot send WELCOME");
+		return 0;
+	}
+	log_info("%s: claimed device %u (domain %u), protocol v%u, uid %u, requests through %s",
+		 p->name, dev->id, dev->domain->id, version,
+		 (unsigned int)p->uid, p->ring_mem ? "a shared ring" : "the socket");
 	return 0;
+}
+
+/* A KICK only wakes the loop, which drains every ring on each pass. */
+static int dispatch_kick(struct peer *p, const struct vb_msg *m)
+{
+	(void)m;
+	return p->ring_mem ? 0 : -EPROTO;
 }
 
 static void dispatch_count(struct peer *p, uint16_t type)
@@ -271,6 +294,7 @@ static const struct dispatch_rule {
 	{ VB_MSG_UNMAP, DISPATCH_ST(PEER_READY), dispatch_entries },
 	{ VB_MSG_SYNC, DISPATCH_ST(PEER_READY), dispatch_barrier },
 	{ VB_MSG_STATS, DISPATCH_ST(PEER_READY), dispatch_barrier },
+	{ VB_MSG_KICK, DISPATCH_ST(PEER_READY), dispatch_kick },
 };
 
 int dispatch_message(struct peer *p, const struct vb_msg *m)

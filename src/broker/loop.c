@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "broker/broker.h"
+#include "broker/peer_ring.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -35,16 +36,17 @@ int loop_run(struct broker *b)
 {
 	uint64_t budget = (uint64_t)b->cfg->poll_us * 1000, idle_from, seen;
 
-	if (!budget)
-		return event_base_dispatch(b->base) < 0 ? -1 : 0;
-
-	log_info("polling: %u us without a message before the loop blocks",
-		 b->cfg->poll_us);
+	if (budget)
+		log_info("polling: %u us without a message before the loop blocks",
+			 b->cfg->poll_us);
 	seen = b->messages_in;
 	idle_from = vb_now_ns();
 	while (!loop_done(b)) {
-		int rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
+		int rc;
 
+		/* what the rings hold joins this pass's batch, flushed below */
+		peer_ring_poll(b);
+		rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
 		if (rc)
 			return rc < 0 ? -1 : 0;	/* 1: no events left at all */
 		if (loop_done(b))
@@ -54,9 +56,12 @@ int loop_run(struct broker *b)
 			idle_from = vb_now_ns();
 			continue;
 		}
-		if (vb_now_ns() - idle_from < budget)
+		if (budget && vb_now_ns() - idle_from < budget)
+			continue;
+		if (!peer_ring_sleep(b))
 			continue;
 		rc = event_base_loop(b->base, EVLOOP_ONCE);
+		peer_ring_awake(b);
 		if (rc)
 			return rc < 0 ? -1 : 0;
 		idle_from = vb_now_ns();

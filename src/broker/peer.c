@@ -2,7 +2,8 @@
 /*
  * Peer transport (design in peer.h). Everything here is about the socket:
  * datagrams in, through the codec, to dispatch; datagrams out through a
- * bounded ring. Nothing here decides what a client may do.
+ * bounded queue; replies of a peer with a shared ring go to peer_ring.c.
+ * Nothing here decides what a client may do.
  */
 #define _GNU_SOURCE
 #include "broker/peer.h"
@@ -20,6 +21,7 @@
 #include "broker/batcher.h"
 #include "broker/dispatch.h"
 #include "broker/domain.h"
+#include "broker/peer_ring.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "proto/codec.h"
@@ -70,6 +72,7 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 	p->pid = pid;
 	p->uid = uid;
 	p->gid = gid;
+	p->ring_fd = -1;
 	p->window = b->cfg->window;
 	/* window replies + WELCOME; see the bound in peer.h. */
 	p->outq_cap = p->window + 2;
@@ -101,9 +104,10 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 	return p;
 }
 
+/* A ring peer's socket carries only KICKs: its window is the ring's. */
 static bool peer_throttled(const struct peer *p)
 {
-	return p->pending + p->outq_len >= p->window;
+	return !p->ring_mem && p->pending + p->outq_len >= p->window;
 }
 
 /* EV_READ is on exactly when the peer may send and has room. */
@@ -285,6 +289,10 @@ static void peer_send_answer(struct peer *p, const uint8_t *buf, ssize_t n)
 	/* Count the slot free before sending, so a queued reply fits. */
 	if (p->pending)
 		p->pending--;
+	if (p->ring_mem) {
+		peer_ring_reply(p, buf, (size_t)n);
+		return;
+	}
 	peer_send(p, buf, (size_t)n, NULL, 0);
 	peer_update_read(p);
 }
@@ -354,10 +362,8 @@ static bool peer_read_one(struct peer *p)
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 	};
-	struct vb_msg m;
 	unsigned int nfds;
 	ssize_t n;
-	int ret;
 
 	do
 		n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -379,15 +385,30 @@ static bool peer_read_one(struct peer *p)
 			  VB_MSG_MAX_LEN);
 		return false;
 	}
-	ret = vb_decode(p->b->rxbuf, (size_t)n, VB_DIR_TO_BROKER, p->version,
-			nfds, &m);
+	return peer_handle(p, p->b->rxbuf, (size_t)n, nfds, false);
+}
+
+bool peer_handle(struct peer *p, const uint8_t *buf, size_t n,
+		 unsigned int nfds, bool from_ring)
+{
+	struct vb_msg m;
+	int ret;
+
+	ret = vb_decode(buf, n, VB_DIR_TO_BROKER, p->version, nfds, &m);
 	if (ret) {
 		uint16_t type = 0;
 
 		if (n >= 4)
-			memcpy(&type, p->b->rxbuf + 2, sizeof(type));
-		peer_fail(p, "malformed message (%zd bytes, type %u, %u fd(s)): %s",
-			  n, type, nfds, strerror(-ret));
+			memcpy(&type, buf + 2, sizeof(type));
+		peer_fail(p, "malformed message (%zu bytes, type %u, %u fd(s)%s): %s",
+			  n, type, nfds, from_ring ? ", from the ring" : "",
+			  strerror(-ret));
+		return false;
+	}
+	/* Two paths for requests would have no order between them. */
+	if (p->ring_mem && !from_ring && m.hdr.type != VB_MSG_KICK) {
+		peer_fail(p, "%s on the socket: this client's requests go through its shared ring",
+			  vb_msg_name(m.hdr.type));
 		return false;
 	}
 	ret = dispatch_message(p, &m);
@@ -441,6 +462,7 @@ static void peer_free(struct peer *p)
 		p->outq_len--;
 	}
 	free(p->outq);
+	peer_ring_destroy(p);
 	event_free(p->ev_read);
 	event_free(p->ev_write);
 	event_free(p->ev_close);

@@ -11,6 +11,12 @@
  * so a flooding client waits in its own socket buffer, never in ours; the
  * outgoing queue can therefore never hold more than window + 1 datagrams.
  *
+ * A peer granted a shared ring (peer_ring.c) exchanges requests and replies
+ * through it; its socket then carries only KICK datagrams in and WAKE
+ * datagrams out, so it is read whenever readable and the window is
+ * enforced on the ring instead: a request is taken from the ring only while
+ * pending + replies still unread in the ring < window.
+ *
  * Lifetime: peer_fail() marks the peer dead and defers the teardown to an
  * event, so callers up the stack (the read loop, the batcher) never see a
  * freed peer. Teardown drops its queued requests, unmaps its device's
@@ -25,6 +31,7 @@
 #include <sys/types.h>
 
 #include "broker/broker.h"
+#include "proto/ring.h"
 
 enum peer_state {
 	PEER_NEW,	/* waiting for HELLO */
@@ -59,6 +66,12 @@ struct peer {
 	uint32_t outq_head;
 	uint32_t outq_len;
 
+	/* shared ring, when granted (ring_mem != NULL) */
+	void *ring_mem;
+	size_t ring_size;
+	int ring_fd;		/* lent to WELCOME; closed with the peer */
+	struct vb_ring ring;
+
 	struct stats_counters stats;
 	uint64_t pages_current;
 	uint64_t batch_gen;	/* last backend call counted for this peer */
@@ -76,6 +89,10 @@ int peer_send(struct peer *p, const void *buf, size_t len, const int *fds,
 void peer_reply(struct peer *p, uint64_t id, int status,
 		uint32_t failed_index, uint64_t pages_done);
 void peer_reply_stats(struct peer *p, uint64_t id);
+/* Decode one received message (from the socket, or from the ring when
+ * @from_ring) and dispatch it; false when the peer was dropped for it. */
+bool peer_handle(struct peer *p, const uint8_t *buf, size_t len,
+		 unsigned int nfds, bool from_ring);
 /* A request has been taken in (counts towards the window). */
 void peer_request_started(struct peer *p);
 /* Drop the peer now (protocol violation, I/O error, EOF). */

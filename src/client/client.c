@@ -15,6 +15,11 @@
  *
  * A completion is removed from the FIFO before its callback runs, so a
  * callback may submit further requests.
+ *
+ * The client asks for a shared ring at HELLO. When the broker grants one,
+ * requests and replies travel through it (transport_ring.c) and the socket
+ * carries only KICK/WAKE datagrams and the hangup; otherwise every request
+ * and reply is a datagram. The API behaves the same either way.
  */
 #include "vfio-broker/client.h"
 
@@ -22,11 +27,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "client/transport.h"
+#include "client/transport_ring.h"
 #include "proto/codec.h"
 
 #define CLIENT_MAX_WINDOW	1024u	/* local cap on the FIFO size */
@@ -48,6 +55,9 @@ struct vb_client {
 	struct client_slot *fifo;
 	unsigned int cap, head, count;
 	unsigned int spin_us;	/* see vb_client_set_spin() */
+	void *ring_mem;		/* NULL: requests go through the socket */
+	size_t ring_size;
+	struct vb_ring ring;
 	uint8_t buf[VB_MSG_MAX_LEN];	/* tx and rx, one at a time */
 };
 
@@ -144,12 +154,45 @@ static int client_complete(struct vb_client *c, size_t len, unsigned int nfds)
 	return 0;
 }
 
+static int client_poll_ring(struct vb_client *c, int timeout_ms)
+{
+	int delivered = 0;
+
+	while (c->count) {
+		ssize_t n = vb_ring_recv(&c->ring, c->buf, sizeof(c->buf));
+		int rc;
+
+		if (n == -EAGAIN) {
+			rc = transport_ring_wait(c->fd, &c->ring,
+						 c->info.version,
+						 delivered ? 0 : timeout_ms,
+						 c->spin_us);
+			if (rc == -EAGAIN)
+				break;
+			if (rc == -EPIPE && delivered)
+				break;
+			if (rc)
+				return client_die(c, rc);
+			continue;
+		}
+		if (n < 0)
+			return client_die(c, -EPROTO);
+		rc = client_complete(c, (size_t)n, 0);
+		if (rc)
+			return client_die(c, rc);
+		delivered++;
+	}
+	return delivered;
+}
+
 int vb_client_poll(struct vb_client *c, int timeout_ms)
 {
 	int delivered = 0;
 
 	if (c->dead)
 		return c->dead;
+	if (c->ring_mem)
+		return client_poll_ring(c, timeout_ms);
 	while (c->count) {
 		int fds[VB_MAX_RAM_REGIONS];
 		unsigned int nfds;
@@ -224,9 +267,17 @@ static int client_submit(struct vb_client *c, uint16_t type, const void *e,
 	}
 	if (len < 0)
 		return (int)len;
-	rc = transport_send(c->fd, c->buf, (size_t)len);
+	if (c->ring_mem) {
+		/* never full: at most cap <= window <= nslots outstanding */
+		rc = vb_ring_send(&c->ring, c->buf, (uint32_t)len);
+		if (rc)
+			return client_die(c, -EPROTO);
+		rc = transport_ring_kick(c->fd, &c->ring, c->info.version);
+	} else {
+		rc = transport_send(c->fd, c->buf, (size_t)len);
+	}
 	if (rc)
-		return client_die(c, rc == -EPIPE ? -EPIPE : rc);
+		return client_die(c, rc);
 	c->next_id++;
 	s = &c->fifo[(c->head + c->count) % c->cap];
 	*s = (struct client_slot){ .id = rid, .type = type, .done = done,
@@ -341,12 +392,39 @@ static int client_check_welcome(const struct vb_welcome *w)
 	return 0;
 }
 
+/*
+ * Map the ring the broker sent. Its size is in its own header, read
+ * through a first one-page mapping: fstat() may be denied to a sandboxed
+ * client, mmap() never is (it maps guest RAM too).
+ */
+static int client_map_ring(struct vb_client *c, int fd)
+{
+	struct vb_ring_layout l;
+	void *mem;
+
+	mem = mmap(NULL, VB_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	memcpy(&l, mem, sizeof(l));
+	munmap(mem, VB_PAGE_SIZE);
+	if (vb_ring_check(&l, l.size) || l.nslots < c->cap)
+		return -EPROTO;
+	mem = mmap(NULL, l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	vb_ring_attach(&c->ring, mem, &l, VB_RING_CLIENT);
+	c->ring_mem = mem;
+	c->ring_size = l.size;
+	return 0;
+}
+
 static int client_handshake(struct vb_client *c, uint32_t device_id)
 {
 	struct vb_hello h = {
 		.min_version = VB_PROTO_VERSION_MIN,
 		.max_version = VB_PROTO_VERSION_MAX,
 		.device_id = device_id,
+		.flags = VB_HELLO_F_RING,
 	};
 	int fds[VB_MAX_WELCOME_FDS];
 	struct vb_welcome w;
@@ -401,7 +479,16 @@ static int client_handshake(struct vb_client *c, uint32_t device_id)
 		c->info.device_fd = fds[w.n_ram];
 	c->cap = w.window < CLIENT_MAX_WINDOW ? w.window : CLIENT_MAX_WINDOW;
 	c->fifo = calloc(c->cap, sizeof(*c->fifo));
-	return c->fifo ? 0 : -ENOMEM;
+	if (!c->fifo)
+		rc = -ENOMEM;
+	if (w.flags & VB_WELCOME_F_RING) {
+		int fd = fds[nfds - 1];
+
+		if (rc == 0)
+			rc = client_map_ring(c, fd);
+		close(fd);	/* the mapping is all we keep */
+	}
+	return rc;
 }
 
 int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
@@ -462,6 +549,8 @@ void vb_client_close(struct vb_client *c)
 		close(c->info.device_fd);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->ring_mem)
+		munmap(c->ring_mem, c->ring_size);
 	free(c->fifo);
 	free(c);
 }

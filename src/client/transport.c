@@ -11,7 +11,7 @@
 #include "common/clock.h"
 #include "vfio-broker/proto.h"
 
-static int transport_wait(int fd, short events, int timeout_ms)
+int transport_wait(int fd, short events, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	int n;

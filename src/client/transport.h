@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Wait for @events on @fd: 0 when ready (or hung up), -EAGAIN after
+ * @timeout_ms (-1: never), -EBADF for a bad fd. */
+int transport_wait(int fd, short events, int timeout_ms);
+
 /* Send one datagram. -EPIPE when the peer is gone. */
 int transport_send(int fd, const void *buf, size_t len);
 

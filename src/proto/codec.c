@@ -71,6 +71,12 @@ static const struct codec_rule codec_rules[] = {
 	{ { VB_MSG_STATS, VB_DIR_TO_BROKER, HDR_SIZE, HDR_SIZE, 0, false,
 	    "STATS" },
 	  ST_NEGOTIATED },
+	{ { VB_MSG_KICK, VB_DIR_TO_BROKER, HDR_SIZE, HDR_SIZE, 0, false,
+	    "KICK" },
+	  ST_NEGOTIATED },
+	{ { VB_MSG_WAKE, VB_DIR_TO_CLIENT, HDR_SIZE, HDR_SIZE, 0, false,
+	    "WAKE" },
+	  ST_NEGOTIATED },
 	{ { VB_MSG_WELCOME, VB_DIR_TO_CLIENT, WELCOME_MIN, WELCOME_MAX, 0, true,
 	    "WELCOME" },
 	  ST_HANDSHAKE },
@@ -169,7 +175,8 @@ static uint32_t codec_welcome_len(const struct vb_welcome *w)
 
 unsigned int vb_welcome_nfds(const struct vb_welcome *w)
 {
-	return w->n_ram + (w->flags & VB_WELCOME_F_DEVICE_FD ? 1u : 0u);
+	return w->n_ram + (w->flags & VB_WELCOME_F_DEVICE_FD ? 1u : 0u) +
+	       (w->flags & VB_WELCOME_F_RING ? 1u : 0u);
 }
 
 static int codec_decode_welcome(struct vb_msg *m, unsigned int nfds)
@@ -210,7 +217,7 @@ static int codec_decode_body(const struct codec_rule *rule, struct vb_msg *m,
 	switch (m->hdr.type) {
 	case VB_MSG_HELLO:
 		memcpy(&hello, m->body, sizeof(hello));
-		if (hello.flags || hello.reserved)
+		if ((hello.flags & ~VB_HELLO_F_MASK) || hello.reserved)
 			return -EPROTO;
 		return 0;
 	case VB_MSG_MAP:
@@ -376,7 +383,7 @@ ssize_t vb_encode_hello(void *buf, size_t cap, uint64_t id,
 	uint32_t len = HDR_SIZE + sizeof(*h);
 	ssize_t ret;
 
-	if (!h || h->flags || h->reserved)
+	if (!h || (h->flags & ~VB_HELLO_F_MASK) || h->reserved)
 		return -EINVAL;
 	ret = codec_put_hdr(buf, cap, 0, VB_MSG_HELLO, id, len);
 	if (ret < 0)
@@ -452,7 +459,8 @@ ssize_t vb_encode_simple(void *buf, size_t cap, uint16_t version,
 			 uint16_t type, uint64_t id)
 {
 	if (!codec_version_supported(version) ||
-	    (type != VB_MSG_SYNC && type != VB_MSG_STATS))
+	    (type != VB_MSG_SYNC && type != VB_MSG_STATS &&
+	     type != VB_MSG_KICK && type != VB_MSG_WAKE))
 		return -EINVAL;
 	return codec_put_hdr(buf, cap, version, type, id, HDR_SIZE);
 }

@@ -72,8 +72,8 @@ int vb_msg_hello(const struct vb_msg *m, struct vb_hello *out);
 int vb_msg_welcome(const struct vb_msg *m, struct vb_welcome *out,
 		   struct vb_range *iova, struct vb_ram_region *ram);
 /*
- * fds that must accompany a WELCOME: n_ram memfds, plus the device fd
- * (last) when VB_WELCOME_F_DEVICE_FD is set.
+ * fds that must accompany a WELCOME: n_ram memfds, then the device fd when
+ * VB_WELCOME_F_DEVICE_FD is set, then the ring when VB_WELCOME_F_RING is.
  */
 unsigned int vb_welcome_nfds(const struct vb_welcome *w);
 int vb_msg_reply(const struct vb_msg *m, struct vb_reply *out);
@@ -100,7 +100,7 @@ ssize_t vb_encode_map(void *buf, size_t cap, uint16_t version, uint64_t id,
 ssize_t vb_encode_unmap(void *buf, size_t cap, uint16_t version, uint64_t id,
 			const struct vb_unmap_entry *e, uint32_t count);
 ssize_t vb_encode_simple(void *buf, size_t cap, uint16_t version,
-			 uint16_t type, uint64_t id); /* SYNC, STATS */
+			 uint16_t type, uint64_t id); /* SYNC, STATS, KICK, WAKE */
 ssize_t vb_encode_reply(void *buf, size_t cap, uint16_t version, uint64_t id,
 			const struct vb_reply *r);
 ssize_t vb_encode_stats(void *buf, size_t cap, uint16_t version, uint64_t id,

@@ -89,6 +89,8 @@ START_TEST(test_rules_sizes)
 		  "UNMAP" },
 		{ VB_MSG_SYNC, 16, 16, 0, false, VB_DIR_TO_BROKER, "SYNC" },
 		{ VB_MSG_STATS, 16, 16, 0, false, VB_DIR_TO_BROKER, "STATS" },
+		{ VB_MSG_KICK, 16, 16, 0, false, VB_DIR_TO_BROKER, "KICK" },
+		{ VB_MSG_WAKE, 16, 16, 0, false, VB_DIR_TO_CLIENT, "WAKE" },
 		{ VB_MSG_WELCOME, 64, 432, 0, true, VB_DIR_TO_CLIENT,
 		  "WELCOME" },
 		{ VB_MSG_REPLY, 32, 32, 0, false, VB_DIR_TO_CLIENT, "REPLY" },
@@ -113,7 +115,8 @@ START_TEST(test_rules_sizes)
 	ck_assert_uint_eq(VB_MSG_MAX_LEN, 32792);
 	ck_assert_ptr_null(vb_msg_rule(0));
 	ck_assert_str_eq(vb_msg_name(0), "?");
-	ck_assert_str_eq(vb_msg_name(131), "?");
+	ck_assert_str_eq(vb_msg_name(7), "?");
+	ck_assert_str_eq(vb_msg_name(132), "?");
 }
 END_TEST
 
@@ -237,16 +240,27 @@ END_TEST
 
 START_TEST(test_roundtrip_simple)
 {
-	static const uint16_t types[] = { VB_MSG_SYNC, VB_MSG_STATS };
+	static const uint16_t types[] = { VB_MSG_SYNC, VB_MSG_STATS,
+					  VB_MSG_KICK, VB_MSG_WAKE };
 	struct vb_msg m;
 	unsigned int i;
 	ssize_t n;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 4; i++) {
+		enum vb_dir dir = types[i] == VB_MSG_WAKE ? VB_DIR_TO_CLIENT :
+							    VB_DIR_TO_BROKER;
+
 		n = vb_encode_simple(buf, BIG, V1, types[i], UINT64_MAX);
 		ck_assert_int_eq(n, 16);
-		ck_assert_int_eq(vb_decode(buf, n, VB_DIR_TO_BROKER, V1, 0,
-					   &m), 0);
+		ck_assert_int_eq(vb_decode(buf, n, dir, V1, 0, &m), 0);
+		/* the other direction, and before the handshake, refuse it */
+		ck_assert_int_eq(vb_decode(buf, n, dir == VB_DIR_TO_CLIENT ?
+					   VB_DIR_TO_BROKER : VB_DIR_TO_CLIENT,
+					   V1, 0, &m), -EPROTO);
+		put_hdr(buf, 0, types[i], 16, 1);
+		ck_assert_int_eq(vb_decode(buf, n, dir, 0, 0, &m), -EPROTO);
+		n = vb_encode_simple(buf, BIG, V1, types[i], UINT64_MAX);
+		ck_assert_int_eq(vb_decode(buf, n, dir, V1, 0, &m), 0);
 		ck_assert_uint_eq(m.hdr.type, types[i]);
 		ck_assert_uint_eq(m.hdr.id, UINT64_MAX);
 		ck_assert_uint_eq(m.body_len, 0);
@@ -629,7 +643,7 @@ END_TEST
 START_TEST(test_unknown_type)
 {
 	static const uint16_t bad[] = {
-		0, 6, 7, 63, 64, 127, 131, 191, 192, 255, 256, 0x8001, 0xffff,
+		0, 7, 63, 64, 127, 132, 191, 192, 255, 256, 0x8001, 0xffff,
 	};
 	struct vb_msg m;
 	unsigned int i;
@@ -712,11 +726,19 @@ START_TEST(test_hello_reserved)
 
 	n = vb_encode_hello(buf, BIG, 1, &h);
 	ck_assert_int_eq(vb_decode(buf, n, VB_DIR_TO_BROKER, 0, 0, &m), 0);
-	h.flags = 1;
+	/* VB_HELLO_F_RING is the one assigned flag */
+	h.flags = VB_HELLO_F_RING;
+	ck_assert_int_eq(vb_encode_hello(buf, BIG, 1, &h), n);
+	ck_assert_int_eq(vb_decode(buf, n, VB_DIR_TO_BROKER, 0, 0, &m), 0);
+	h.flags = 2;
 	memcpy(buf + 16, &h, sizeof(h));
 	ck_assert_int_eq(vb_decode(buf, n, VB_DIR_TO_BROKER, 0, 0, &m),
 			 -EPROTO);
 	ck_assert_int_eq(vb_encode_hello(buf, BIG, 1, &h), -EINVAL);
+	h.flags = 0x80000000u | VB_HELLO_F_RING;
+	memcpy(buf + 16, &h, sizeof(h));
+	ck_assert_int_eq(vb_decode(buf, n, VB_DIR_TO_BROKER, 0, 0, &m),
+			 -EPROTO);
 	h.flags = 0;
 	h.reserved = 0x80000000u;
 	memcpy(buf + 16, &h, sizeof(h));
@@ -805,17 +827,31 @@ START_TEST(test_welcome_device_fd)
 		ck_assert_int_eq(welcome_patched(w, 0, nr), 0);
 		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), -EPROTO);
 	}
-	/* The flag round-trips through encoder, decoder and accessor. */
+	/* The ring adds one fd after them, with or without a device fd. */
+	for (uint16_t nr = 0; nr <= VB_MAX_RAM_REGIONS; nr++) {
+		w = good_welcome(1, nr);
+		w.flags = VB_WELCOME_F_RING;
+		ck_assert_uint_eq(vb_welcome_nfds(&w), nr + 1u);
+		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), 0);
+		ck_assert_int_eq(welcome_patched(w, 0, nr), -EPROTO);
+		w.flags = VB_WELCOME_F_RING | VB_WELCOME_F_DEVICE_FD;
+		ck_assert_uint_eq(vb_welcome_nfds(&w), nr + 2u);
+		ck_assert_int_eq(welcome_patched(w, 0, nr + 2u), 0);
+		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), -EPROTO);
+		ck_assert_int_eq(welcome_patched(w, 0, nr + 3u), -EPROTO);
+	}
+	/* The flags round-trip through encoder, decoder and accessor. */
 	w = good_welcome(8, 8);
-	w.flags = VB_WELCOME_F_DEVICE_FD;
+	w.flags = VB_WELCOME_F_DEVICE_FD | VB_WELCOME_F_RING;
 	n = vb_encode_welcome(buf, BIG, 9, &w, iovas, rams);
 	ck_assert_int_eq(n, 432);
-	ck_assert_int_eq(buf[22], 1);	/* flags at offset 22, LE */
+	ck_assert_int_eq(buf[22], 3);	/* flags at offset 22, LE */
 	ck_assert_int_eq(buf[23], 0);
 	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, 0,
 				   VB_MAX_WELCOME_FDS, &m), 0);
 	ck_assert_int_eq(vb_msg_welcome(&m, &got, NULL, NULL), 0);
-	ck_assert_uint_eq(got.flags, VB_WELCOME_F_DEVICE_FD);
+	ck_assert_uint_eq(got.flags,
+			  VB_WELCOME_F_DEVICE_FD | VB_WELCOME_F_RING);
 	ck_assert_uint_eq(vb_welcome_nfds(&got), VB_MAX_WELCOME_FDS);
 }
 END_TEST
@@ -833,7 +869,7 @@ START_TEST(test_welcome_fields)
 	w.version = 2;
 	ck_assert_int_eq(welcome_patched(w, 0, 1), -EPROTONOSUPPORT);
 	w = good_welcome(1, 1);
-	w.flags = 2;			/* the first unassigned flag bit */
+	w.flags = 4;			/* the first unassigned flag bit */
 	ck_assert_int_eq(welcome_patched(w, 0, 1), -EPROTO);
 	ck_assert_int_eq(welcome_patched(w, 0, 2), -EPROTO);
 	w.flags = 0x8000;

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "client/transport_ring.h"
+
+#include <errno.h>
+#include <poll.h>
+
+#include "client/transport.h"
+#include "common/clock.h"
+#include "proto/codec.h"
+
+int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version)
+{
+	uint8_t buf[sizeof(struct vb_hdr)];
+	ssize_t n;
+
+	if (!vb_ring_take_peer_idle(r))
+		return 0;
+	n = vb_encode_simple(buf, sizeof(buf), version, VB_MSG_KICK, 0);
+	if (n < 0)
+		return (int)n;
+	return transport_send(fd, buf, (size_t)n);
+}
+
+/* Read one datagram, which must be a WAKE. */
+static int transport_ring_read_wake(int fd, uint16_t version, int timeout_ms)
+{
+	uint8_t buf[sizeof(struct vb_hdr) + 1];
+	unsigned int nfds;
+	struct vb_msg m;
+	ssize_t n;
+	int fds[1];
+
+	n = transport_recv(fd, buf, sizeof(buf), fds, 0, &nfds, timeout_ms, 0);
+	if (n == -EMSGSIZE)
+		return -EPROTO;
+	if (n < 0)
+		return (int)n;
+	if (vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, version, 0, &m) ||
+	    m.hdr.type != VB_MSG_WAKE)
+		return -EPROTO;
+	return 0;
+}
+
+static bool transport_ring_spin(const struct vb_ring *r, unsigned int spin_us)
+{
+	uint64_t end;
+	unsigned int tries = 0;
+
+	if (vb_ring_readable(r))
+		return true;
+	if (!spin_us)
+		return false;
+	end = vb_now_ns() + spin_us * 1000ull;
+	while (!vb_ring_readable(r)) {
+		/* the clock only every few tries: it can be a syscall too */
+		if (++tries % 64 == 0 && vb_now_ns() >= end)
+			return false;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	return true;
+}
+
+int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
+			int timeout_ms, unsigned int spin_us)
+{
+	int rc = 0, wake;
+
+	if (transport_ring_spin(r, timeout_ms ? spin_us : 0))
+		return 0;
+	if (timeout_ms == 0)
+		return -EAGAIN;
+	vb_ring_set_idle(r);
+	if (!vb_ring_readable(r))
+		rc = transport_wait(fd, POLLIN, timeout_ms);
+	if (vb_ring_clear_idle(r)) {
+		/* The broker took our word: its one WAKE is on the way and
+		 * must be read now, or the next sleep would end at once. */
+		wake = transport_ring_read_wake(fd, version, -1);
+		return wake && !vb_ring_readable(r) ? wake : 0;
+	}
+	if (vb_ring_readable(r))
+		return 0;
+	if (rc)
+		return rc;
+	/* The socket is readable and nobody was asked to WAKE us: it is the
+	 * hangup, or a datagram the broker had no reason to send. */
+	wake = transport_ring_read_wake(fd, version, 0);
+	return wake ? wake : -EPROTO;
+}

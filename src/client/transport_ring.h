@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Client transport over a shared ring (layout in vfio-broker/proto.h):
+ * after a request is queued, a KICK datagram when the broker sleeps; to
+ * wait for replies, spin on the ring and then sleep on the socket until
+ * the broker's WAKE. Knows the ring, the socket and those two datagrams,
+ * nothing of what the requests say.
+ */
+#ifndef VB_CLIENT_TRANSPORT_RING_H
+#define VB_CLIENT_TRANSPORT_RING_H
+
+#include <stdint.h>
+
+#include "proto/ring.h"
+
+/* After vb_ring_send(): KICK the broker if it announced it sleeps. */
+int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version);
+
+/*
+ * Wait until the ring holds a reply: spin up to @spin_us first, then sleep
+ * up to @timeout_ms (-1: forever). 0 when there is one, -EAGAIN when
+ * there is none in time, -EPIPE when the broker hung up with nothing left
+ * in the ring, -EPROTO for a datagram other than an expected WAKE.
+ */
+int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
+			int timeout_ms, unsigned int spin_us);
+
+#endif /* VB_CLIENT_TRANSPORT_RING_H */
