@@ -8,6 +8,8 @@
  *   vb-hostile --connect PATH [--device N] --expect OUTCOME ATTACK
  *
  * OUTCOME is "disconnect", "ok" or an errno name (EINVAL, ERANGE, ...).
+ * The ring-* attacks ask for a shared ring at HELLO and misuse it: what
+ * they write into the shared memory is as untrusted as a datagram.
  * Exit status 0 when the broker did what was expected, 1 otherwise, 2 on a
  * usage or set-up error.
  */
@@ -15,14 +17,17 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "proto/codec.h"
+#include "proto/ring.h"
 
 #define OUTCOME_DISCONNECT	(-1)
 
@@ -44,6 +49,9 @@ struct conn {
 	struct vb_welcome welcome;
 	struct vb_range iova[VB_MAX_IOVA_RANGES];
 	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	int ring_fd;		/* -1 unless the broker granted a ring */
+	void *ring_mem;
+	struct vb_ring ring;
 };
 
 static uint8_t buf[VB_MSG_MAX_LEN + 64];
@@ -87,13 +95,15 @@ static int send_raw(int fd, const void *p, size_t len)
 }
 
 /*
- * Receive one message, closing any fds that came with it. Returns its
- * length, 0 on hang-up, or -errno.
+ * Receive one message, closing any fds that came with it except the last
+ * when @keep_last is set (it gets that one). Returns its length, 0 on
+ * hang-up, or -errno.
  */
-static ssize_t recv_msg(int fd, unsigned int *nfds, int timeout_ms)
+static ssize_t recv_msg_keep(int fd, unsigned int *nfds, int timeout_ms,
+			     int *keep_last)
 {
 	union {
-		char b[CMSG_SPACE(sizeof(int) * VB_MAX_RAM_REGIONS)];
+		char b[CMSG_SPACE(sizeof(int) * VB_MAX_WELCOME_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { buf, sizeof(buf) };
@@ -113,14 +123,23 @@ static ssize_t recv_msg(int fd, unsigned int *nfds, int timeout_ms)
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		unsigned int k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int fds[VB_MAX_RAM_REGIONS];
+		int fds[VB_MAX_WELCOME_FDS];
 
 		memcpy(fds, CMSG_DATA(c), k * sizeof(int));
-		for (unsigned int i = 0; i < k; i++)
-			close(fds[i]);
+		for (unsigned int i = 0; i < k; i++) {
+			if (keep_last && i == k - 1)
+				*keep_last = fds[i];
+			else
+				close(fds[i]);
+		}
 		*nfds += k;
 	}
 	return n;
+}
+
+static ssize_t recv_msg(int fd, unsigned int *nfds, int timeout_ms)
+{
+	return recv_msg_keep(fd, nfds, timeout_ms, NULL);
 }
 
 /* Wait for the answer to a request: its status, or OUTCOME_DISCONNECT. */
@@ -145,10 +164,10 @@ static int await_reply(struct conn *c)
 	return r.status;
 }
 
-static int hello(struct conn *c, uint32_t device)
+static int hello(struct conn *c, uint32_t device, bool ring)
 {
 	struct vb_hello h = { VB_PROTO_VERSION_MIN, VB_PROTO_VERSION_MAX,
-			      device, 0, 0 };
+			      device, ring ? VB_HELLO_F_RING : 0, 0 };
 	unsigned int nfds;
 	struct vb_msg m;
 	struct vb_reply r;
@@ -156,7 +175,7 @@ static int hello(struct conn *c, uint32_t device)
 
 	if (n < 0 || send_raw(c->fd, buf, (size_t)n))
 		return OUTCOME_DISCONNECT;
-	n = recv_msg(c->fd, &nfds, 10000);
+	n = recv_msg_keep(c->fd, &nfds, 10000, ring ? &c->ring_fd : NULL);
 	if (n <= 0)
 		return OUTCOME_DISCONNECT;
 	if (vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, 0, nfds, &m))
@@ -168,6 +187,27 @@ static int hello(struct conn *c, uint32_t device)
 	if (vb_msg_welcome(&m, &c->welcome, c->iova, c->ram))
 		return OUTCOME_DISCONNECT;
 	c->version = c->welcome.version;
+	if (ring) {
+		const struct vb_ring_layout *l;
+
+		if (!(c->welcome.flags & VB_WELCOME_F_RING)) {
+			fprintf(stderr, "vb-hostile: the broker granted no ring\n");
+			exit(2);
+		}
+		/* the test's broker is trusted to size it as it says */
+		c->ring_mem = mmap(NULL, 1u << 24, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_NORESERVE, c->ring_fd, 0);
+		if (c->ring_mem == MAP_FAILED) {
+			perror("vb-hostile: mmap ring");
+			exit(2);
+		}
+		l = c->ring_mem;
+		if (vb_ring_check(l, l->size)) {
+			fprintf(stderr, "vb-hostile: bad ring layout\n");
+			exit(2);
+		}
+		vb_ring_attach(&c->ring, c->ring_mem, l, VB_RING_CLIENT);
+	}
 	return 0;
 }
 
@@ -250,6 +290,114 @@ static int attack_flood(struct conn *c)
 	return 0;
 }
 
+static struct vb_ring_hdr *ring_hdr(const struct conn *c)
+{
+	return c->ring_mem;
+}
+
+static void ring_kick(struct conn *c)
+{
+	ssize_t n = vb_encode_simple(buf, sizeof(buf), c->version,
+				     VB_MSG_KICK, 0);
+
+	if (n > 0)
+		send_raw(c->fd, buf, (size_t)n);
+}
+
+/* The answer to a ring request: its status, or OUTCOME_DISCONNECT. */
+static int ring_await(struct conn *c)
+{
+	for (int ms = 0; ms < 10000; ms++) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		struct vb_msg m;
+		struct vb_reply r;
+		ssize_t n;
+
+		n = vb_ring_recv(&c->ring, buf, sizeof(buf));
+		if (n >= 0) {
+			if (vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT,
+				      c->version, 0, &m) || vb_msg_reply(&m, &r)) {
+				fprintf(stderr, "vb-hostile: bad reply in the ring\n");
+				exit(1);
+			}
+			return r.status;
+		}
+		/* we never announce sleeping, so only the hangup comes here */
+		if (poll(&p, 1, 1) == 1) {
+			unsigned int nfds;
+
+			if (recv_msg(c->fd, &nfds, 0) <= 0)
+				return OUTCOME_DISCONNECT;
+		}
+	}
+	fprintf(stderr, "vb-hostile: no answer within 10 s\n");
+	exit(1);
+}
+
+static int ring_map(struct conn *c, uint64_t id)
+{
+	struct vb_map_entry e = good_entry(c);
+	ssize_t n = vb_encode_map(buf, sizeof(buf), c->version, id, &e, 1);
+
+	if (n < 0 || vb_ring_send(&c->ring, buf, (uint32_t)n))
+		return EPROTO;
+	ring_kick(c);
+	return ring_await(c);
+}
+
+static int run_ring_attack(struct conn *c, const char *a)
+{
+	uint8_t *slot0 = (uint8_t *)c->ring_mem + c->ring.layout.sq_off;
+	uint32_t len;
+	int st;
+
+	if (!strcmp(a, "ring-valid"))
+		return ring_map(c, 2);
+	if (!strcmp(a, "ring-bad-tail")) {
+		ring_hdr(c)->sq_tail.v = c->ring.layout.nslots + 5;
+		ring_kick(c);
+		return ring_await(c);
+	}
+	if (!strcmp(a, "ring-bad-len")) {
+		len = c->ring.layout.sq_slot;	/* 8 bytes past the slot */
+		memcpy(slot0, &len, sizeof(len));
+		ring_hdr(c)->sq_tail.v = 1;
+		ring_kick(c);
+		return ring_await(c);
+	}
+	if (!strcmp(a, "ring-malformed")) {
+		len = 40;
+		memcpy(slot0, &len, sizeof(len));
+		memset(slot0 + 8, 0x5a, len);
+		ring_hdr(c)->sq_tail.v = 1;
+		ring_kick(c);
+		return ring_await(c);
+	}
+	if (!strcmp(a, "ring-bad-head")) {
+		/* a mapping first, which the broker must release on the cut */
+		st = ring_map(c, 2);
+		if (st)
+			return st;
+		ring_hdr(c)->cq_head.v = 1000;
+		return ring_map(c, 3);
+	}
+	if (!strcmp(a, "ring-socket-request")) {
+		struct vb_map_entry e = good_entry(c);
+
+		return send_map(c, 2, &e, 1) ? OUTCOME_DISCONNECT :
+					       ring_await(c);
+	}
+	if (!strcmp(a, "ring-resize")) {
+		/* the seals must keep the broker's mapping whole */
+		if (ftruncate(c->ring_fd, 4096) == 0 ||
+		    ftruncate(c->ring_fd, 1u << 26) == 0)
+			return 0;
+		return errno;
+	}
+	fprintf(stderr, "vb-hostile: unknown attack %s\n", a);
+	exit(2);
+}
+
 static int run_attack(struct conn *c, const char *a)
 {
 	struct vb_map_entry e = good_entry(c);
@@ -287,7 +435,7 @@ static int run_attack(struct conn *c, const char *a)
 							 await_reply(c);
 	}
 	if (!strcmp(a, "second-hello"))
-		return hello(c, c->welcome.device_id) ? OUTCOME_DISCONNECT : 0;
+		return hello(c, c->welcome.device_id, false) ? OUTCOME_DISCONNECT : 0;
 	if (!strcmp(a, "out-of-window")) {
 		e.iova = wend;
 		return send_map(c, 6, &e, 1) ? OUTCOME_DISCONNECT :
@@ -332,6 +480,8 @@ static int run_attack(struct conn *c, const char *a)
 	}
 	if (!strcmp(a, "flood"))
 		return attack_flood(c);
+	if (!strncmp(a, "ring-", 5))
+		return run_ring_attack(c, a);
 	fprintf(stderr, "vb-hostile: unknown attack %s\n", a);
 	exit(2);
 }
@@ -344,7 +494,9 @@ static void usage(FILE *f)
 		"  ATTACK:  hello (claim only) | valid | short | bad-len | bad-version |\n"
 		"           unknown-type | reply-type | bad-count | second-hello |\n"
 		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"
-		"           overflow | bad-prot | too-many | flood\n");
+		"           overflow | bad-prot | too-many | flood |\n"
+		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
+		"           ring-bad-head | ring-socket-request | ring-resize\n");
 }
 
 int main(int argc, char **argv)
@@ -358,7 +510,7 @@ int main(int argc, char **argv)
 	};
 	const char *path = NULL, *expect = NULL;
 	uint32_t device = VB_DEVICE_ANY;
-	struct conn c = { .fd = -1 };
+	struct conn c = { .fd = -1, .ring_fd = -1 };
 	int opt, got, want;
 
 	while ((opt = getopt_long(argc, argv, "c:d:e:h", opts, NULL)) != -1) {
@@ -378,7 +530,7 @@ int main(int argc, char **argv)
 	c.fd = conn_open(path);
 	if (c.fd < 0)
 		return 2;
-	got = hello(&c, device);
+	got = hello(&c, device, !strncmp(argv[optind], "ring-", 5));
 	if (!got && strcmp(argv[optind], "hello"))
 		got = run_attack(&c, argv[optind]);
 	printf("vb-hostile: %s: %s (expected %s)\n", argv[optind],

@@ -67,6 +67,17 @@ attack disconnect bad-count
 attack disconnect second-hello
 # A flood is throttled (the socket stops taking requests), then answered.
 attack ok flood
+# The shared ring: used right it works; indices, lengths or bytes out of
+# order in it, or a request on the socket beside it, cut the client off
+# (the bad-head client first maps a page, which must be released); and its
+# memfd's seals refuse resizing, which would fault the broker.
+attack ok ring-valid
+attack disconnect ring-bad-tail
+attack disconnect ring-bad-len
+attack disconnect ring-malformed
+attack disconnect ring-bad-head
+attack disconnect ring-socket-request
+attack EPERM ring-resize
 
 # Claims: a device in use, a device this uid may not have, and an unknown one.
 "$VB_HOSTILE" --connect "$T/broker.sock" --device 1 --expect EBUSY hello \
@@ -81,6 +92,14 @@ attack ok flood
 
 check "broker logged why it cut clients off" \
 	grep -qiE 'protocol|malformed|violation' "$T/broker.log"
+check "broker logged the ring's bad tail or length" \
+	grep -q 'shared ring: request queue tail or message length out of range' "$T/broker.log"
+check "broker logged the ring's bad reply head" \
+	grep -q 'shared ring: reply queue head out of range' "$T/broker.log"
+check "broker logged a malformed message from the ring" \
+	grep -q 'from the ring' "$T/broker.log"
+check "broker logged a request on the socket beside the ring" \
+	grep -q 'requests go through its shared ring' "$T/broker.log"
 
 for _ in $(seq 600); do
 	grep -q 'result' "$T/good.out" && break

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Unit tests for the wire codec and the sim backend (page store + ops).
+# Unit tests for the wire codec, the shared ring and the sim backend (page store + ops).
 vb_unit_test(test_codec
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_codec.c
+  LIBS vbproto)
+vb_unit_test(test_ring
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_ring.c
   LIBS vbproto)
 
 # vbsim normally comes from src/broker/CMakeLists.txt; sim.cmake guards

@@ -240,6 +240,41 @@ START_TEST(fionread_allowed)
 }
 END_TEST
 
+/* What peer_ring.c does for each client asking for a ring. */
+static int child_ring_memfd(void *arg)
+{
+	int fd = memfd_create("ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	(void)arg;
+	if (fd < 0 || ftruncate(fd, 8192) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		return 1;
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? 1 : 0;
+}
+
+/* Seals other than the ring's (F_SEAL_WRITE would freeze a client's
+ * ring) are not for the broker to set. */
+static int child_other_seal(void *arg)
+{
+	int fd = memfd_create("ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	(void)arg;
+	if (fd >= 0)
+		fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE);
+	return 0;
+}
+
+START_TEST(ring_memfd_allowed)
+{
+	assert_exit0(run_filtered(NULL, 0, child_ring_memfd, NULL),
+		     "ring memfd");
+	assert_sigsys(run_filtered(NULL, 0, child_other_seal, NULL),
+		      "F_ADD_SEALS F_SEAL_WRITE");
+}
+END_TEST
+
 START_TEST(forbidden_ioctl_is_sigsys)
 {
 	const struct ioctl_case *c = &forbidden_ioctls[_i];
@@ -300,7 +335,8 @@ static int child_forbidden_syscall(void *arg)
 START_TEST(forbidden_syscall_is_sigsys)
 {
 	static const char *const names[] = { "execve", "ptrace", "fork",
-		"memfd_create", "mprotect PROT_EXEC", "mmap PROT_EXEC",
+		"memfd_create without the ring's flags", "mprotect PROT_EXEC",
+		"mmap PROT_EXEC",
 		"kill without devprocs" };
 	enum sys_case c = (enum sys_case)_i;
 
@@ -580,6 +616,7 @@ static Suite *broker_sandbox_suite(void)
 	tcase_add_loop_test(tc, data_path_ioctl_without_iommu_fds_is_sigsys, 0,
 			    sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]));
 	tcase_add_test(tc, fionread_allowed);
+	tcase_add_test(tc, ring_memfd_allowed);
 	tcase_add_test(tc, policy_variables);
 	tcase_add_loop_test(tc, forbidden_ioctl_is_sigsys, 0,
 			    sizeof(forbidden_ioctls) / sizeof(forbidden_ioctls[0]));
