@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "proto/codec.h"
+#include "proto/ring.h"
 #include "vfio-broker/client.h"
 
 #define DEV	7
@@ -69,10 +70,11 @@ static void send_with_fds(int fd, const void *msg, size_t len, const int *fds,
  * Queue a WELCOME describing @n_ram regions with WELCOME @flags, and @nfds
  * memfds; fd i is i pages above 64 KiB long, so a test can tell which fd
  * landed where (with VB_WELCOME_F_DEVICE_FD, fd n_ram plays the device fd).
+ * @ring_fd >= 0 goes last, as the shared ring.
  */
-static void fake_welcome_f(int bfd, unsigned int n_ram, unsigned int nfds,
+static void fake_welcome_r(int bfd, unsigned int n_ram, unsigned int nfds,
 			   uint32_t window, uint32_t max_entries,
-			   uint16_t flags)
+			   uint16_t flags, int ring_fd)
 {
 	struct vb_welcome w = {
 		.version = 1, .n_iova = 1, .n_ram = (uint16_t)n_ram,
@@ -111,9 +113,18 @@ static void fake_welcome_f(int bfd, unsigned int n_ram, unsigned int nfds,
 		memcpy(buf + sizeof(struct vb_hdr) +
 		       offsetof(struct vb_welcome, flags), &flags,
 		       sizeof(flags));
+	if (ring_fd >= 0)
+		fds[nfds++] = dup(ring_fd);
 	send_with_fds(bfd, buf, (size_t)n, fds, nfds);
 	for (unsigned int i = 0; i < nfds; i++)
 		close(fds[i]);
+}
+
+static void fake_welcome_f(int bfd, unsigned int n_ram, unsigned int nfds,
+			   uint32_t window, uint32_t max_entries,
+			   uint16_t flags)
+{
+	fake_welcome_r(bfd, n_ram, nfds, window, max_entries, flags, -1);
 }
 
 static void fake_welcome(int bfd, unsigned int n_ram, unsigned int nfds,
@@ -193,6 +204,7 @@ static struct vb_client *open_client(int *bfd, uint32_t window)
 	ck_assert_uint_eq(h.min_version, VB_PROTO_VERSION_MIN);
 	ck_assert_uint_eq(h.max_version, VB_PROTO_VERSION_MAX);
 	ck_assert_uint_eq(h.device_id, DEV);
+	ck_assert_uint_eq(h.flags, VB_HELLO_F_RING);	/* it always asks */
 	return c;
 }
 
@@ -336,7 +348,7 @@ static void q_devfd_extra(int bfd)
 static void q_devfd_unannounced(int bfd) { fake_welcome(bfd, 2, 3, 8, 16); }
 static void q_welcome_flag_unknown(int bfd)
 {
-	fake_welcome_f(bfd, 1, 1, 8, 16, 2);
+	fake_welcome_f(bfd, 1, 1, 8, 16, 4);
 }
 static void q_window0(int bfd) { fake_welcome(bfd, 1, 1, 0, 16); }
 static void q_entries0(int bfd) { fake_welcome(bfd, 1, 1, 8, 0); }
@@ -637,6 +649,232 @@ START_TEST(hangup_on_send)
 }
 END_TEST
 
+/* ---- the shared ring: the test plays the broker's side of it ---- */
+
+struct fake_ring {
+	int bfd;
+	void *mem;
+	struct vb_ring_layout l;
+	struct vb_ring br;	/* the broker's view */
+};
+
+static struct vb_client *open_ring_client(struct fake_ring *fr,
+					  uint32_t window)
+{
+	struct vb_client *c = NULL;
+	int cfd, rfd;
+
+	ck_assert_int_eq(vb_ring_geometry(window, 16, &fr->l), 0);
+	rfd = memfd_create("ring", MFD_CLOEXEC);
+	ck_assert_int_ge(rfd, 0);
+	ck_assert_int_eq(ftruncate(rfd, (off_t)fr->l.size), 0);
+	fr->mem = mmap(NULL, fr->l.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       rfd, 0);
+	ck_assert_ptr_ne(fr->mem, MAP_FAILED);
+	vb_ring_format(fr->mem, &fr->l);
+	vb_ring_attach(&fr->br, fr->mem, &fr->l, VB_RING_BROKER);
+	pair(&cfd, &fr->bfd);
+	fake_welcome_r(fr->bfd, 2, 2, window, 16, VB_WELCOME_F_RING, rfd);
+	close(rfd);
+	ck_assert_int_eq(vb_client_open_fd(cfd, DEV, &c), 0);
+	ck_assert_uint_eq(fake_read(fr->bfd, 0).hdr.type, VB_MSG_HELLO);
+	return c;
+}
+
+static void close_ring_client(struct vb_client *c, struct fake_ring *fr)
+{
+	vb_client_close(c);
+	munmap(fr->mem, fr->l.size);
+	close(fr->bfd);
+}
+
+/* Take the next request from the ring (waiting up to 2 s for it). */
+static struct vb_msg ring_take(struct fake_ring *fr)
+{
+	static uint8_t rx[VB_MSG_MAX_LEN];
+	struct vb_msg m;
+	ssize_t n = -EAGAIN;
+
+	for (int i = 0; i < 2000 && n == -EAGAIN; i++) {
+		n = vb_ring_recv(&fr->br, rx, sizeof(rx));
+		if (n == -EAGAIN)
+			usleep(1000);
+	}
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(vb_decode(rx, (size_t)n, VB_DIR_TO_BROKER, 1, 0, &m),
+			 0);
+	return m;
+}
+
+/* Answer through the ring, and WAKE the client as the broker would;
+ * returns whether a WAKE was owed. */
+static bool ring_answer(struct fake_ring *fr, uint64_t id, uint64_t done)
+{
+	struct vb_reply r = { .status = 0, .failed_index = VB_NO_INDEX,
+			      .pages_done = done };
+	ssize_t n = vb_encode_reply(buf, sizeof(buf), 1, id, &r);
+
+	ck_assert_int_eq(vb_ring_send(&fr->br, buf, (uint32_t)n), 0);
+	if (!vb_ring_take_peer_idle(&fr->br))
+		return false;
+	n = vb_encode_simple(buf, sizeof(buf), 1, VB_MSG_WAKE, 0);
+	ck_assert_int_eq(send(fr->bfd, buf, (size_t)n, 0), n);
+	return true;
+}
+
+/*
+ * A child plays the broker: after @delay_us it takes one request and
+ * answers it; its exit status says whether the client was asleep by then
+ * (1: a WAKE was owed and sent) or still spinning (0).
+ */
+static pid_t ring_late_answer(struct fake_ring *fr, uint64_t done,
+			      unsigned int delay_us)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct vb_msg m;
+
+		usleep(delay_us);
+		m = ring_take(fr);
+		_exit(ring_answer(fr, m.hdr.id, done) ? 1 : 0);
+	}
+	/* the child's copy of the broker's view moved on by one each way */
+	fr->br.rx_pos++;
+	fr->br.tx_pos++;
+	return pid;
+}
+
+static int child_status(pid_t pid)
+{
+	int st;
+
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* Nothing left unread on the client's socket (no stray WAKE). */
+static bool client_socket_empty(struct vb_client *c)
+{
+	char b[16];
+
+	return recv(vb_client_fd(c), b, sizeof(b), MSG_DONTWAIT | MSG_PEEK) < 0 &&
+	       errno == EAGAIN;
+}
+
+START_TEST(ring_calls)
+{
+	struct fake_ring fr;
+	struct vb_map_entry e;
+	struct vb_client *c;
+	struct vb_reply r;
+	struct vb_msg m;
+	int base = count_fds();
+	pid_t pid;
+
+	c = open_ring_client(&fr, 4);
+	/* the socket pair and 2 memfds: the client keeps the ring only mapped */
+	ck_assert_int_eq(count_fds(), base + 4);
+
+	/* a sleeping client is woken by exactly one WAKE, which it reads */
+	pid = ring_late_answer(&fr, 3, 50000);
+	ck_assert_int_eq(vb_client_map(c, &me1, 1, &r), 0);
+	ck_assert_uint_eq(r.pages_done, 3);
+	ck_assert_int_eq(child_status(pid), 1);
+	ck_assert(client_socket_empty(c));
+
+	/* a spinning client needs none */
+	ck_assert_int_eq(vb_client_set_spin(c, VB_CLIENT_SPIN_MAX_US), 0);
+	pid = ring_late_answer(&fr, 5, 10000);
+	ck_assert_int_eq(vb_client_unmap(c, &ue1, 1, &r), 0);
+	ck_assert_uint_eq(r.pages_done, 5);
+	ck_assert_int_eq(child_status(pid), 0);
+
+	/* the requests went through the ring, byte for byte, and nothing
+	 * through the socket (the broker never said it sleeps) */
+	ck_assert(fake_nothing_sent(fr.bfd));
+	ck_assert_uint_eq(((struct vb_ring_hdr *)fr.mem)->sq_head.v, 2);
+	ck_assert_uint_eq(((struct vb_ring_hdr *)fr.mem)->cq_head.v, 2);
+	vb_ring_attach(&fr.br, fr.mem, &fr.l, VB_RING_BROKER);	/* re-read */
+	m = ring_take(&fr);
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_MAP);
+	ck_assert_uint_eq(m.hdr.id, 1);
+	vb_msg_map_entry(&m, 0, &e);
+	ck_assert_mem_eq(&e, &me1, sizeof(e));
+	m = ring_take(&fr);
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_UNMAP);
+	ck_assert_uint_eq(m.hdr.id, 2);
+	close_ring_client(c, &fr);
+}
+END_TEST
+
+/* A broker that announced it sleeps gets one KICK, and only one. */
+START_TEST(ring_kick)
+{
+	struct fake_ring fr;
+	struct vb_client *c;
+	struct vb_msg m;
+
+	c = open_ring_client(&fr, 4);
+	vb_ring_set_idle(&fr.br);
+	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL), 0);
+	m = fake_read(fr.bfd, 1);
+	ck_assert_uint_eq(m.hdr.type, VB_MSG_KICK);
+	ck_assert_uint_eq(m.hdr.id, 0);
+	ck_assert(vb_ring_clear_idle(&fr.br));	/* the client took the word */
+	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL), 0);
+	ck_assert(fake_nothing_sent(fr.bfd));
+	ck_assert_uint_eq(vb_ring_readable(&fr.br), 2);
+	close_ring_client(c, &fr);
+}
+END_TEST
+
+START_TEST(ring_hangup_and_garbage)
+{
+	struct rec rec = { 0 };
+	struct fake_ring fr;
+	struct vb_client *c;
+	uint32_t junk[4] = { 12, 0, 0xdeadbeef, 7 };
+
+	/* replies already in the ring are delivered, then the hangup */
+	c = open_ring_client(&fr, 4);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ring_answer(&fr, 1, 3);
+	close(fr.bfd);
+	ck_assert_int_eq(vb_client_poll(c, -1), 1);
+	ck_assert_int_eq(vb_client_poll(c, -1), -EPIPE);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_int_eq(rec.status[1], EPIPE);
+	vb_client_close(c);
+	munmap(fr.mem, fr.l.size);
+
+	/* a reply slot that is not a reply: -EPROTO, the request completed */
+	memset(&rec, 0, sizeof(rec));
+	c = open_ring_client(&fr, 4);
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, NULL), 0);
+	memcpy((uint8_t *)fr.mem + fr.l.cq_off, junk, sizeof(junk));
+	__atomic_store_n(&((struct vb_ring_hdr *)fr.mem)->cq_tail.v, 1,
+			 __ATOMIC_RELEASE);
+	ck_assert_int_eq(vb_client_wait(c), -EPROTO);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_int_eq(rec.status[0], EPROTO);
+	close_ring_client(c, &fr);
+
+	/* a reply index beyond the ring: -EPROTO too */
+	c = open_ring_client(&fr, 4);
+	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL), 0);
+	__atomic_store_n(&((struct vb_ring_hdr *)fr.mem)->cq_tail.v, 100,
+			 __ATOMIC_RELEASE);
+	ck_assert_int_eq(vb_client_wait(c), -EPROTO);
+	close_ring_client(c, &fr);
+}
+END_TEST
+
 static void q_wrong_id(int bfd) { fake_reply(bfd, 9, 0, 0, VB_NO_INDEX); }
 static void q_bad_version(int bfd)
 {
@@ -816,6 +1054,9 @@ int main(void)
 	tcase_add_test(tc, unsolicited_reply);
 	tcase_add_test(tc, callback_may_submit);
 	tcase_add_test(tc, connect_errors);
+	tcase_add_test(tc, ring_calls);
+	tcase_add_test(tc, ring_kick);
+	tcase_add_test(tc, ring_hangup_and_garbage);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
