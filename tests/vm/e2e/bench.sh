@@ -6,8 +6,10 @@
 # debug checks): the virtio-iommu and coIOMMU workloads of vfio-devproc
 #   (1) through the broker on v3 (direct and tracked mode),
 #   (2) through the broker on type1,
-#   both with the broker and devproc busy-polling on the guest's two vCPUs,
-#   and (1) v3 direct once more without polling, on one vCPU,
+#   both with the broker and devproc busy-polling on the guest's two vCPUs
+#   and requests passing through the shared ring, and (1) v3 direct once
+#   more through the socket (ring = no), and once without polling, on one
+#   vCPU,
 #   (3) the way crosvm does it today: the same workload code holding the
 #       type1 container itself, one ioctl per page (direct_type1.c),
 # on populated guest RAM, reporting pages (mapped + unmapped) per second of
@@ -77,10 +79,11 @@ function median(list,    a, m, t, i, j) {
 	else { h2[m] = f["held"]; s2[m] = f["slab"]; x2[m] = f["meta"] }
 }
 END {
-	split("v3-direct v3 type1 v3-direct-block direct", modes, " ")
+	split("v3-direct v3 type1 v3-direct-socket v3-direct-block direct", modes, " ")
 	name["v3-direct"] = "(1) broker, v3 direct"
 	name["v3"] = "(1) broker, v3 tracked"
 	name["type1"] = "(2) broker, type1"
+	name["v3-direct-socket"] = "(1) broker, v3 direct, socket (ring = no)"
 	name["v3-direct-block"] = "(1) broker, v3 direct, no polling, one vCPU"
 	name["direct"] = "(3) container in the devproc, type1 per page"
 	for (w = 1; w <= nw; w++) {
