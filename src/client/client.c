@@ -399,7 +399,7 @@ static int client_check_welcome(const struct vb_welcome *w)
  */
 static int client_map_ring(struct vb_client *c, int fd)
 {
-	struct vb_ring_layout l;
+	struct vb_ring_layout l, need;
 	void *mem;
 
 	mem = mmap(NULL, VB_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
@@ -407,7 +407,10 @@ static int client_map_ring(struct vb_client *c, int fd)
 		return -errno;
 	memcpy(&l, mem, sizeof(l));
 	munmap(mem, VB_PAGE_SIZE);
-	if (vb_ring_check(&l, l.size) || l.nslots < c->cap)
+	/* room for our whole window of the largest requests we may send */
+	if (vb_ring_geometry(c->cap, c->info.max_entries, &need) ||
+	    vb_ring_check(&l, l.size) || l.nslots < need.nslots ||
+	    l.sq_slot < need.sq_slot || l.cq_slot < need.cq_slot)
 		return -EPROTO;
 	mem = mmap(NULL, l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED)

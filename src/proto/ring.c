@@ -230,6 +230,12 @@ bool vb_ring_clear_idle(struct vb_ring *r)
 
 bool vb_ring_take_peer_idle(struct vb_ring *r)
 {
+	uint32_t *w = ring_peer_idle(r);
+
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return __atomic_exchange_n(ring_peer_idle(r), 0, __ATOMIC_SEQ_CST) != 0;
+	/* read first: a write would pull the line away from the other side
+	 * on every message while it is awake */
+	if (!__atomic_load_n(w, __ATOMIC_RELAXED))
+		return false;
+	return __atomic_exchange_n(w, 0, __ATOMIC_SEQ_CST) != 0;
 }

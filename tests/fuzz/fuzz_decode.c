@@ -90,6 +90,8 @@ static void fuzz_check(const struct vb_msg *m, const uint8_t *msg, size_t len)
 		break;
 	case VB_MSG_SYNC:
 	case VB_MSG_STATS:
+	case VB_MSG_KICK:
+	case VB_MSG_WAKE:
 		fuzz_same(msg, len, vb_encode_simple(fuzz_out, cap,
 						     m->hdr.version,
 						     m->hdr.type, m->hdr.id));

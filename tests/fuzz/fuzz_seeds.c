@@ -78,10 +78,17 @@ int main(int argc, char **argv)
 	}
 	err |= seed_write(d, "hello", CTL(VB_DIR_TO_BROKER, 0, 0),
 			  vb_encode_hello(b, cap, 1, &h));
+	h.flags = VB_HELLO_F_RING;
+	err |= seed_write(d, "hello_ring", CTL(VB_DIR_TO_BROKER, 0, 0),
+			  vb_encode_hello(b, cap, 1, &h));
+	h.flags = 0;
 	err |= seed_write(d, "welcome", CTL(VB_DIR_TO_CLIENT, 0, 2),
 			  vb_encode_welcome(b, cap, 1, &w, iova, ram));
 	w.flags = VB_WELCOME_F_DEVICE_FD;	/* the device fd comes last */
 	err |= seed_write(d, "welcome_devfd", CTL(VB_DIR_TO_CLIENT, 0, 3),
+			  vb_encode_welcome(b, cap, 1, &w, iova, ram));
+	w.flags = VB_WELCOME_F_DEVICE_FD | VB_WELCOME_F_RING;
+	err |= seed_write(d, "welcome_ring", CTL(VB_DIR_TO_CLIENT, 0, 4),
 			  vb_encode_welcome(b, cap, 1, &w, iova, ram));
 	w.flags = 0;
 	err |= seed_write(d, "refusal", CTL(VB_DIR_TO_CLIENT, 0, 0),
@@ -94,6 +101,10 @@ int main(int argc, char **argv)
 			  vb_encode_simple(b, cap, 1, VB_MSG_SYNC, 4));
 	err |= seed_write(d, "stats", CTL(VB_DIR_TO_BROKER, 1, 0),
 			  vb_encode_simple(b, cap, 1, VB_MSG_STATS, 5));
+	err |= seed_write(d, "kick", CTL(VB_DIR_TO_BROKER, 1, 0),
+			  vb_encode_simple(b, cap, 1, VB_MSG_KICK, 0));
+	err |= seed_write(d, "wake", CTL(VB_DIR_TO_CLIENT, 1, 0),
+			  vb_encode_simple(b, cap, 1, VB_MSG_WAKE, 0));
 	err |= seed_write(d, "reply", CTL(VB_DIR_TO_CLIENT, 1, 0),
 			  vb_encode_reply(b, cap, 1, 2, &ok));
 	err |= seed_write(d, "stats_reply", CTL(VB_DIR_TO_CLIENT, 1, 0),

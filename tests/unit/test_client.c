@@ -658,13 +658,13 @@ struct fake_ring {
 	struct vb_ring br;	/* the broker's view */
 };
 
-static struct vb_client *open_ring_client(struct fake_ring *fr,
-					  uint32_t window)
+/* A ring sized for @ring_entries per request; WELCOME says 16. */
+static int try_open_ring(struct fake_ring *fr, uint32_t window,
+			 uint32_t ring_entries, struct vb_client **c)
 {
-	struct vb_client *c = NULL;
-	int cfd, rfd;
+	int cfd, rfd, rc;
 
-	ck_assert_int_eq(vb_ring_geometry(window, 16, &fr->l), 0);
+	ck_assert_int_eq(vb_ring_geometry(window, ring_entries, &fr->l), 0);
 	rfd = memfd_create("ring", MFD_CLOEXEC);
 	ck_assert_int_ge(rfd, 0);
 	ck_assert_int_eq(ftruncate(rfd, (off_t)fr->l.size), 0);
@@ -676,10 +676,34 @@ static struct vb_client *open_ring_client(struct fake_ring *fr,
 	pair(&cfd, &fr->bfd);
 	fake_welcome_r(fr->bfd, 2, 2, window, 16, VB_WELCOME_F_RING, rfd);
 	close(rfd);
-	ck_assert_int_eq(vb_client_open_fd(cfd, DEV, &c), 0);
+	rc = vb_client_open_fd(cfd, DEV, c);
 	ck_assert_uint_eq(fake_read(fr->bfd, 0).hdr.type, VB_MSG_HELLO);
+	return rc;
+}
+
+static struct vb_client *open_ring_client(struct fake_ring *fr,
+					  uint32_t window)
+{
+	struct vb_client *c = NULL;
+
+	ck_assert_int_eq(try_open_ring(fr, window, 16, &c), 0);
 	return c;
 }
+
+/* A ring too small for a full request of max_entries is refused. */
+START_TEST(ring_too_small)
+{
+	struct fake_ring fr;
+	struct vb_client *c = NULL;
+	int base = count_fds();
+
+	ck_assert_int_eq(try_open_ring(&fr, 4, 15, &c), -EPROTO);
+	ck_assert_ptr_null(c);
+	munmap(fr.mem, fr.l.size);
+	close(fr.bfd);
+	ck_assert_int_eq(count_fds(), base);
+}
+END_TEST
 
 static void close_ring_client(struct vb_client *c, struct fake_ring *fr)
 {
@@ -1055,6 +1079,7 @@ int main(void)
 	tcase_add_test(tc, callback_may_submit);
 	tcase_add_test(tc, connect_errors);
 	tcase_add_test(tc, ring_calls);
+	tcase_add_test(tc, ring_too_small);
 	tcase_add_test(tc, ring_kick);
 	tcase_add_test(tc, ring_hangup_and_garbage);
 	suite_add_tcase(s, tc);
