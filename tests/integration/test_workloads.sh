@@ -10,10 +10,11 @@
 # whose checks fail makes the broker's run fail.
 . "$(dirname "$0")/lib.sh"
 
-conf() { # trace-for-device-4
+conf() { # trace-for-device-4 [ring]
 	cat <<CONF
 [broker]
 backend = sim
+ring = ${2:-yes}
 control = $T/control.sock
 max_entries = 128
 window = 16
@@ -65,6 +66,8 @@ done
 s=$(cat "$T/sum.json")
 mapped=$(json_num pages_mapped <<<"$s")
 unmapped=$(json_num pages_unmapped <<<"$s")
+check "every devproc's requests went through a shared ring" \
+	test "$(grep -c 'requests through a shared ring' "$T/broker.log")" -eq 5
 check "pages were mapped ($mapped)" test "${mapped:-0}" -gt 10000
 check "every mapped page was unmapped ($unmapped)" test "$mapped" = "$unmapped"
 check "5 devprocs, none failed" \
@@ -80,6 +83,17 @@ done
 peak=$(json_num bytes_type1 <<<"$s")
 check "type1 estimate is 96 B per extent ($peak)" \
 	test "$peak" -eq $((96 * $(json_num extents <<<"$s")))
+
+# The same devprocs with ring = no: every request and reply a datagram.
+conf "$VB_SOURCE_DIR/docs/replay-example.trace" no >"$T/sock.conf"
+"$VB_BROKER" -c "$T/sock.conf" --exit-when-done --summary-json "$T/sock.json" \
+	>"$T/sock.out" 2>"$T/sock.log"
+rc=$?
+check "ring = no: broker exits 0 when every devproc passed (rc $rc)" test "$rc" -eq 0
+check "ring = no: every devproc used the socket" \
+	test "$(grep -c 'requests through the socket' "$T/sock.log")" -eq 5
+check "ring = no: every mapped page was unmapped" \
+	test "$(json_num pages_mapped <"$T/sock.json")" = "$(json_num pages_unmapped <"$T/sock.json")"
 
 # Busy polling on both sides (the broker's poll_us, the devprocs'
 # --spin-us) on populated RAM: the same checks hold, the broker says it
