@@ -21,19 +21,25 @@
 # it has one.
 # Prints markdown tables; the guest log is kept under $VM_WORK/e2e-bench.
 # --rounds 0 runs the memory measurement alone (a few minutes).
+# --report LOG prints the tables of a kept guest log again, without a run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 
 build=${VB_BUILD_DIR:-$VM_SRC/build}
 rounds=3
+log=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
+	--report) log=$2; shift 2 ;;
 	*) vm_die "bench: unknown argument $1" ;;
 	esac
 done
+[ -z "$log" ] || [ -r "$log" ] || vm_die "bench: cannot read $log"
+
+run() {
 . "$here/lib-e2e.sh"
 e2e_use_build "$build"
 work=$VM_WORK/e2e-bench
@@ -53,6 +59,8 @@ qrc=0
 e2e_boot "$work" "$log" "${VB_VM_TIMEOUT:-3000}" || qrc=$?
 [ "$qrc" -eq 0 ] || echo "bench: QEMU exited $qrc"
 grep -oE 'E2E (ERROR|LOG).*' "$log" || true
+}
+[ -n "$log" ] || run
 
 awk '
 function median(list,    a, m, t, i, j) {
@@ -79,7 +87,7 @@ function median(list,    a, m, t, i, j) {
 	else { h2[m] = f["held"]; s2[m] = f["slab"]; x2[m] = f["meta"] }
 }
 END {
-	split("v3-direct v3 type1 v3-direct-socket v3-direct-block direct", modes, " ")
+	nm = split("v3-direct v3 type1 v3-direct-socket v3-direct-block direct", modes, " ")
 	name["v3-direct"] = "(1) broker, v3 direct"
 	name["v3"] = "(1) broker, v3 tracked"
 	name["type1"] = "(2) broker, type1"
@@ -93,7 +101,7 @@ END {
 		print "|---|---:|---:|---:|---:|"
 		base = median(pps[wl, "direct"])
 		nb = split(pps[wl, "direct"], bl, " ")
-		for (i = 1; i <= 5; i++) {
+		for (i = 1; i <= nm; i++) {
 			k = wl SUBSEP modes[i]
 			if (!(k in n)) { printf "| %s | - | missing | - | - |\n", name[modes[i]]; continue }
 			v = median(pps[k])
@@ -107,13 +115,13 @@ END {
 			       (rl != "" ? sprintf("%.2fx", median(rl)) : "-")
 		}
 	}
-	split("v3-direct v3 type1 direct", mmodes, " ")
+	nmm = split("v3-direct v3 type1 direct", mmodes, " ")
 	for (w = 1; w <= nmw; w++) {
 		wl = mwls[w]
 		printf "\nkernel bytes per mapped page (%s holding its mappings)\n\n", wl
 		print "| path | pages held (small / large) | slab slope B/page | backend metadata B/page (small / large) |"
 		print "|---|---:|---:|---:|"
-		for (i = 1; i <= 4; i++) {
+		for (i = 1; i <= nmm; i++) {
 			m = wl SUBSEP mmodes[i]
 			if (!(m in h1) || !(m in h2) || h2[m] == h1[m]) {
 				printf "| %s | - | missing | - |\n", name[mmodes[i]]; continue
