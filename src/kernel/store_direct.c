@@ -106,12 +106,16 @@ static inline bool v3_direct_chunk_empty(const unsigned long *chunk)
 	return v3_direct_next(chunk, 0) == V3_DIRECT_CHUNK_PAGES;
 }
 
-/* Free @chunk, entry @idx of @xa, once its last bit has been cleared. */
+/*
+ * Free @chunk, entry @idx of @xa, once its last bit has been cleared;
+ * @bit was just cleared. The word holding it usually has other bits left,
+ * which settles it without scanning the chunk once per unmapped page.
+ */
 static void v3_direct_put(struct v3_iommu *iommu, struct xarray *xa,
 			  unsigned long *nchunks, unsigned long idx,
-			  unsigned long *chunk)
+			  unsigned long *chunk, unsigned int bit)
 {
-	if (!v3_direct_chunk_empty(chunk))
+	if (chunk[bit / BITS_PER_LONG] || !v3_direct_chunk_empty(chunk))
 		return;
 	if (chunk == iommu->chunk)
 		iommu->chunk = NULL;
@@ -145,7 +149,7 @@ static unsigned long v3_direct_clear(struct v3_iommu *iommu, struct xarray *xa,
 					bitmap_weight(chunk, bit);
 				bitmap_clear(chunk, bit, n);
 			}
-			v3_direct_put(iommu, xa, nchunks, idx, chunk);
+			v3_direct_put(iommu, xa, nchunks, idx, chunk, bit);
 		}
 		pfn += n;
 		npages -= n;
@@ -328,7 +332,7 @@ int v3_direct_take(struct v3_iommu *iommu, unsigned long *pfn,
 	if (iommu->nro_chunks)
 		v3_direct_clear(iommu, &iommu->ro, &iommu->nro_chunks, *pfn, 1);
 	v3_direct_put(iommu, &iommu->pages, &iommu->nchunks, iommu->chunk_idx,
-		      chunk);
+		      chunk, *pfn % V3_DIRECT_CHUNK_PAGES);
 	return prot;
 }
 
