@@ -378,6 +378,16 @@ static void batcher_domain(struct broker *b, struct domain *d)
 	}
 }
 
+void batcher_flush_now(struct broker *b)
+{
+	if (!b->flush_armed)
+		return;
+	/* takes the armed flush event off libevent's active list */
+	if (b->ev_flush)
+		event_del(b->ev_flush);
+	batcher_flush(b);
+}
+
 void batcher_flush(struct broker *b)
 {
 	b->flush_armed = false;

@@ -52,5 +52,8 @@ void batcher_submit(struct broker *b, struct request *r);
 void batcher_drop_peer(struct broker *b, struct peer *p);
 /* Issue everything queued now (the flush event calls this). */
 void batcher_flush(struct broker *b);
+/* The same from outside the event loop, disarming the flush event: the
+ * loop's pass over the shared rings answers what it took at once. */
+void batcher_flush_now(struct broker *b);
 
 #endif /* VB_BROKER_BATCHER_H */

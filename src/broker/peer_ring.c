@@ -127,13 +127,15 @@ static bool peer_ring_live(const struct peer *p)
 	return p->ring_mem && p->state == PEER_READY;
 }
 
-void peer_ring_poll(struct broker *b)
+unsigned int peer_ring_poll(struct broker *b)
 {
+	uint64_t before = b->messages_in;
 	struct peer *p;
 
 	TAILQ_FOREACH(p, &b->peers, link)
 		if (peer_ring_live(p) && vb_ring_readable(&p->ring))
 			peer_ring_drain(p);
+	return (unsigned int)(b->messages_in - before);
 }
 
 bool peer_ring_sleep(struct broker *b)
