@@ -16,7 +16,9 @@
 #           both busy-polling (see speed_broker), requests through the
 #           shared ring; v3-direct-socket: v3 direct through the socket
 #           (ring = no); v3-direct-block: v3 direct without polling, on
-#           one vCPU
+#           one vCPU; sim: the broker's sim backend, polling through the
+#           ring as v3-direct does, i.e. the request path without any
+#           kernel mapping work
 #       M = direct: vb-direct-type1, the same workload code holding the
 #           container itself, one type1 ioctl per page (crosvm today)
 #   BENCH mem workload=W mode=M size=small|large held=H slab=B meta=X
@@ -69,10 +71,10 @@ QARGS="$VARGS --coalesce"
 LQARGS="$LARGS --coalesce"
 CARGS="--workload coiommu --iterations 30000 --pages 65536 --working-set 4096 --pipeline 8"
 
-conf() {	# extra-device-lines [populate [poll_us [ring]]]
+conf() {	# extra-device-lines [populate [poll_us [ring [group]]]]
 	printf '[broker]\ncontrol = %s\npoll_us = %s\nring = %s\n[ram guest]\nsize = 256M\npopulate = %s\n' \
 		$T/ctl "${3:-0}" "${4:-yes}" "${2:-no}"
-	printf '[device 1]\ngroup = %s\nfenced = yes\niova = 0x100000 0x8000000\n' $G
+	printf '[device 1]\ngroup = %s\nfenced = yes\niova = 0x100000 0x8000000\n' ${5:-$G}
 	echo "$1"
 }
 
@@ -83,13 +85,14 @@ conf() {	# extra-device-lines [populate [poll_us [ring]]]
 # for comparison.
 POLL_US=2000
 speed_broker() {	# mode workload args...
-	mode=$1 wl=$2 be=$1 poll=$POLL_US pin= ring=yes
+	mode=$1 wl=$2 be=$1 poll=$POLL_US pin= ring=yes grp=$G
 	shift 2
 	case $mode in
 	v3-direct-block) be=v3-direct poll=0 pin=$PIN ;;
 	v3-direct-socket) be=v3-direct ring=no ;;
+	sim) grp=sim ;;
 	esac
-	conf "spawn = vfio-devproc $* --populate --spin-us $poll --quiet" yes $poll $ring >$T/conf
+	conf "spawn = vfio-devproc $* --populate --spin-us $poll --quiet" yes $poll $ring $grp >$T/conf
 	t0=$(now)
 	$pin $BROKER -c $T/conf -b $be --exit-when-done >$T/out 2>$T/log
 	rc=$?
@@ -190,7 +193,7 @@ mem_all() {
 
 r=1
 while [ $r -le $ROUNDS ]; do
-	for m in v3-direct v3 type1 v3-direct-socket v3-direct-block; do
+	for m in v3-direct v3 type1 v3-direct-socket v3-direct-block sim; do
 		speed_broker $m virtio-iommu $VARGS
 		speed_broker $m virtio-iommu-q $QARGS
 		speed_broker $m virtio-iommu-64 $LARGS

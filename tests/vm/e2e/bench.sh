@@ -9,7 +9,8 @@
 #   both with the broker and devproc busy-polling on the guest's two vCPUs
 #   and requests passing through the shared ring, and (1) v3 direct once
 #   more through the socket (ring = no), and once without polling, on one
-#   vCPU,
+#   vCPU, and the broker's sim backend the same way (the request path
+#   without kernel work),
 #   (3) the way crosvm does it today: the same workload code holding the
 #       type1 container itself, one ioctl per page (direct_type1.c),
 # on populated guest RAM, reporting pages (mapped + unmapped) per second of
@@ -87,12 +88,13 @@ function median(list,    a, m, t, i, j) {
 	else { h2[m] = f["held"]; s2[m] = f["slab"]; x2[m] = f["meta"] }
 }
 END {
-	nm = split("v3-direct v3 type1 v3-direct-socket v3-direct-block direct", modes, " ")
+	nm = split("v3-direct v3 type1 v3-direct-socket v3-direct-block sim direct", modes, " ")
 	name["v3-direct"] = "(1) broker, v3 direct"
 	name["v3"] = "(1) broker, v3 tracked"
 	name["type1"] = "(2) broker, type1"
 	name["v3-direct-socket"] = "(1) broker, v3 direct, socket (ring = no)"
 	name["v3-direct-block"] = "(1) broker, v3 direct, no polling, one vCPU"
+	name["sim"] = "broker on sim (no kernel work), as (1) v3 direct"
 	name["direct"] = "(3) container in the devproc, type1 per page"
 	for (w = 1; w <= nw; w++) {
 		wl = wls[w]
