@@ -59,11 +59,8 @@ int loop_run(struct broker *b)
 
 		if (peer_ring_poll(b)) {
 			batcher_flush_now(b);
-			if (++ring_passes < LOOP_RING_PASSES) {
-				seen = b->messages_in;
-				idle_from = vb_now_ns();
-				continue;
-			}
+			if (++ring_passes < LOOP_RING_PASSES)
+				continue;	/* idle_from moves below */
 		}
 		ring_passes = 0;
 		rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
