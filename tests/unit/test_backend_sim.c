@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_main.h"
 #include "broker/backend.h"
 
 #define PG	4096ull
@@ -480,12 +481,5 @@ static Suite *backend_sim_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(backend_sim_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(backend_sim_suite());
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "proto/codec.h"
 
 #define V1	1
@@ -805,40 +806,36 @@ START_TEST(test_welcome_counts)
 END_TEST
 
 /*
- * The device fd rule: nfds == n_ram + (flags & DEVICE_FD ? 1 : 0), at
- * every boundary of n_ram, including the largest WELCOME (8 + 1 fds).
+ * The fd rule: nfds == n_ram, + 1 with DEVICE_FD, + 1 with RING, for every
+ * combination of the two flags, at every boundary of n_ram, including the
+ * largest WELCOME (8 + 2 fds).
  */
 START_TEST(test_welcome_device_fd)
 {
+	static const struct { uint16_t flags; unsigned int extra; } rule[] = {
+		{ 0, 0 },
+		{ VB_WELCOME_F_DEVICE_FD, 1 },
+		{ VB_WELCOME_F_RING, 1 },
+		{ VB_WELCOME_F_DEVICE_FD | VB_WELCOME_F_RING, 2 },
+	};
 	struct vb_welcome w, got;
 	struct vb_msg m;
 	ssize_t n;
 
 	fill_ranges();
 	for (uint16_t nr = 0; nr <= VB_MAX_RAM_REGIONS; nr++) {
-		w = good_welcome(1, nr);
-		w.flags = VB_WELCOME_F_DEVICE_FD;
-		ck_assert_uint_eq(vb_welcome_nfds(&w), nr + 1u);
-		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), 0);
-		ck_assert_int_eq(welcome_patched(w, 0, nr), -EPROTO);
-		ck_assert_int_eq(welcome_patched(w, 0, nr + 2u), -EPROTO);
-		w.flags = 0;
-		ck_assert_uint_eq(vb_welcome_nfds(&w), nr);
-		ck_assert_int_eq(welcome_patched(w, 0, nr), 0);
-		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), -EPROTO);
-	}
-	/* The ring adds one fd after them, with or without a device fd. */
-	for (uint16_t nr = 0; nr <= VB_MAX_RAM_REGIONS; nr++) {
-		w = good_welcome(1, nr);
-		w.flags = VB_WELCOME_F_RING;
-		ck_assert_uint_eq(vb_welcome_nfds(&w), nr + 1u);
-		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), 0);
-		ck_assert_int_eq(welcome_patched(w, 0, nr), -EPROTO);
-		w.flags = VB_WELCOME_F_RING | VB_WELCOME_F_DEVICE_FD;
-		ck_assert_uint_eq(vb_welcome_nfds(&w), nr + 2u);
-		ck_assert_int_eq(welcome_patched(w, 0, nr + 2u), 0);
-		ck_assert_int_eq(welcome_patched(w, 0, nr + 1u), -EPROTO);
-		ck_assert_int_eq(welcome_patched(w, 0, nr + 3u), -EPROTO);
+		for (unsigned int i = 0; i < sizeof(rule) / sizeof(rule[0]); i++) {
+			unsigned int want = nr + rule[i].extra;
+
+			w = good_welcome(1, nr);
+			w.flags = rule[i].flags;
+			ck_assert_uint_eq(vb_welcome_nfds(&w), want);
+			ck_assert_int_eq(welcome_patched(w, 0, want), 0);
+			ck_assert_int_eq(welcome_patched(w, 0, want + 1), -EPROTO);
+			if (want)
+				ck_assert_int_eq(welcome_patched(w, 0, want - 1),
+						 -EPROTO);
+		}
 	}
 	/* The flags round-trip through encoder, decoder and accessor. */
 	w = good_welcome(8, 8);
@@ -1072,12 +1069,5 @@ static Suite *codec_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(codec_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(codec_suite());
 }

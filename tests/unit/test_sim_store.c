@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "broker/sim_store.h"
 
 #define LIMIT	SIM_STORE_PFN_LIMIT
@@ -442,12 +443,5 @@ static Suite *sim_store_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(sim_store_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(sim_store_suite());
 }
