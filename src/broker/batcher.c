@@ -172,12 +172,13 @@ static int batcher_do_map(struct broker *b, struct domain *d,
 	return b->be->ops->map(d->bd, e, n, res);
 }
 
+/* @entry_pages NULL: the total is all the caller needs (one request). */
 static int batcher_do_unmap(struct broker *b, struct domain *d,
 			    const struct backend_unmap_entry *e, size_t n,
 			    struct backend_result *res, uint64_t *entry_pages)
 {
 	/* A sentinel shows whether the backend filled the per-entry counts. */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; entry_pages && i < n; i++)
 		entry_pages[i] = UINT64_MAX;
 	res->failed_index = VB_NO_INDEX;
 	res->pages_done = 0;
@@ -200,7 +201,7 @@ static void batcher_retry_alone(struct broker *b, struct domain *d,
 			ret = batcher_do_map(b, d, r->map, r->count, &res);
 		else
 			ret = batcher_do_unmap(b, d, r->unmap, r->count, &res,
-					       b->scratch_pages);
+					       NULL);
 		batcher_account_call(b, d, r, TAILQ_NEXT(r, link), r->count);
 		if (ret) {
 			r->status = batcher_status(ret);
@@ -255,7 +256,7 @@ static void batcher_unmap_run(struct broker *b, struct domain *d,
 {
 	uint64_t requested = 0, left;
 	struct backend_result res;
-	bool per_entry = true;
+	bool per_entry;
 	size_t k = 0;
 	int ret;
 
@@ -266,7 +267,8 @@ static void batcher_unmap_run(struct broker *b, struct domain *d,
 		k += r->count;
 		requested += batcher_pages(r);
 	}
-	ret = batcher_do_unmap(b, d, b->scratch_unmap, n, &res, b->scratch_pages);
+	ret = batcher_do_unmap(b, d, b->scratch_unmap, n, &res,
+			       nreq > 1 ? b->scratch_pages : NULL);
 	batcher_account_call(b, d, first, end, n);
 	if (ret) {
 		if (nreq == 1) {
@@ -280,7 +282,9 @@ static void batcher_unmap_run(struct broker *b, struct domain *d,
 		batcher_retry_alone(b, d, first, end);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
+	/* one request: its pages_done is the total, counted below */
+	per_entry = nreq > 1;
+	for (size_t i = 0; per_entry && i < n; i++)
 		if (b->scratch_pages[i] == UINT64_MAX)
 			per_entry = false;
 	/*
