@@ -6,8 +6,9 @@
  * descriptors travel only with VB_MSG_WELCOME, as SCM_RIGHTS, one per guest
  * RAM region and in region order, then the device's VFIO device fd when
  * VB_WELCOME_F_DEVICE_FD is set, then the shared ring's memfd when
- * VB_WELCOME_F_RING is set. With a ring, requests and replies travel through
- * it instead of the socket (struct vb_ring_hdr below), in the same encoding. All integers are in the host's native byte
+ * VB_WELCOME_F_RING is set. With a ring, requests and replies travel
+ * through it instead of the socket (struct vb_ring_hdr below), in the same
+ * encoding. All integers are in the host's native byte
  * order (the peers always share a host) and every structure is naturally
  * aligned with explicit padding, so its size is the same for every compiler.
  *

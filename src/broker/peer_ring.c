@@ -70,7 +70,7 @@ void peer_ring_reply(struct peer *p, const void *buf, size_t len)
 	rc = vb_ring_send(&p->ring, buf, (uint32_t)len);
 	if (rc) {
 		peer_fail(p, "shared ring: %s",
-			  rc == -EAGAIN ? "no slot for a reply: the client read replies back" :
+			  rc == -EAGAIN ? "no free reply slot: the client moved its reply head back" :
 					  "reply queue head out of range");
 		return;
 	}

@@ -26,8 +26,9 @@ void peer_ring_reply(struct peer *p, const void *buf, size_t len);
 unsigned int peer_ring_poll(struct broker *b);
 /*
  * The loop is about to block: tell every ring so, and check them once
- * more. false when one holds work after all (the loop must not block);
- * peer_ring_awake() undoes the announcement either way.
+ * more. false when one holds work after all: the loop must not block,
+ * and the announcement is already withdrawn; after a true, the loop calls
+ * peer_ring_awake() once it wakes.
  */
 bool peer_ring_sleep(struct broker *b);
 void peer_ring_awake(struct broker *b);
