@@ -690,6 +690,27 @@ static struct vb_client *open_ring_client(struct fake_ring *fr,
 	return c;
 }
 
+/* VB_CLIENT_RING=0 asks for no ring (a broker from before it). */
+START_TEST(ring_opt_out)
+{
+	struct vb_client *c = NULL;
+	struct vb_hello h;
+	struct vb_msg m;
+	int cfd, bfd;
+
+	ck_assert_int_eq(setenv("VB_CLIENT_RING", "0", 1), 0);
+	pair(&cfd, &bfd);
+	fake_welcome(bfd, 1, 1, 4, 16);
+	ck_assert_int_eq(vb_client_open_fd(cfd, DEV, &c), 0);
+	m = fake_read(bfd, 0);
+	ck_assert_int_eq(vb_msg_hello(&m, &h), 0);
+	ck_assert_uint_eq(h.flags, 0);
+	vb_client_close(c);
+	close(bfd);
+	unsetenv("VB_CLIENT_RING");
+}
+END_TEST
+
 /* A ring too small for a full request of max_entries is refused. */
 START_TEST(ring_too_small)
 {
@@ -1080,6 +1101,7 @@ int main(void)
 	tcase_add_test(tc, connect_errors);
 	tcase_add_test(tc, ring_calls);
 	tcase_add_test(tc, ring_too_small);
+	tcase_add_test(tc, ring_opt_out);
 	tcase_add_test(tc, ring_kick);
 	tcase_add_test(tc, ring_hangup_and_garbage);
 	suite_add_tcase(s, tc);
