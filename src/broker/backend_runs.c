@@ -319,56 +319,80 @@ int backend_runs_map(struct backend_runs *rs,
 }
 
 /*
- * Put back the part of a removed run that the unmap did not ask for. It is
- * recorded first so a failed allocation cannot leave an unrecorded mapping.
+ * Map one run and record it. It is recorded first so a failed allocation
+ * cannot leave an unrecorded mapping.
  */
-static int backend_runs_remap_piece(struct backend_runs *rs,
-				    const struct backend_runs_kernel *k,
-				    const struct backend_run *piece)
+static int backend_runs_put(struct backend_runs *rs,
+			    const struct backend_runs_kernel *k,
+			    const struct backend_run *r)
 {
-	int ret = backend_runs_insert(rs, piece);
+	int ret = backend_runs_insert(rs, r);
 
 	if (!ret) {
-		ret = k->map_run(k->ctx, piece);
+		ret = k->map_run(k->ctx, r);
 		if (ret)
-			backend_runs_remove(rs, piece->iova);
+			backend_runs_remove(rs, r->iova);
 	}
-	if (ret)
-		log_err("re-map of the remainder iova 0x%llx (%llu pages) of a split run failed: %d; those pages are now unmapped",
-			(unsigned long long)piece->iova,
-			(unsigned long long)piece->npages, ret);
 	return ret;
 }
 
-/* Unmap [first, last] from one run @r, re-mapping what lies outside. */
+static void backend_runs_log_lost(const struct backend_run *r, int err)
+{
+	log_err("re-map of the remainder iova 0x%llx (%llu pages) of a split run failed: %d; those pages are now unmapped",
+		(unsigned long long)r->iova, (unsigned long long)r->npages,
+		err);
+}
+
+/*
+ * Unmap [first, last] from one run @r, re-mapping what lies outside. A
+ * middle unmap needs one mapping more than it frees (head and tail), which
+ * type1 refuses at its dma_entry_limit: then the head comes off again and
+ * the whole run goes back into the two slots that frees, so the unmap
+ * fails with nothing lost and @r mapped as before.
+ */
 static int backend_runs_unmap_part(struct backend_runs *rs,
 				   const struct backend_runs_kernel *k,
 				   const struct backend_run *r, uint64_t first,
 				   uint64_t last)
 {
 	uint64_t r_last = backend_runs_last(r);
-	struct backend_run piece;
-	int ret, ret2 = 0;
+	struct backend_run head = *r, tail = *r;
+	bool has_head = r->iova < first, has_tail = r_last > last;
+	int ret;
 
 	ret = k->unmap_run(k->ctx, r);
 	if (ret)
 		return ret;
 	backend_runs_remove(rs, r->iova);
-	if (r->iova < first) {
-		piece = *r;
-		piece.npages = (first - r->iova) >> VB_PAGE_SHIFT;
-		ret2 = backend_runs_remap_piece(rs, k, &piece);
+	head.npages = (first - r->iova) >> VB_PAGE_SHIFT;
+	tail.iova = last + 1;
+	tail.vaddr = r->vaddr + (last + 1 - r->iova);
+	tail.npages = (r_last - last) >> VB_PAGE_SHIFT;
+	if (has_head) {
+		ret = backend_runs_put(rs, k, &head);
+		if (ret) {
+			/* nothing of @r is mapped: all of it can go back */
+			if (backend_runs_put(rs, k, r)) {
+				backend_runs_log_lost(&head, ret);
+				if (has_tail)
+					backend_runs_log_lost(&tail, ret);
+			}
+			return ret;
+		}
 	}
-	if (r_last > last) {
-		piece = *r;
-		piece.iova = last + 1;
-		piece.vaddr = r->vaddr + (last + 1 - r->iova);
-		piece.npages = (r_last - last) >> VB_PAGE_SHIFT;
-		ret = backend_runs_remap_piece(rs, k, &piece);
-		if (ret)
-			ret2 = ret;
+	if (!has_tail)
+		return 0;
+	ret = backend_runs_put(rs, k, &tail);
+	if (!ret)
+		return 0;
+	if (has_head && !k->unmap_run(k->ctx, &head)) {
+		backend_runs_remove(rs, head.iova);
+		has_head = false;
 	}
-	return ret2;
+	if (!has_head && !backend_runs_put(rs, k, r))
+		return ret;
+	backend_runs_log_lost(&tail, ret);
+	return ret;
 }
 
 int backend_runs_unmap(struct backend_runs *rs,
