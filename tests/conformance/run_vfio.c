@@ -188,17 +188,23 @@ static int rv_create(const char *name, struct backend **be)
 /*
  * type1's dma_entry_limit, for real: @held runs are mapped already, so the
  * batch of L entries must fail at index L - held with ENOSPC, rolled back.
+ * Then the container filled to the limit exactly, its first run 4 pages
+ * long: unmapping that run's middle needs one mapping more than it frees,
+ * so it must fail with ENOSPC and lose nothing (every page still there to
+ * unmap afterwards).
  */
 static void rv_entry_limit(struct backend *be, struct backend_domain *d,
 			   const char *name, void *buf, unsigned int held)
 {
 	unsigned int i, l = type1_entry_limit;
 	struct backend_map_entry *e = calloc(l, sizeof(*e));
-	struct backend_unmap_entry u = { RV_LIMIT_IOVA, 2ull * l };
+	struct backend_unmap_entry u = { RV_LIMIT_IOVA, 2ull * l + 8 };
+	struct backend_unmap_entry mid = { RV_LIMIT_IOVA + VB_PAGE_SIZE, 2 };
 	struct backend_result res;
+	uint64_t want;
 	int ret;
 
-	if (!e || 2ull * l * VB_PAGE_SIZE > (1ull << 28) - RV_LIMIT_IOVA) {
+	if (!e || (2ull * l + 8) * VB_PAGE_SIZE > (1ull << 28) - RV_LIMIT_IOVA) {
 		rv_result(name, "dma_entry_limit", 0, "limit %u not testable", l);
 		free(e);
 		return;
@@ -221,6 +227,35 @@ static void rv_entry_limit(struct backend *be, struct backend_domain *d,
 	rv_result(name, "dma_entry_limit_rollback", !ret && res.pages_done == 0,
 		  "ret %d, %llu pages left mapped", ret,
 		  (unsigned long long)res.pages_done);
+
+	for (i = 0; i < l - held; i++)
+		e[i] = (struct backend_map_entry){
+			RV_LIMIT_IOVA + (i ? 2ull * i + 8 : 0) * VB_PAGE_SIZE,
+			(uintptr_t)buf + (i % 1024) * VB_PAGE_SIZE, i ? 1 : 4,
+			VB_PROT_READ };
+	want = 4 + (l - held - 1);
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->map(d, e, l - held, &res);
+	if (ret || res.pages_done != want) {
+		rv_result(name, "dma_entry_limit_split", 0,
+			  "filling to the limit: ret %d, %llu pages", ret,
+			  (unsigned long long)res.pages_done);
+		free(e);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->unmap(d, &mid, 1, &res);
+	rv_result(name, "dma_entry_limit_split", ret == -ENOSPC &&
+		  res.pages_done == 0,
+		  "middle unmap of a run at the limit: ret %d pages_done %llu",
+		  ret, (unsigned long long)res.pages_done);
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->unmap(d, &u, 1, &res);
+	rv_result(name, "dma_entry_limit_split_kept", !ret &&
+		  res.pages_done == want,
+		  "after it: ret %d, %llu of %llu pages unmapped", ret,
+		  (unsigned long long)res.pages_done,
+		  (unsigned long long)want);
 	free(e);
 }
 
