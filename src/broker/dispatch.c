@@ -167,7 +167,7 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 	}
 	log_info("%s: claimed device %u (domain %u), protocol v%u, uid %u, requests through %s",
 		 p->name, dev->id, dev->domain->id, version,
-		 (unsigned int)p->uid, p->ring_mem ? "a shared ring" : "the socket");
+		 (unsigned int)p->uid, p->ring.base ? "a shared ring" : "the socket");
 	return 0;
 }
 
@@ -175,7 +175,7 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 static int dispatch_kick(struct peer *p, const struct vb_msg *m)
 {
 	(void)m;
-	return p->ring_mem ? 0 : -EPROTO;
+	return p->ring.base ? 0 : -EPROTO;
 }
 
 static void dispatch_count(struct peer *p, uint16_t type)

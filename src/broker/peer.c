@@ -107,7 +107,7 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 /* A ring peer's socket carries only KICKs: its window is the ring's. */
 static bool peer_throttled(const struct peer *p)
 {
-	return !p->ring_mem && p->pending + p->outq_len >= p->window;
+	return !p->ring.base && p->pending + p->outq_len >= p->window;
 }
 
 /* EV_READ is on exactly when the peer may send and has room. */
@@ -289,7 +289,7 @@ static void peer_send_answer(struct peer *p, const uint8_t *buf, ssize_t n)
 	/* Count the slot free before sending, so a queued reply fits. */
 	if (p->pending)
 		p->pending--;
-	if (p->ring_mem) {
+	if (p->ring.base) {
 		peer_ring_reply(p, buf, (size_t)n);
 		return;
 	}
@@ -406,7 +406,7 @@ bool peer_handle(struct peer *p, const uint8_t *buf, size_t n,
 		return false;
 	}
 	/* Two paths for requests would have no order between them. */
-	if (p->ring_mem && !from_ring && m.hdr.type != VB_MSG_KICK) {
+	if (p->ring.base && !from_ring && m.hdr.type != VB_MSG_KICK) {
 		peer_fail(p, "%s on the socket: this client's requests go through its shared ring",
 			  vb_msg_name(m.hdr.type));
 		return false;

@@ -66,11 +66,8 @@ struct peer {
 	uint32_t outq_head;
 	uint32_t outq_len;
 
-	/* shared ring, when granted (ring_mem != NULL) */
-	void *ring_mem;
-	size_t ring_size;
+	struct vb_ring ring;	/* ring.base NULL: no shared ring */
 	int ring_fd;		/* lent to WELCOME; closed with the peer */
-	struct vb_ring ring;
 
 	struct stats_counters stats;
 	uint64_t pages_current;

@@ -45,19 +45,17 @@ int peer_ring_create(struct peer *p)
 	}
 	vb_ring_format(mem, &l);
 	vb_ring_attach(&p->ring, mem, &l, VB_RING_BROKER);
-	p->ring_mem = mem;
-	p->ring_size = l.size;
 	p->ring_fd = fd;
 	return fd;
 }
 
 void peer_ring_destroy(struct peer *p)
 {
-	if (p->ring_mem)
-		munmap(p->ring_mem, p->ring_size);
+	if (p->ring.base)
+		munmap(p->ring.base, p->ring.layout.size);
 	if (p->ring_fd >= 0)
 		close(p->ring_fd);
-	p->ring_mem = NULL;
+	p->ring.base = NULL;
 	p->ring_fd = -1;
 }
 
@@ -124,7 +122,7 @@ static void peer_ring_drain(struct peer *p)
 
 static bool peer_ring_live(const struct peer *p)
 {
-	return p->ring_mem && p->state == PEER_READY;
+	return p->ring.base && p->state == PEER_READY;
 }
 
 unsigned int peer_ring_poll(struct broker *b)

@@ -55,9 +55,7 @@ struct vb_client {
 	struct client_slot *fifo;
 	unsigned int cap, head, count;
 	unsigned int spin_us;	/* see vb_client_set_spin() */
-	void *ring_mem;		/* NULL: requests go through the socket */
-	size_t ring_size;
-	struct vb_ring ring;
+	struct vb_ring ring;	/* ring.base NULL: requests use the socket */
 	uint8_t buf[VB_MSG_MAX_LEN];	/* tx and rx, one at a time */
 };
 
@@ -191,7 +189,7 @@ int vb_client_poll(struct vb_client *c, int timeout_ms)
 
 	if (c->dead)
 		return c->dead;
-	if (c->ring_mem)
+	if (c->ring.base)
 		return client_poll_ring(c, timeout_ms);
 	while (c->count) {
 		int fds[VB_MAX_RAM_REGIONS];
@@ -267,7 +265,7 @@ static int client_submit(struct vb_client *c, uint16_t type, const void *e,
 	}
 	if (len < 0)
 		return (int)len;
-	if (c->ring_mem) {
+	if (c->ring.base) {
 		/* never full: at most cap <= window <= nslots outstanding */
 		rc = vb_ring_send(&c->ring, c->buf, (uint32_t)len);
 		if (rc)
@@ -416,8 +414,6 @@ static int client_map_ring(struct vb_client *c, int fd)
 	if (mem == MAP_FAILED)
 		return -errno;
 	vb_ring_attach(&c->ring, mem, &l, VB_RING_CLIENT);
-	c->ring_mem = mem;
-	c->ring_size = l.size;
 	return 0;
 }
 
@@ -561,8 +557,8 @@ void vb_client_close(struct vb_client *c)
 		close(c->info.device_fd);
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->ring_mem)
-		munmap(c->ring_mem, c->ring_size);
+	if (c->ring.base)
+		munmap(c->ring.base, c->ring.layout.size);
 	free(c->fifo);
 	free(c);
 }

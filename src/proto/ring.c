@@ -103,7 +103,6 @@ void vb_ring_attach(struct vb_ring *r, void *mem,
 {
 	memset(r, 0, sizeof(*r));
 	r->base = mem;
-	r->hdr = mem;
 	r->layout = *l;
 	r->side = side;
 }
@@ -113,25 +112,30 @@ static bool ring_client(const struct vb_ring *r)
 	return r->side == VB_RING_CLIENT;
 }
 
+static struct vb_ring_hdr *ring_hdr(const struct vb_ring *r)
+{
+	return (struct vb_ring_hdr *)r->base;
+}
+
 /* The queue we produce into: requests for the client, replies for us. */
 static uint32_t *ring_tx_tail(const struct vb_ring *r)
 {
-	return ring_client(r) ? &r->hdr->sq_tail.v : &r->hdr->cq_tail.v;
+	return ring_client(r) ? &ring_hdr(r)->sq_tail.v : &ring_hdr(r)->cq_tail.v;
 }
 
 static uint32_t *ring_tx_head(const struct vb_ring *r)
 {
-	return ring_client(r) ? &r->hdr->sq_head.v : &r->hdr->cq_head.v;
+	return ring_client(r) ? &ring_hdr(r)->sq_head.v : &ring_hdr(r)->cq_head.v;
 }
 
 static uint32_t *ring_rx_tail(const struct vb_ring *r)
 {
-	return ring_client(r) ? &r->hdr->cq_tail.v : &r->hdr->sq_tail.v;
+	return ring_client(r) ? &ring_hdr(r)->cq_tail.v : &ring_hdr(r)->sq_tail.v;
 }
 
 static uint32_t *ring_rx_head(const struct vb_ring *r)
 {
-	return ring_client(r) ? &r->hdr->cq_head.v : &r->hdr->sq_head.v;
+	return ring_client(r) ? &ring_hdr(r)->cq_head.v : &ring_hdr(r)->sq_head.v;
 }
 
 static uint8_t *ring_slot(const struct vb_ring *r, bool sq, uint32_t pos)
@@ -200,14 +204,14 @@ ssize_t vb_ring_recv(struct vb_ring *r, void *buf, size_t cap)
 
 static uint32_t *ring_own_idle(const struct vb_ring *r)
 {
-	return ring_client(r) ? &r->hdr->client_idle.v :
-				&r->hdr->broker_idle.v;
+	return ring_client(r) ? &ring_hdr(r)->client_idle.v :
+				&ring_hdr(r)->broker_idle.v;
 }
 
 static uint32_t *ring_peer_idle(const struct vb_ring *r)
 {
-	return ring_client(r) ? &r->hdr->broker_idle.v :
-				&r->hdr->client_idle.v;
+	return ring_client(r) ? &ring_hdr(r)->broker_idle.v :
+				&ring_hdr(r)->client_idle.v;
 }
 
 /*

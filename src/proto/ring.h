@@ -32,8 +32,7 @@ enum vb_ring_side {
 };
 
 struct vb_ring {
-	uint8_t *base;
-	struct vb_ring_hdr *hdr;
+	uint8_t *base;		/* NULL: no ring attached */
 	struct vb_ring_layout layout;
 	enum vb_ring_side side;
 	uint32_t tx_pos;	/* our producer index (sq_tail or cq_tail) */
