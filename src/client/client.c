@@ -152,35 +152,29 @@ static int client_complete(struct vb_client *c, size_t len, unsigned int nfds)
 	return 0;
 }
 
-static int client_poll_ring(struct vb_client *c, int timeout_ms)
+/*
+ * The next reply into c->buf, from the ring or the socket: its length, or
+ * -EAGAIN when none came within @timeout_ms, -EPIPE, -EMSGSIZE, -EPROTO.
+ */
+static ssize_t client_recv(struct vb_client *c, int timeout_ms, int *fds,
+			   unsigned int *nfds)
 {
-	int delivered = 0;
-
-	while (c->count) {
+	if (!c->ring.base)
+		return transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
+				      VB_MAX_RAM_REGIONS, nfds, timeout_ms,
+				      c->spin_us);
+	*nfds = 0;
+	for (;;) {
 		ssize_t n = vb_ring_recv(&c->ring, c->buf, sizeof(c->buf));
 		int rc;
 
-		if (n == -EAGAIN) {
-			rc = transport_ring_wait(c->fd, &c->ring,
-						 c->info.version,
-						 delivered ? 0 : timeout_ms,
-						 c->spin_us);
-			if (rc == -EAGAIN)
-				break;
-			if (rc == -EPIPE && delivered)
-				break;
-			if (rc)
-				return client_die(c, rc);
-			continue;
-		}
-		if (n < 0)
-			return client_die(c, -EPROTO);
-		rc = client_complete(c, (size_t)n, 0);
+		if (n != -EAGAIN)
+			return n < 0 ? -EPROTO : n;
+		rc = transport_ring_wait(c->fd, &c->ring, c->info.version,
+					 timeout_ms, c->spin_us);
 		if (rc)
-			return client_die(c, rc);
-		delivered++;
+			return rc;
 	}
-	return delivered;
 }
 
 int vb_client_poll(struct vb_client *c, int timeout_ms)
@@ -189,17 +183,13 @@ int vb_client_poll(struct vb_client *c, int timeout_ms)
 
 	if (c->dead)
 		return c->dead;
-	if (c->ring.base)
-		return client_poll_ring(c, timeout_ms);
 	while (c->count) {
 		int fds[VB_MAX_RAM_REGIONS];
 		unsigned int nfds;
 		ssize_t n;
 		int rc;
 
-		n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
-				   VB_MAX_RAM_REGIONS, &nfds,
-				   delivered ? 0 : timeout_ms, c->spin_us);
+		n = client_recv(c, delivered ? 0 : timeout_ms, fds, &nfds);
 		if (n == -EAGAIN)
 			break;
 		/* The hangup stays visible on the socket: report what was

@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/clock.h"
 #include "vfio-broker/proto.h"
 
 int transport_wait(int fd, short events, int timeout_ms)
@@ -108,15 +107,13 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct transport_spin spin;
 	struct msghdr msg;
-	uint64_t spin_end = 0;
-	unsigned int tries = 0;
 	ssize_t n;
 	int rc;
 
 	*nfds = 0;
-	if (spin_us && timeout_ms != 0)
-		spin_end = vb_now_ns() + spin_us * 1000ull;
+	transport_spin_start(&spin, timeout_ms ? spin_us : 0, 8);
 	for (;;) {
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = &iov;
@@ -133,8 +130,7 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		/* the clock only every few tries: it can be a syscall too */
-		if (spin_end && (++tries % 8 || vb_now_ns() < spin_end))
+		if (transport_spin_more(&spin))
 			continue;
 		rc = transport_wait(fd, POLLIN, timeout_ms);
 		if (rc)

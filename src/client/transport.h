@@ -7,8 +7,36 @@
 #ifndef VB_CLIENT_TRANSPORT_H
 #define VB_CLIENT_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "common/clock.h"
+
+/*
+ * A busy-wait budget of @spin_us microseconds (0: none). The clock is read
+ * only every @every tries: reading it can cost a system call too.
+ */
+struct transport_spin {
+	uint64_t end;		/* 0: no budget */
+	unsigned int tries, every;
+};
+
+static inline void transport_spin_start(struct transport_spin *s,
+					unsigned int spin_us,
+					unsigned int every)
+{
+	s->end = spin_us ? vb_now_ns() + spin_us * 1000ull : 0;
+	s->tries = 0;
+	s->every = every;
+}
+
+/* May the caller try once more? */
+static inline bool transport_spin_more(struct transport_spin *s)
+{
+	return s->end && (++s->tries % s->every || vb_now_ns() < s->end);
+}
 
 /* Wait for @events on @fd: 0 when ready (or hung up), -EAGAIN after
  * @timeout_ms (-1: never), -EBADF for a bad fd. */

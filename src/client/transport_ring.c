@@ -5,7 +5,6 @@
 #include <poll.h>
 
 #include "client/transport.h"
-#include "common/clock.h"
 #include "proto/codec.h"
 
 int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version)
@@ -43,17 +42,11 @@ static int transport_ring_read_wake(int fd, uint16_t version, int timeout_ms)
 
 static bool transport_ring_spin(const struct vb_ring *r, unsigned int spin_us)
 {
-	uint64_t end;
-	unsigned int tries = 0;
+	struct transport_spin spin;
 
-	if (vb_ring_readable(r))
-		return true;
-	if (!spin_us)
-		return false;
-	end = vb_now_ns() + spin_us * 1000ull;
+	transport_spin_start(&spin, spin_us, 64);
 	while (!vb_ring_readable(r)) {
-		/* the clock only every few tries: it can be a syscall too */
-		if (++tries % 64 == 0 && vb_now_ns() >= end)
+		if (!transport_spin_more(&spin))
 			return false;
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
