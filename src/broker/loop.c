@@ -16,8 +16,10 @@
  * While they keep delivering, the loop asks libevent for socket events
  * only every LOOP_RING_PASSES passes: each such pass is a system call, and
  * under emulation a few of them per request cost more than the request.
- * A client whose ring fills while the loop sleeps sends a KICK, which the
- * loop announces on every ring before it blocks (peer_ring_sleep).
+ * Without polling, a pass that finds the rings empty blocks at once, as
+ * event_base_dispatch() would. A client whose ring fills while the loop
+ * sleeps sends a KICK, which the loop announces on every ring before it
+ * blocks (peer_ring_sleep).
  */
 #include "broker/loop.h"
 
@@ -55,32 +57,39 @@ int loop_run(struct broker *b)
 	seen = b->messages_in;
 	idle_from = vb_now_ns();
 	while (!loop_done(b)) {
+		bool busy = false;
 		int rc;
 
 		if (peer_ring_poll(b)) {
 			batcher_flush_now(b);
 			if (++ring_passes < LOOP_RING_PASSES)
 				continue;	/* idle_from moves below */
+			busy = true;
 		}
 		ring_passes = 0;
-		rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
-		if (rc)
-			return rc < 0 ? -1 : 0;	/* 1: no events left at all */
-		if (loop_done(b))
-			break;
-		if (b->messages_in != seen) {
-			seen = b->messages_in;
-			idle_from = vb_now_ns();
-			continue;
+		/* Without polling, only busy rings need a look at the sockets
+		 * before the loop sleeps: the blocking pass sees the rest. */
+		if (budget || busy) {
+			rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
+			if (rc)
+				return rc < 0 ? -1 : 0;	/* 1: no events left */
+			if (loop_done(b))
+				break;
+			if (b->messages_in != seen) {
+				seen = b->messages_in;
+				idle_from = vb_now_ns();
+				continue;
+			}
+			if (vb_now_ns() - idle_from < budget)
+				continue;
 		}
-		if (budget && vb_now_ns() - idle_from < budget)
-			continue;
 		if (!peer_ring_sleep(b))
 			continue;
 		rc = event_base_loop(b->base, EVLOOP_ONCE);
 		peer_ring_awake(b);
 		if (rc)
 			return rc < 0 ? -1 : 0;
+		seen = b->messages_in;
 		idle_from = vb_now_ns();
 	}
 	return 0;
