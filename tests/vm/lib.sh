@@ -14,12 +14,19 @@ vm_die() {
 	exit 2
 }
 
+# The installed version of package $1, or nothing. dpkg-query fails for a
+# package dpkg has never heard of (a fresh machine): that is "not
+# installed", not an error.
+vm_installed_version() {
+	{ dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true; } |
+		awk '$3 == "installed" { print $4 }'
+}
+
 # Prints the kernel release (e.g. 6.12.N+deb12-amd64) whose image, modules,
 # headers and source are all installed, or dies naming setup.sh.
 vm_kernel_release() {
 	local ver up rel
-	ver=$({ dpkg-query -W -f='${Status} ${Version}\n' linux-source-6.12 2>/dev/null || true; } |
-		awk '$3 == "installed" { print $4 }')
+	ver=$(vm_installed_version linux-source-6.12)
 	[ -n "$ver" ] || vm_die "linux-source-6.12 is not installed: run tests/vm/setup.sh"
 	up=${ver%%-*}
 	rel="$up+deb12-amd64"

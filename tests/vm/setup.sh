@@ -6,13 +6,7 @@
 # version), so the three always match. Idempotent: when everything is
 # installed it only queries dpkg and returns.
 set -euo pipefail
-
-# dpkg-query fails for a package dpkg has never heard of (a fresh
-# machine): that is "not installed", not an error.
-installed_version() {
-	{ dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true; } |
-		awk '$3 == "installed" { print $4 }'
-}
+. "$(dirname "$0")/lib.sh"
 
 pkgs_for() {
 	local up=${1%%-*}
@@ -24,11 +18,11 @@ pkgs_for() {
 base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev"
 
 # Fast path: an installed linux-source-6.12 whose image and headers match.
-ver=$(installed_version linux-source-6.12)
+ver=$(vm_installed_version linux-source-6.12)
 if [ -n "$ver" ]; then
 	missing=""
 	for p in $base $(pkgs_for "$ver"); do
-		[ "$(installed_version "$p")" ] || missing="$missing $p"
+		[ "$(vm_installed_version "$p")" ] || missing="$missing $p"
 	done
 	if [ -z "$missing" ]; then
 		echo "vm setup: kernel ${ver%%-*}+deb12-amd64 ($ver), everything installed"

@@ -40,28 +40,29 @@ while [ $# -gt 0 ]; do
 done
 [ -z "$log" ] || [ -r "$log" ] || vm_die "bench: cannot read $log"
 
-run() {
-. "$here/lib-e2e.sh"
-e2e_use_build "$build"
-work=$VM_WORK/e2e-bench
-mkdir -p "$work"
+# The run: boot one guest with the bench; $log is its serial log.
+run_bench() {
+	. "$here/lib-e2e.sh"
+	e2e_use_build "$build"
+	work=$VM_WORK/e2e-bench
+	mkdir -p "$work"
 
-# The baseline: the devproc's workload code plus a type1 "client" of its own.
-gcc -static -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-	-Wstrict-prototypes -Wmissing-prototypes \
-	-I"$VM_SRC/include" -I"$VM_SRC/src" -o "$work/vb-direct-type1" \
-	"$here/direct_type1.c" "$VM_SRC"/src/devproc/{guest_mem,lru,workload,workload_virtio_iommu,workload_coiommu}.c \
-	"$VM_SRC/src/common/log.c" || vm_die "bench: building vb-direct-type1 failed"
+	# The baseline: the devproc's workload code plus a type1 "client" of its own.
+	gcc -static -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+		-Wstrict-prototypes -Wmissing-prototypes \
+		-I"$VM_SRC/include" -I"$VM_SRC/src" -o "$work/vb-direct-type1" \
+		"$here/direct_type1.c" "$VM_SRC"/src/devproc/{guest_mem,lru,workload,workload_virtio_iommu,workload_coiommu}.c \
+		"$VM_SRC/src/common/log.c" || vm_die "bench: building vb-direct-type1 failed"
 
-e2e_initramfs "$work" 0 "$here/bench-guest.sh" "$rounds" "$work/vb-direct-type1"
-log=$work/guest-$(date +%Y%m%d-%H%M%S).log
-echo "bench: kernel $(vm_kernel_release), $rounds round(s), build $E2E_BUILD, log $log"
-qrc=0
-e2e_boot "$work" "$log" "${VB_VM_TIMEOUT:-3000}" || qrc=$?
-[ "$qrc" -eq 0 ] || echo "bench: QEMU exited $qrc"
-grep -oE 'E2E (ERROR|LOG).*' "$log" || true
+	e2e_initramfs "$work" 0 "$here/bench-guest.sh" "$rounds" "$work/vb-direct-type1"
+	log=$work/guest-$(date +%Y%m%d-%H%M%S).log
+	echo "bench: kernel $(vm_kernel_release), $rounds round(s), build $E2E_BUILD, log $log"
+	qrc=0
+	e2e_boot "$work" "$log" "${VB_VM_TIMEOUT:-3000}" || qrc=$?
+	[ "$qrc" -eq 0 ] || echo "bench: QEMU exited $qrc"
+	grep -oE 'E2E (ERROR|LOG).*' "$log" || true
 }
-[ -n "$log" ] || run
+[ -n "$log" ] || run_bench
 
 awk '
 function median(list,    a, m, t, i, j) {
