@@ -50,7 +50,6 @@ struct conn {
 	struct vb_range iova[VB_MAX_IOVA_RANGES];
 	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
 	int ring_fd;		/* -1 unless the broker granted a ring */
-	void *ring_mem;
 	struct vb_ring ring;
 };
 
@@ -188,25 +187,26 @@ static int hello(struct conn *c, uint32_t device, bool ring)
 		return OUTCOME_DISCONNECT;
 	c->version = c->welcome.version;
 	if (ring) {
-		const struct vb_ring_layout *l;
+		struct vb_ring_layout l;
+		void *mem;
 
 		if (!(c->welcome.flags & VB_WELCOME_F_RING)) {
 			fprintf(stderr, "vb-hostile: the broker granted no ring\n");
 			exit(2);
 		}
-		/* the test's broker is trusted to size it as it says */
-		c->ring_mem = mmap(NULL, 1u << 24, PROT_READ | PROT_WRITE,
-				   MAP_SHARED | MAP_NORESERVE, c->ring_fd, 0);
-		if (c->ring_mem == MAP_FAILED) {
-			perror("vb-hostile: mmap ring");
-			exit(2);
-		}
-		l = c->ring_mem;
-		if (vb_ring_check(l, l->size)) {
+		/* its size is in its header; the test's broker is trusted */
+		if (pread(c->ring_fd, &l, sizeof(l), 0) != sizeof(l) ||
+		    vb_ring_check(&l, l.size)) {
 			fprintf(stderr, "vb-hostile: bad ring layout\n");
 			exit(2);
 		}
-		vb_ring_attach(&c->ring, c->ring_mem, l, VB_RING_CLIENT);
+		mem = mmap(NULL, l.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   c->ring_fd, 0);
+		if (mem == MAP_FAILED) {
+			perror("vb-hostile: mmap ring");
+			exit(2);
+		}
+		vb_ring_attach(&c->ring, mem, &l, VB_RING_CLIENT);
 	}
 	return 0;
 }
@@ -292,7 +292,7 @@ static int attack_flood(struct conn *c)
 
 static struct vb_ring_hdr *ring_hdr(const struct conn *c)
 {
-	return c->ring_mem;
+	return (struct vb_ring_hdr *)c->ring.base;
 }
 
 static void ring_kick(struct conn *c)
@@ -347,7 +347,7 @@ static int ring_map(struct conn *c, uint64_t id)
 
 static int run_ring_attack(struct conn *c, const char *a)
 {
-	uint8_t *slot0 = (uint8_t *)c->ring_mem + c->ring.layout.sq_off;
+	uint8_t *slot0 = c->ring.base + c->ring.layout.sq_off;
 	uint32_t len;
 	int st;
 
