@@ -21,24 +21,6 @@
 #define BROKER_SANDBOX_MAX_FDS	256
 
 /*
- * Same rule as vfio-devproc: a build never picks up an older installed
- * policy, an installed binary never reads the source tree.
- */
-const char *broker_sandbox_policy_dir(void)
-{
-	static char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t blen = strlen(VB_BUILD_DIR);
-
-	if (n > 0) {
-		exe[n] = '\0';
-		if (!strncmp(exe, VB_BUILD_DIR, blen) && exe[blen] == '/')
-			return VB_SOURCE_DIR "/seccomp";
-	}
-	return VB_POLICY_DIR_INSTALL;
-}
-
-/*
  * kill() of one spawned devproc. The pid is an int to the kernel, so it is
  * compared as 32 bits like the signal; a child stays a zombie (its pid not
  * reusable) until the broker reaps it, so the rule cannot reach another
@@ -193,7 +175,7 @@ static unsigned int broker_sandbox_iommu_fds(int *out, unsigned int max)
 
 void broker_sandbox_enter(struct broker *b)
 {
-	const char *dir = broker_sandbox_policy_dir();
+	const char *dir = sandbox_policy_dir();
 	pid_t pids[BROKER_SANDBOX_MAX_PIDS];
 	struct sandbox_config cfg = {
 		.keep_all_fds = true,

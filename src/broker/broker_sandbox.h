@@ -27,10 +27,6 @@
 
 struct broker;
 
-/* Directory the broker reads its policies from: <source>/seccomp when the
- * binary runs from the build tree, else the installed data directory. */
-const char *broker_sandbox_policy_dir(void);
-
 /*
  * Compile @dir/broker.policy (and @dir/sanitizer.policy in ASan builds)
  * with $iommu_fds bound to @iommu_fds, and allow kill() of each of @pids

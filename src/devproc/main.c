@@ -86,8 +86,8 @@ static void devproc_usage(FILE *f)
 "  --foreign-iova IOVA  edu: then DMA to and from IOVA, which another\n"
 "  --foreign-gpa GPA    device's domain maps to GPA: GPA must stay\n"
 "                       untouched and unread (give both)\n"
-"  --policy FILE        seccomp policy (default: %s,\n"
-"                       devproc-edu.policy for --workload edu)\n"
+"  --policy FILE        seccomp policy (default: devproc.policy, for\n"
+"                       --workload edu devproc-edu.policy, in %s)\n"
 "  --quiet              only the result line and errors\n"
 "  --hold               after the workload, wait until killed or until\n"
 "                       the broker closes the connection\n"
@@ -99,7 +99,7 @@ static void devproc_usage(FILE *f)
 "Prints one line 'vfio-devproc: device D workload W: requests R maps M\n"
 "unmaps U pages_mapped P errors E result X' where X is OK or FAIL, and\n"
 "exits 0 or 1 accordingly.\n",
-		VB_POLICY_DIR_INSTALL "/devproc.policy");
+		sandbox_policy_dir());
 }
 
 static uint64_t devproc_num(const char *opt, const char *s, uint64_t max)
@@ -264,26 +264,6 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 }
 
 /*
- * Policies come from the source tree when this binary runs from the build
- * tree, else from the installed data directory; so a build never picks up
- * an older installed policy, and an installed binary never reads the
- * source tree.
- */
-static const char *devproc_policy_dir(void)
-{
-	static char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t blen = strlen(VB_BUILD_DIR);
-
-	if (n > 0) {
-		exe[n] = '\0';
-		if (!strncmp(exe, VB_BUILD_DIR, blen) && exe[blen] == '/')
-			return VB_SOURCE_DIR "/seccomp";
-	}
-	return VB_POLICY_DIR_INSTALL;
-}
-
-/*
  * The edu workload drives a real device through its VFIO device fd and so
  * needs a few more syscalls (devproc-edu.policy); the other workloads keep
  * the smaller devproc.policy.
@@ -293,7 +273,7 @@ static scmp_filter_ctx devproc_policy(const char *explicit_path,
 {
 	char main_path[PATH_MAX], asan_path[PATH_MAX];
 	const char *paths[2];
-	const char *dir = devproc_policy_dir();
+	const char *dir = sandbox_policy_dir();
 	struct filter_error err;
 	scmp_filter_ctx ctx;
 	unsigned int n = 0;

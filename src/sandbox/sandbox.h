@@ -64,4 +64,8 @@ void sandbox_enter(const struct sandbox_config *cfg);
 /* True once sandbox_enter() has finished in this process. */
 bool sandbox_active(void);
 
+/* Directory of the seccomp policies: <source>/seccomp for a binary run from
+ * the build tree, else the installed data directory (policy_dir.c). */
+const char *sandbox_policy_dir(void);
+
 #endif /* VB_SANDBOX_SANDBOX_H */

@@ -5,6 +5,8 @@ foreach(t config policy batcher stats spawn dispatch)
     SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_${t}.c
     LIBS vbbroker)
 endforeach()
+# test_config also parses the shipped examples and docs/config.md's file
+target_compile_definitions(test_config PRIVATE VB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # The broker's own sandbox: compiles and loads the real seccomp/broker.policy.
 vb_unit_test(test_broker_sandbox

@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ static const char good[] =
 	"max_entries = 1024\n"
 	"window = 7\n"
 	"poll_us = 250\n"
+	"ring = no\n"
 	"\n"
 	"[ram low]\n"
 	"gpa = 0x0\n"
@@ -61,6 +63,7 @@ START_TEST(good_file)
 	ck_assert_uint_eq(c->max_entries, 1024);
 	ck_assert_uint_eq(c->window, 7);
 	ck_assert_uint_eq(c->poll_us, 250);
+	ck_assert(!c->ring);
 	ck_assert_uint_eq(c->n_ram, 2);
 	ck_assert_str_eq(c->ram[0].name, "low");
 	ck_assert_uint_eq(c->ram[0].size, 256ull << 20);
@@ -118,6 +121,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c->max_entries, 256);
 	ck_assert_uint_eq(c->window, 32);
 	ck_assert_uint_eq(c->poll_us, 0);
+	ck_assert(c->ring);
 	ck_assert(!c->ram[0].populate);
 	ck_assert_uint_eq(c->ram[0].gpa, 0);
 	config_free(c);
@@ -278,6 +282,59 @@ START_TEST(load_missing_file)
 }
 END_TEST
 
+/* The shipped examples and the file in docs/config.md must parse as written. */
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f, "%s: cannot open", path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	ck_assert_int_ge(n, 0);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+static void parse_ok(const char *text, const char *name, unsigned int n_dev)
+{
+	struct config *c = NULL;
+	char err[256] = "";
+
+	ck_assert_msg(config_parse(text, name, &c, err, sizeof(err)) == 0,
+		      "%s: %s", name, err);
+	ck_assert_uint_eq(c->n_dev, n_dev);
+	config_free(c);
+}
+
+START_TEST(examples_parse)
+{
+	char *text = read_text(VB_SOURCE_DIR "/examples/broker.conf");
+	char *doc, *start, *end;
+
+	parse_ok(text, "examples/broker.conf", 3);
+	free(text);
+	text = read_text(VB_SOURCE_DIR "/examples/demo.conf");
+	parse_ok(text, "examples/demo.conf", 4);
+	free(text);
+
+	doc = read_text(VB_SOURCE_DIR "/docs/config.md");
+	start = strstr(doc, "```ini\n");
+	ck_assert_ptr_nonnull(start);
+	start += strlen("```ini\n");
+	end = strstr(start, "\n```");
+	ck_assert_ptr_nonnull(end);
+	end[1] = '\0';
+	parse_ok(start, "docs/config.md", 3);
+	free(doc);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -289,6 +346,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, pci_key);
 	tcase_add_loop_test(tc, bad_files, 0, (int)(sizeof(bad) / sizeof(*bad)));
 	tcase_add_test(tc, load_missing_file);
+	tcase_add_test(tc, examples_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }
