@@ -63,7 +63,10 @@ int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out);
 void vb_client_close(struct vb_client *c);
 
 const struct vb_client_info *vb_client_get_info(const struct vb_client *c);
-/* The socket, for poll()/epoll in the caller's event loop. */
+/* The socket, for poll()/epoll in the caller's event loop: call
+ * vb_client_poll(c, 0) after submitting and before sleeping on it, which
+ * (with a shared ring) asks the broker to make it readable with the next
+ * reply. */
 int vb_client_fd(const struct vb_client *c);
 
 /*

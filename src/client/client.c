@@ -56,6 +56,7 @@ struct vb_client {
 	unsigned int cap, head, count;
 	unsigned int spin_us;	/* see vb_client_set_spin() */
 	struct vb_ring ring;	/* ring.base NULL: requests use the socket */
+	bool ring_armed;	/* our idle word is left set, see client_recv */
 	uint8_t buf[VB_MSG_MAX_LEN];	/* tx and rx, one at a time */
 };
 
@@ -155,23 +156,35 @@ static int client_complete(struct vb_client *c, size_t len, unsigned int nfds)
 /*
  * The next reply into c->buf, from the ring or the socket: its length, or
  * -EAGAIN when none came within @timeout_ms, -EPIPE, -EMSGSIZE, -EPROTO.
+ *
+ * @arm: the caller asked not to wait at all, so it may be about to sleep
+ * on vb_client_fd() in its own event loop. With a ring, replies arrive
+ * without any socket activity unless the broker is asked to WAKE us, so an
+ * empty ring then leaves that request standing (c->ring_armed) until the
+ * next call takes it back.
  */
-static ssize_t client_recv(struct vb_client *c, int timeout_ms, int *fds,
-			   unsigned int *nfds)
+static ssize_t client_recv(struct vb_client *c, int timeout_ms, bool arm,
+			   int *fds, unsigned int *nfds)
 {
+	int rc;
+
 	if (!c->ring.base)
 		return transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
 				      VB_MAX_RAM_REGIONS, nfds, timeout_ms,
 				      c->spin_us);
 	*nfds = 0;
+	rc = transport_ring_disarm(c->fd, &c->ring, c->info.version,
+				   &c->ring_armed);
+	if (rc)
+		return rc;
 	for (;;) {
 		ssize_t n = vb_ring_recv(&c->ring, c->buf, sizeof(c->buf));
-		int rc;
 
 		if (n != -EAGAIN)
 			return n < 0 ? -EPROTO : n;
 		rc = transport_ring_wait(c->fd, &c->ring, c->info.version,
-					 timeout_ms, c->spin_us);
+					 timeout_ms, c->spin_us,
+					 arm ? &c->ring_armed : NULL);
 		if (rc)
 			return rc;
 	}
@@ -189,7 +202,8 @@ int vb_client_poll(struct vb_client *c, int timeout_ms)
 		ssize_t n;
 		int rc;
 
-		n = client_recv(c, delivered ? 0 : timeout_ms, fds, &nfds);
+		n = client_recv(c, delivered ? 0 : timeout_ms,
+				timeout_ms == 0, fds, &nfds);
 		if (n == -EAGAIN)
 			break;
 		/* The hangup stays visible on the socket: report what was

@@ -55,18 +55,37 @@ static bool transport_ring_spin(const struct vb_ring *r, unsigned int spin_us)
 	return true;
 }
 
+int transport_ring_disarm(int fd, struct vb_ring *r, uint16_t version,
+			  bool *armed)
+{
+	int wake;
+
+	if (!*armed)
+		return 0;
+	*armed = false;
+	if (!vb_ring_clear_idle(r))
+		return 0;
+	/* the broker took the word: its WAKE is sent or on the way */
+	wake = transport_ring_read_wake(fd, version, -1);
+	return wake && !vb_ring_readable(r) ? wake : 0;
+}
+
 int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
-			int timeout_ms, unsigned int spin_us)
+			int timeout_ms, unsigned int spin_us, bool *armed)
 {
 	int rc = 0, wake;
 
 	if (transport_ring_spin(r, timeout_ms ? spin_us : 0))
 		return 0;
-	if (timeout_ms == 0)
+	if (timeout_ms == 0 && !armed)
 		return -EAGAIN;
 	vb_ring_set_idle(r);
 	if (!vb_ring_readable(r))
 		rc = transport_wait(fd, POLLIN, timeout_ms);
+	if (rc == -EAGAIN && timeout_ms == 0) {
+		*armed = true;
+		return -EAGAIN;
+	}
 	if (vb_ring_clear_idle(r)) {
 		/* The broker took our word: its one WAKE is on the way and
 		 * must be read now, or the next sleep would end at once. */

@@ -9,6 +9,7 @@
 #ifndef VB_CLIENT_TRANSPORT_RING_H
 #define VB_CLIENT_TRANSPORT_RING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proto/ring.h"
@@ -21,8 +22,16 @@ int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version);
  * up to @timeout_ms (-1: forever). 0 when there is one, -EAGAIN when
  * there is none in time, -EPIPE when the broker hung up with nothing left
  * in the ring, -EPROTO for a datagram other than an expected WAKE.
+ *
+ * With @armed and @timeout_ms 0, a wait that finds nothing leaves the idle
+ * word set and *@armed true: the caller is about to sleep on the socket in
+ * its own event loop, and the broker's next reply must make it readable
+ * with a WAKE. transport_ring_disarm() takes the word back (reading that
+ * WAKE if it was sent) before the ring is read again.
  */
 int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
-			int timeout_ms, unsigned int spin_us);
+			int timeout_ms, unsigned int spin_us, bool *armed);
+int transport_ring_disarm(int fd, struct vb_ring *r, uint16_t version,
+			  bool *armed);
 
 #endif /* VB_CLIENT_TRANSPORT_RING_H */

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -876,6 +877,54 @@ START_TEST(ring_kick)
 }
 END_TEST
 
+/*
+ * A caller with its own event loop: vb_client_poll(c, 0) finding nothing
+ * must leave the broker a reason to make vb_client_fd() readable (a
+ * WAKE), or a poll() on it would wait forever for a reply already in the
+ * ring; the next call reads that WAKE, so none is left behind.
+ */
+START_TEST(ring_event_loop)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct rec rec = { 0 };
+	struct fake_ring fr;
+	struct vb_client *c;
+	pid_t pid;
+
+	c = open_ring_client(&fr, 4);
+	pfd.fd = vb_client_fd(c);
+	/* nothing outstanding: nothing to ask for */
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);
+	ck_assert(!vb_ring_take_peer_idle(&fr.br));
+
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert_uint_eq(ring_take(&fr).hdr.id, 1);
+	ck_assert(ring_answer(&fr, 1, 3));	/* a WAKE was owed */
+	ck_assert_int_eq(poll(&pfd, 1, 2000), 1);
+	ck_assert_int_eq(vb_client_poll(c, 0), 1);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert(client_socket_empty(c));
+
+	/* asked, then a blocking wait after all: the word is taken back
+	 * first, so the reply costs no WAKE */
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);	/* asks again */
+	ck_assert_int_eq(vb_client_set_spin(c, VB_CLIENT_SPIN_MAX_US), 0);
+	pid = ring_late_answer(&fr, 3, 20000);
+	ck_assert_int_eq(vb_client_wait(c), 0);
+	ck_assert_int_eq(child_status(pid), 0);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert(client_socket_empty(c));
+	ck_assert(fake_nothing_sent(fr.bfd));
+	close_ring_client(c, &fr);
+}
+END_TEST
+
 START_TEST(ring_hangup_and_garbage)
 {
 	struct rec rec = { 0 };
@@ -1103,6 +1152,7 @@ int main(void)
 	tcase_add_test(tc, ring_too_small);
 	tcase_add_test(tc, ring_opt_out);
 	tcase_add_test(tc, ring_kick);
+	tcase_add_test(tc, ring_event_loop);
 	tcase_add_test(tc, ring_hangup_and_garbage);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
