@@ -171,11 +171,25 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 	return 0;
 }
 
-/* A KICK only wakes the loop, which drains every ring on each pass. */
+/*
+ * A KICK only wakes the loop, which drains every ring on each pass. Its
+ * socket is never throttled (the ring is), so a KICK the broker did not
+ * ask for is refused: a flood of them would keep the socket readable and
+ * libevent busy with it ahead of everything else.
+ */
 static int dispatch_kick(struct peer *p, const struct vb_msg *m)
 {
 	(void)m;
-	return p->ring.base ? 0 : -EPROTO;
+	if (!p->ring.base)
+		return -EPROTO;
+	if (p->ring_kicks >= p->ring_idle_sets) {
+		peer_fail(p, "KICK the broker did not ask for (%llu KICKs, %llu idle announcements)",
+			  (unsigned long long)p->ring_kicks + 1,
+			  (unsigned long long)p->ring_idle_sets);
+		return -EPROTO;
+	}
+	p->ring_kicks++;
+	return 0;
 }
 
 static void dispatch_count(struct peer *p, uint16_t type)

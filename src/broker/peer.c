@@ -411,6 +411,10 @@ bool peer_handle(struct peer *p, const uint8_t *buf, size_t n,
 			  vb_msg_name(m.hdr.type));
 		return false;
 	}
+	if (from_ring && m.hdr.type == VB_MSG_KICK) {
+		peer_fail(p, "KICK in the shared ring: a KICK goes on the socket");
+		return false;
+	}
 	ret = dispatch_message(p, &m);
 	if (ret) {
 		peer_fail(p, "%s not allowed now (%s)", vb_msg_name(m.hdr.type),

@@ -68,6 +68,10 @@ struct peer {
 
 	struct vb_ring ring;	/* ring.base NULL: no shared ring */
 	int ring_fd;		/* lent to WELCOME; closed with the peer */
+	/* A client KICKs only after taking an idle word the broker set, so
+	 * more KICKs than announcements is a flood (dispatch_kick). */
+	uint64_t ring_idle_sets;
+	uint64_t ring_kicks;
 
 	struct stats_counters stats;
 	uint64_t pages_current;

@@ -140,9 +140,12 @@ bool peer_ring_sleep(struct broker *b)
 {
 	struct peer *p;
 
-	TAILQ_FOREACH(p, &b->peers, link)
-		if (peer_ring_live(p))
-			vb_ring_set_idle(&p->ring);
+	TAILQ_FOREACH(p, &b->peers, link) {
+		if (!peer_ring_live(p))
+			continue;
+		vb_ring_set_idle(&p->ring);
+		p->ring_idle_sets++;
+	}
 	TAILQ_FOREACH(p, &b->peers, link) {
 		if (!peer_ring_live(p) || !vb_ring_readable(&p->ring))
 			continue;

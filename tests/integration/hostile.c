@@ -295,13 +295,20 @@ static struct vb_ring_hdr *ring_hdr(const struct conn *c)
 	return (struct vb_ring_hdr *)c->ring.base;
 }
 
-static void ring_kick(struct conn *c)
+static void send_kick(struct conn *c)
 {
 	ssize_t n = vb_encode_simple(buf, sizeof(buf), c->version,
 				     VB_MSG_KICK, 0);
 
 	if (n > 0)
 		send_raw(c->fd, buf, (size_t)n);
+}
+
+/* As the library does: a KICK only when the broker said it sleeps. */
+static void ring_kick(struct conn *c)
+{
+	if (vb_ring_take_peer_idle(&c->ring))
+		send_kick(c);
 }
 
 /* The answer to a ring request: its status, or OUTCOME_DISCONNECT. */
@@ -380,6 +387,22 @@ static int run_ring_attack(struct conn *c, const char *a)
 			return st;
 		ring_hdr(c)->cq_head.v = 1000;
 		return ring_map(c, 3);
+	}
+	if (!strcmp(a, "ring-kick-flood")) {
+		/* KICKs the broker never asked for: they would keep its socket
+		 * readable, and its loop busy, for ever */
+		for (int i = 0; i < 256; i++)
+			send_kick(c);
+		return ring_map(c, 2);
+	}
+	if (!strcmp(a, "ring-kick-in-ring")) {
+		ssize_t n = vb_encode_simple(buf, sizeof(buf), c->version,
+					     VB_MSG_KICK, 0);
+
+		if (n < 0 || vb_ring_send(&c->ring, buf, (uint32_t)n))
+			return EPROTO;
+		ring_kick(c);
+		return ring_await(c);
 	}
 	if (!strcmp(a, "ring-socket-request")) {
 		struct vb_map_entry e = good_entry(c);
@@ -496,7 +519,8 @@ static void usage(FILE *f)
 		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"
 		"           overflow | bad-prot | too-many | flood |\n"
 		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
-		"           ring-bad-head | ring-socket-request | ring-resize\n");
+		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
+		"           ring-kick-in-ring | ring-resize\n");
 }
 
 int main(int argc, char **argv)

@@ -77,6 +77,8 @@ attack disconnect ring-bad-len
 attack disconnect ring-malformed
 attack disconnect ring-bad-head
 attack disconnect ring-socket-request
+attack disconnect ring-kick-flood
+attack disconnect ring-kick-in-ring
 attack EPERM ring-resize
 
 # Claims: a device in use, a device this uid may not have, and an unknown one.
@@ -100,6 +102,10 @@ check "broker logged a malformed message from the ring" \
 	grep -q 'from the ring' "$T/broker.log"
 check "broker logged a request on the socket beside the ring" \
 	grep -q 'requests go through its shared ring' "$T/broker.log"
+check "broker logged a KICK it did not ask for" \
+	grep -q 'KICK the broker did not ask for' "$T/broker.log"
+check "broker logged a KICK in the ring" \
+	grep -q 'KICK in the shared ring' "$T/broker.log"
 
 for _ in $(seq 600); do
 	grep -q 'result' "$T/good.out" && break
