@@ -187,7 +187,13 @@ static int batcher_do_unmap(struct broker *b, struct domain *d,
 	return b->be->ops->unmap(d->bd, e, n, res);
 }
 
-/* Re-issue each executable request of the run alone. */
+/*
+ * Re-issue each executable request of the run alone. An UNMAP's pages_done
+ * adds to what it was credited with before (batcher_unmap_failed): pages
+ * an earlier call already unmapped are holes now and count nothing again.
+ * A failed UNMAP keeps what it did unmap before the failing entry; a MAP
+ * is all-or-nothing and reports 0.
+ */
 static void batcher_retry_alone(struct broker *b, struct domain *d,
 				struct request *first, struct request *end)
 {
@@ -203,12 +209,15 @@ static void batcher_retry_alone(struct broker *b, struct domain *d,
 			ret = batcher_do_unmap(b, d, r->unmap, r->count, &res,
 					       NULL);
 		batcher_account_call(b, d, r, TAILQ_NEXT(r, link), r->count);
+		if (r->type == VB_MSG_UNMAP)
+			r->pages_done += res.pages_done;
 		if (ret) {
 			r->status = batcher_status(ret);
 			r->failed_index = res.failed_index;
-			r->pages_done = 0;
+			if (r->type == VB_MSG_MAP)
+				r->pages_done = 0;
 			/* Not executable any more: later retries skip it. */
-		} else {
+		} else if (r->type == VB_MSG_MAP) {
 			r->pages_done = res.pages_done;
 		}
 	}
@@ -250,6 +259,44 @@ static void batcher_map_run(struct broker *b, struct domain *d,
 	batcher_retry_alone(b, d, first, end);
 }
 
+/*
+ * A merged UNMAP failed part-way (type1 out of dma_entry_limit while
+ * splitting a run): its entries before the failing one were unmapped, the
+ * rest were not. Requests whose entries all came before it are answered
+ * from the per-entry counts; every later request, the failing one first,
+ * is issued alone, credited with what its entries already unmapped, so
+ * each reply is what that request alone would have got. Without
+ * per-entry counts for the done part nothing can be credited, and every
+ * request is issued alone.
+ */
+static void batcher_unmap_failed(struct broker *b, struct domain *d,
+				 struct request *first, struct request *end,
+				 size_t n, uint32_t failed)
+{
+	size_t k = 0, stop = failed == VB_NO_INDEX ? n : failed, i;
+	struct request *r;
+
+	for (i = 0; i < stop && i < n; i++)
+		if (b->scratch_pages[i] == UINT64_MAX)
+			break;
+	if (failed == VB_NO_INDEX)
+		stop = i;	/* the backend's counts end where it stopped */
+	else if (i < stop)
+		stop = 0;	/* done part without counts */
+	for (r = first; r != end; r = TAILQ_NEXT(r, link)) {
+		if (!batcher_executable(r))
+			continue;
+		r->pages_done = 0;
+		for (i = k; i < k + r->count && i <= stop && i < n; i++)
+			if (b->scratch_pages[i] != UINT64_MAX)
+				r->pages_done += b->scratch_pages[i];
+		if (k + r->count > stop || k + r->count > failed)
+			break;	/* not all done: retried from here */
+		k += r->count;
+	}
+	batcher_retry_alone(b, d, r, end);
+}
+
 static void batcher_unmap_run(struct broker *b, struct domain *d,
 			      struct request *first, struct request *end,
 			      size_t n, unsigned int nreq)
@@ -276,10 +323,13 @@ static void batcher_unmap_run(struct broker *b, struct domain *d,
 				if (batcher_executable(r)) {
 					r->status = batcher_status(ret);
 					r->failed_index = res.failed_index;
+					r->pages_done = res.pages_done;
 				}
 			return;
 		}
-		batcher_retry_alone(b, d, first, end);
+		log_debug("domain %u: merged UNMAP of %u requests failed at entry %u (%s)",
+			  d->id, nreq, res.failed_index, strerror(-ret));
+		batcher_unmap_failed(b, d, first, end, n, res.failed_index);
 		return;
 	}
 	/* one request: its pages_done is the total, counted below */
@@ -328,7 +378,10 @@ static void batcher_complete(struct broker *b, struct domain *d,
 	if (r->status) {
 		p->stats.errors++;
 		d->stats.errors++;
-	} else if (r->type == VB_MSG_MAP) {
+	}
+	/* a failed UNMAP may have unmapped pages before its failing entry;
+	 * a failed MAP left nothing (pages_done 0) */
+	if (r->type == VB_MSG_MAP) {
 		p->stats.pages_mapped += r->pages_done;
 		d->stats.pages_mapped += r->pages_done;
 		p->pages_current += r->pages_done;

@@ -433,6 +433,85 @@ START_TEST(merged_unmap_without_entry_counts)
 }
 END_TEST
 
+/*
+ * The sim's ops, but an unmap entry at BAD fails as type1 does when
+ * dma_entry_limit stops it splitting a run: the entries before it are
+ * unmapped and counted, the failing one and the rest are not.
+ */
+#define BAD	(WB + 16 * PG)
+static struct backend_ops failing_ops;
+
+static int unmap_failing_at_bad(struct backend_domain *d,
+				const struct backend_unmap_entry *e,
+				size_t n, struct backend_result *res)
+{
+	size_t k = 0;
+	int ret = 0;
+
+	while (k < n && e[k].iova != BAD)
+		k++;
+	if (k == n)
+		return sim_unmap(d, e, n, res);
+	res->pages_done = 0;
+	if (k)
+		ret = sim_unmap(d, e, k, res);
+	ck_assert_int_eq(ret, 0);
+	for (size_t i = k; res->entry_pages && i < n; i++)
+		res->entry_pages[i] = 0;
+	res->failed_index = (uint32_t)k;
+	return -ENOSPC;
+}
+
+/*
+ * A merged UNMAP that fails part-way: each request is answered as if it
+ * had been issued alone, with the pages it did unmap (before, the ones
+ * the merged call unmapped were lost from every count).
+ */
+START_TEST(merged_unmap_fails_part_way)
+{
+	struct vb_unmap_entry be[2] = { { WB, 3 }, { BAD, 1 } };
+	uint8_t buf[256];
+	uint64_t i1, i2, i3;
+
+	failing_ops = *br.be->ops;
+	sim_unmap = failing_ops.unmap;
+	failing_ops.unmap = unmap_failing_at_bad;
+	br.be->ops = &failing_ops;
+
+	map1(A, WA, 0, 1);
+	map1(A, WA + 2 * PG, 0, 1);
+	map1(B, WB, 0, 3);
+	batcher_flush(&br);
+	for (int c = 0; c < 2; c++)
+		while (recv(C[c], br.rxbuf, VB_MSG_MAX_LEN, MSG_DONTWAIT) > 0)
+			;
+	ck_assert_uint_eq(br.mapped_now, 5);
+	i1 = unmap1(A, WA, 1);
+	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
+	i3 = unmap1(A, WA + 2 * PG, 1);
+	batcher_flush(&br);
+	expect(A, i1, 0, VB_NO_INDEX, 1);
+	expect(B, i2, ENOSPC, 1, 3);
+	expect(A, i3, 0, VB_NO_INDEX, 1);
+	ck_assert_uint_eq(mapped(0), 0);
+	ck_assert_uint_eq(br.mapped_now, 0);
+	ck_assert_uint_eq(P[A]->pages_current, 0);
+	ck_assert_uint_eq(P[B]->pages_current, 0);
+	ck_assert_uint_eq(br.domains[0].stats.pages_unmapped, 5);
+	ck_assert_uint_eq(P[B]->stats.errors, 1);
+
+	/* alone, the same failure keeps its count too */
+	map1(B, WB, 0, 2);
+	batcher_flush(&br);
+	expect(B, next_id - 1, 0, VB_NO_INDEX, 2);
+	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
+	batcher_flush(&br);
+	expect(B, i2, ENOSPC, 1, 2);
+	ck_assert_uint_eq(br.mapped_now, 0);
+	ck_assert_uint_eq(P[B]->stats.pages_unmapped, 5);
+}
+END_TEST
+
 START_TEST(dead_peer_skipped)
 {
 	uint64_t i1;
@@ -520,6 +599,7 @@ static Suite *batcher_suite(void)
 	tcase_add_test(tc, refused_in_place);
 	tcase_add_test(tc, merged_unmap_counts_per_request);
 	tcase_add_test(tc, merged_unmap_without_entry_counts);
+	tcase_add_test(tc, merged_unmap_fails_part_way);
 	tcase_add_test(tc, dead_peer_skipped);
 	tcase_add_test(tc, cleanup_on_close);
 	tcase_add_test(tc, throttle_at_window);
