@@ -4,12 +4,14 @@
  * broker, so a large guest costs nothing until someone writes to it,
  * unless the region asks to be populated (as a running guest's RAM would
  * be; the first pin of a page otherwise pays for allocating it). The
- * memfds travel to clients in WELCOME so devices see the same pages.
+ * memfds travel to clients in WELCOME so devices see the same pages;
+ * sealed, so no client can change their size under the others.
  */
 #define _GNU_SOURCE
 #include "broker/memory.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,7 +32,7 @@ int memory_init(struct memory *m, const struct config *cfg)
 		snprintf(r->name, sizeof(r->name), "%s", cfg->ram[i].name);
 		r->gpa = cfg->ram[i].gpa;
 		r->size = cfg->ram[i].size;
-		r->fd = memfd_create(name, MFD_CLOEXEC);
+		r->fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (r->fd < 0) {
 			ret = -errno;
 			log_err("memfd_create(%s): %s", name, strerror(errno));
@@ -41,6 +43,15 @@ int memory_init(struct memory *m, const struct config *cfg)
 			ret = -errno;
 			log_err("ftruncate(%s, %llu): %s", name,
 				(unsigned long long)r->size, strerror(errno));
+			goto fail;
+		}
+		/* Every client maps this fd: one that could shrink it would
+		 * make the others (and their devices' pages) fault. Writes
+		 * and hole punches stay possible; guest RAM must be writable. */
+		if (fcntl(r->fd, F_ADD_SEALS,
+			  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+			ret = -errno;
+			log_err("sealing %s: %s", name, strerror(errno));
 			goto fail;
 		}
 		r->va = mmap(NULL, r->size, PROT_READ | PROT_WRITE,

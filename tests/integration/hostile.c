@@ -49,6 +49,7 @@ struct conn {
 	struct vb_welcome welcome;
 	struct vb_range iova[VB_MAX_IOVA_RANGES];
 	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	int ram_fd;		/* the first RAM region's memfd */
 	int ring_fd;		/* -1 unless the broker granted a ring */
 	struct vb_ring ring;
 };
@@ -94,12 +95,12 @@ static int send_raw(int fd, const void *p, size_t len)
 }
 
 /*
- * Receive one message, closing any fds that came with it except the last
- * when @keep_last is set (it gets that one). Returns its length, 0 on
- * hang-up, or -errno.
+ * Receive one message, closing any fds that came with it except the first
+ * and the last when @keep_first / @keep_last are set (they get those).
+ * Returns its length, 0 on hang-up, or -errno.
  */
 static ssize_t recv_msg_keep(int fd, unsigned int *nfds, int timeout_ms,
-			     int *keep_last)
+			     int *keep_first, int *keep_last)
 {
 	union {
 		char b[CMSG_SPACE(sizeof(int) * VB_MAX_WELCOME_FDS)];
@@ -128,6 +129,8 @@ static ssize_t recv_msg_keep(int fd, unsigned int *nfds, int timeout_ms,
 		for (unsigned int i = 0; i < k; i++) {
 			if (keep_last && i == k - 1)
 				*keep_last = fds[i];
+			else if (keep_first && i == 0)
+				*keep_first = fds[i];
 			else
 				close(fds[i]);
 		}
@@ -138,7 +141,7 @@ static ssize_t recv_msg_keep(int fd, unsigned int *nfds, int timeout_ms,
 
 static ssize_t recv_msg(int fd, unsigned int *nfds, int timeout_ms)
 {
-	return recv_msg_keep(fd, nfds, timeout_ms, NULL);
+	return recv_msg_keep(fd, nfds, timeout_ms, NULL, NULL);
 }
 
 /* Wait for the answer to a request: its status, or OUTCOME_DISCONNECT. */
@@ -174,7 +177,8 @@ static int hello(struct conn *c, uint32_t device, bool ring)
 
 	if (n < 0 || send_raw(c->fd, buf, (size_t)n))
 		return OUTCOME_DISCONNECT;
-	n = recv_msg_keep(c->fd, &nfds, 10000, ring ? &c->ring_fd : NULL);
+	n = recv_msg_keep(c->fd, &nfds, 10000, &c->ram_fd,
+			  ring ? &c->ring_fd : NULL);
 	if (n <= 0)
 		return OUTCOME_DISCONNECT;
 	if (vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, 0, nfds, &m))
@@ -503,6 +507,14 @@ static int run_attack(struct conn *c, const char *a)
 	}
 	if (!strcmp(a, "flood"))
 		return attack_flood(c);
+	if (!strcmp(a, "ram-resize")) {
+		/* guest RAM is shared by every client of the broker: shrinking
+		 * it would SIGBUS the others, so its seals must refuse */
+		if (ftruncate(c->ram_fd, 0) == 0 ||
+		    ftruncate(c->ram_fd, (off_t)c->ram[0].size * 2) == 0)
+			return 0;
+		return errno;
+	}
 	if (!strncmp(a, "ring-", 5))
 		return run_ring_attack(c, a);
 	fprintf(stderr, "vb-hostile: unknown attack %s\n", a);
@@ -517,7 +529,7 @@ static void usage(FILE *f)
 		"  ATTACK:  hello (claim only) | valid | short | bad-len | bad-version |\n"
 		"           unknown-type | reply-type | bad-count | second-hello |\n"
 		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"
-		"           overflow | bad-prot | too-many | flood |\n"
+		"           overflow | bad-prot | too-many | flood | ram-resize |\n"
 		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
 		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
 		"           ring-kick-in-ring | ring-resize\n");
@@ -534,7 +546,7 @@ int main(int argc, char **argv)
 	};
 	const char *path = NULL, *expect = NULL;
 	uint32_t device = VB_DEVICE_ANY;
-	struct conn c = { .fd = -1, .ring_fd = -1 };
+	struct conn c = { .fd = -1, .ram_fd = -1, .ring_fd = -1 };
 	int opt, got, want;
 
 	while ((opt = getopt_long(argc, argv, "c:d:e:h", opts, NULL)) != -1) {

@@ -67,6 +67,9 @@ attack disconnect bad-count
 attack disconnect second-hello
 # A flood is throttled (the socket stops taking requests), then answered.
 attack ok flood
+# Guest RAM's memfd is sealed against resizing, which would fault every
+# other client that maps it.
+attack EPERM ram-resize
 # The shared ring: used right it works; indices, lengths or bytes out of
 # order in it, or a request on the socket beside it, cut the client off
 # (the bad-head client first maps a page, which must be released); and its
