@@ -18,6 +18,14 @@
 #include "broker/peer.h"
 #include "common/log.h"
 
+/*
+ * Anyone may connect, so a connection must say HELLO soon, and one user's
+ * connections still in the handshake are capped: otherwise silent
+ * connections could use up the broker's fds and lock out every client.
+ */
+#define LISTENER_HELLO_SECONDS		10
+#define LISTENER_MAX_HANDSHAKES		8
+
 struct listener {
 	int fd;
 	char *path;
@@ -102,6 +110,7 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct broker *b = arg;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	struct peer *p;
 	int fd;
 
 	(void)what;
@@ -117,8 +126,21 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
-		if (!peer_new(b, fd, NULL, cred.pid, cred.uid, cred.gid))
+		/* a user's connections that never say HELLO cannot pile up */
+		if (peer_count_new(b, cred.uid) >= LISTENER_MAX_HANDSHAKES) {
+			log_warn("uid %u already has %u connections without HELLO; refusing pid %d",
+				 (unsigned int)cred.uid, LISTENER_MAX_HANDSHAKES,
+				 (int)cred.pid);
+			close(fd);
 			continue;
+		}
+		p = peer_new(b, fd, NULL, cred.pid, cred.uid, cred.gid);
+		if (!p)
+			continue;
+		if (peer_set_deadline(p, LISTENER_HELLO_SECONDS)) {
+			peer_fail(p, "cannot arm the HELLO deadline");
+			continue;
+		}
 		log_debug("connection from pid %d uid %u gid %u", (int)cred.pid,
 			  (unsigned int)cred.uid, (unsigned int)cred.gid);
 	}

@@ -104,6 +104,40 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 	return p;
 }
 
+static void peer_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->state == PEER_NEW)
+		peer_fail(p, "no HELLO within %u s of connecting",
+			  p->deadline_s);
+}
+
+int peer_set_deadline(struct peer *p, unsigned int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+
+	p->deadline_s = seconds;
+	p->ev_deadline = evtimer_new(p->b->base, peer_deadline_cb, p);
+	if (!p->ev_deadline || event_priority_set(p->ev_deadline, 0) ||
+	    evtimer_add(p->ev_deadline, &tv))
+		return -ENOMEM;
+	return 0;
+}
+
+unsigned int peer_count_new(const struct broker *b, uid_t uid)
+{
+	const struct peer *p;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(p, &b->peers, link)
+		if (p->state == PEER_NEW && p->uid == uid)
+			n++;
+	return n;
+}
+
 /* A ring peer's socket carries only KICKs: its window is the ring's. */
 static bool peer_throttled(const struct peer *p)
 {
@@ -470,6 +504,8 @@ static void peer_free(struct peer *p)
 	event_free(p->ev_read);
 	event_free(p->ev_write);
 	event_free(p->ev_close);
+	if (p->ev_deadline)
+		event_free(p->ev_deadline);
 	close(p->fd);
 	TAILQ_REMOVE(&b->peers, p, link);
 	b->n_peers--;

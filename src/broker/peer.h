@@ -49,6 +49,8 @@ struct peer {
 	struct event *ev_read;
 	struct event *ev_write;
 	struct event *ev_close;
+	struct event *ev_deadline;	/* HELLO due by then; NULL: none */
+	unsigned int deadline_s;
 	enum peer_state state;
 	bool reading;
 
@@ -83,6 +85,11 @@ struct peer {
 /* Takes ownership of @fd (non-blocking is set here). */
 struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 		      pid_t pid, uid_t uid, gid_t gid);
+/* Drop @p unless it has sent HELLO within @seconds (clients of the
+ * listening socket: a connection that never speaks must not hold an fd). */
+int peer_set_deadline(struct peer *p, unsigned int seconds);
+/* Connections from @uid still in the handshake (state NEW). */
+unsigned int peer_count_new(const struct broker *b, uid_t uid);
 /* Queue or send one datagram; @fds are lent (not closed). */
 int peer_send(struct peer *p, const void *buf, size_t len, const int *fds,
 	      unsigned int nfds);

@@ -521,6 +521,33 @@ static int run_attack(struct conn *c, const char *a)
 	exit(2);
 }
 
+/*
+ * Connections that never say HELLO: the broker keeps only a few per user,
+ * so one more is closed at once (outcome "disconnect").
+ */
+#define SILENT_MAX	8	/* the broker's LISTENER_MAX_HANDSHAKES */
+static int silent_connections(const char *path, int want)
+{
+	int fds[SILENT_MAX + 1], got;
+	unsigned int nfds;
+
+	for (int i = 0; i <= SILENT_MAX; i++) {
+		fds[i] = conn_open(path);
+		if (fds[i] < 0)
+			return 2;
+	}
+	/* the first ones are kept (no answer yet), the last is not */
+	got = recv_msg(fds[SILENT_MAX], &nfds, 5000) == 0 ?
+	      OUTCOME_DISCONNECT : 0;
+	if (got && recv_msg(fds[0], &nfds, 0) != -ETIMEDOUT)
+		got = EPROTO;	/* a connection within the limit was cut */
+	for (int i = 0; i <= SILENT_MAX; i++)
+		close(fds[i]);
+	printf("vb-hostile: silent-connections: %s (expected %s)\n",
+	       outcome_name(got), outcome_name(want));
+	return got == want ? 0 : 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -530,6 +557,7 @@ static void usage(FILE *f)
 		"           unknown-type | reply-type | bad-count | second-hello |\n"
 		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"
 		"           overflow | bad-prot | too-many | flood | ram-resize |\n"
+		"           silent-connections |\n"
 		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
 		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
 		"           ring-kick-in-ring | ring-resize\n");
@@ -563,6 +591,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	want = outcome_parse(expect);
+	if (!strcmp(argv[optind], "silent-connections"))
+		return silent_connections(path, want);
 	c.fd = conn_open(path);
 	if (c.fd < 0)
 		return 2;

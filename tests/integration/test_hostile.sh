@@ -67,6 +67,8 @@ attack disconnect bad-count
 attack disconnect second-hello
 # A flood is throttled (the socket stops taking requests), then answered.
 attack ok flood
+# Connections that never say HELLO: a user gets a few, the next is closed.
+attack disconnect silent-connections
 # Guest RAM's memfd is sealed against resizing, which would fault every
 # other client that maps it.
 attack EPERM ram-resize
@@ -109,6 +111,8 @@ check "broker logged a KICK it did not ask for" \
 	grep -q 'KICK the broker did not ask for' "$T/broker.log"
 check "broker logged a KICK in the ring" \
 	grep -q 'KICK in the shared ring' "$T/broker.log"
+check "broker logged refusing a silent connection" \
+	grep -q 'connections without HELLO; refusing' "$T/broker.log"
 
 for _ in $(seq 600); do
 	grep -q 'result' "$T/good.out" && break

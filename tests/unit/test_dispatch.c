@@ -289,6 +289,40 @@ START_TEST(no_common_version)
 }
 END_TEST
 
+/* A connection that never says HELLO is dropped at its deadline; one that
+ * did is left alone when the timer fires. */
+START_TEST(hello_deadline)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	int fds[VB_MAX_WELCOME_FDS];
+	struct peer *silent, *talker;
+	int fs = connect_as(1000, 1, &silent);
+	int ft = connect_as(1000, 1, &talker);
+	struct vb_welcome w;
+	char c;
+
+	ck_assert_int_eq(peer_count_new(&br, 1000), 2);
+	ck_assert_int_eq(peer_count_new(&br, 2000), 0);
+	ck_assert_int_eq(peer_set_deadline(silent, 1), 0);
+	ck_assert_int_eq(peer_set_deadline(talker, 1), 0);
+	hello(talker, 1, 1, 1);
+	ck_assert_int_eq(answer(ft, &w, iova, ram, fds), 0);
+	for (unsigned int i = 0; i < vb_welcome_nfds(&w); i++)
+		close(fds[i]);
+	ck_assert_int_eq(peer_count_new(&br, 1000), 1);
+	event_base_loopexit(br.base, &tv);
+	event_base_dispatch(br.base);
+	ck_assert_uint_eq(br.n_peers, 1);
+	ck_assert_ptr_eq(TAILQ_FIRST(&br.peers), talker);
+	ck_assert_int_eq(talker->state, PEER_READY);
+	ck_assert_int_eq(recv(fs, &c, 1, 0), 0);	/* EOF */
+	close(fs);
+	close(ft);
+}
+END_TEST
+
 static Suite *dispatch_suite(void)
 {
 	Suite *s = suite_create("dispatch");
@@ -300,6 +334,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, claims);
 	tcase_add_test(tc, refused_peer_is_closed);
 	tcase_add_test(tc, no_common_version);
+	tcase_add_test(tc, hello_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }
