@@ -108,7 +108,7 @@ grep -q '^config VFIO_NOIOMMU' "$kconfig" || die "unexpected Kconfig layout"
 cat > "$tmp/kconfig-insert" <<'KC'
 config VFIO_IOMMU_TYPE1V3
 	tristate "VFIO IOMMU type1v3: page-granular, batched map/unmap"
-	depends on VFIO_CONTAINER && IOMMU_API && MMU
+	depends on VFIO_CONTAINER && IOMMU_API && MMU && X86_64
 	help
 	  A VFIO IOMMU backend for VMMs that map guest memory for DMA one
 	  page at a time. It keeps bits, not a structure, per mapped page,

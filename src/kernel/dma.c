@@ -108,6 +108,19 @@ struct v3_dma_unmap_ctx {
 	struct v3_dma_run	small_runs[V3_DMA_SMALL];
 };
 
+/*
+ * An empty container belongs to no mm: whoever maps next owns it, so a
+ * process that unmapped everything may hand the fd on (or exec) and the
+ * new owner can map. Called after a release of pages; the charge is 0.
+ */
+static void v3_dma_put_mm(struct v3_iommu *iommu)
+{
+	if (iommu->npages || !iommu->mm)
+		return;
+	mmdrop(iommu->mm);
+	iommu->mm = NULL;
+}
+
 static int v3_dma_account(struct v3_iommu *iommu, long npages)
 {
 	struct mm_struct *mm = iommu->mm;
@@ -225,8 +238,10 @@ static void v3_dma_unmap_run(struct iommu_domain *dom,
  * and clearing an empty PTE is harmless, while each call costs a full
  * page-table walk in the driver, which for scattered single pages was
  * the largest per-page cost of an unmap. VT-d clears the whole span; a
- * driver that stops at the first hole returns short, and the rest of the
- * span's runs are then unmapped one by one.
+ * driver that stops at the first hole (AMD-Vi) returns short, and the rest
+ * of the span's runs are then unmapped one by one. (Both are x86; arm64's
+ * io-pgtable would WARN on each hole, which is one reason the module is
+ * x86-64 only, see Kbuild.)
  */
 static void v3_dma_ctx_unmap(struct iommu_domain *dom,
 			     const struct v3_dma_unmap_ctx *ctx,
@@ -260,7 +275,7 @@ static void v3_dma_ctx_unmap(struct iommu_domain *dom,
 /*
  * Remove the collected runs from every domain, flush, then unpin.
  *
- * Drivers that gather page by page (VT-d, SMMUv3) flush on their own as
+ * Drivers that gather page by page (VT-d) flush on their own as
  * soon as a range is disjoint from what the gather already holds, which
  * for scattered pages would mean one flush per page. Starting the gather
  * with the span of all runs keeps every run inside it, so the batch costs
@@ -410,7 +425,8 @@ static u64 v3_dma_unmap_range(struct v3_iommu *iommu,
 		if (pfn == last)
 			break;
 		from = ++pfn;
-		if (!(pfn % V3_DMA_UNMAP_CHUNK))
+		/* by pages taken: sparse ones may never meet an aligned pfn */
+		if (!(n % V3_DMA_UNMAP_CHUNK))
 			cond_resched();
 		prot = v3_store_take(iommu, &pfn, pfn, last);
 	}
@@ -444,12 +460,15 @@ int v3_dma_unmap(struct v3_iommu *iommu,
 			n = v3_dma_unmap_range(iommu, &ctx, pfn, last);
 		if (entry_done)
 			entry_done[i] = n;
+		if (!((i + 1) % V3_DMA_RESCHED_ENTRIES))
+			cond_resched();
 	}
 	v3_dma_ctx_flush(iommu, &ctx);
 	v3_dma_ctx_free(&ctx);
 
 	*pages_done = ctx.done;
 	v3_dma_account(iommu, -(long)ctx.done);
+	v3_dma_put_mm(iommu);
 #ifdef V3_PROF
 	iommu->prof_pages[1] += ctx.done;
 #endif
@@ -469,6 +488,7 @@ void v3_dma_unmap_all(struct v3_iommu *iommu)
 	v3_dma_ctx_free(&ctx);
 	V3_CHECK(!iommu->npages);
 	v3_dma_account(iommu, -(long)ctx.done);
+	v3_dma_put_mm(iommu);
 }
 
 /*
@@ -486,9 +506,14 @@ unsigned long v3_dma_piece(unsigned long pfn, unsigned long npages)
 	return len == block ? len - 1 : len;
 }
 
-/* iommu_map() a physically contiguous run in pieces; see v3_dma_piece(). */
-int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
-		   phys_addr_t phys, unsigned long npages, int prot)
+/*
+ * iommu_map() a physically contiguous run in pieces; see v3_dma_piece().
+ * *@done grows by the pages mapped, also on failure (a failed iommu_map()
+ * has undone its own piece).
+ */
+static int v3_dma_map_pieces(struct iommu_domain *dom, unsigned long pfn,
+			     phys_addr_t phys, unsigned long npages, int prot,
+			     unsigned long *done)
 {
 	while (npages) {
 		unsigned long n = v3_dma_piece(pfn, npages);
@@ -499,11 +524,20 @@ int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
 				GFP_KERNEL_ACCOUNT);
 		if (ret)
 			return ret;
+		*done += n;
 		pfn += n;
 		phys += (phys_addr_t)n << PAGE_SHIFT;
 		npages -= n;
 	}
 	return 0;
+}
+
+int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
+		   phys_addr_t phys, unsigned long npages, int prot)
+{
+	unsigned long done = 0;
+
+	return v3_dma_map_pieces(dom, pfn, phys, npages, prot, &done);
 }
 
 /*
@@ -512,15 +546,17 @@ int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
  * every call, and 6.12 exports no iommu_map_nosync(), so this calls the
  * domain's map_pages op the way __iommu_map() does. Domains here map
  * PAGE_SIZE pages only (domain.c), so no page-size split is needed, and
- * pieces follow v3_dma_piece(). On failure the caller unmaps the chunk.
+ * pieces follow v3_dma_piece(). *@done grows by the pages mapped, also
+ * on failure, so the caller can unmap exactly those.
  */
 static int v3_dma_map_nosync(struct iommu_domain *dom, unsigned long pfn,
-			     phys_addr_t phys, unsigned long npages, int prot)
+			     phys_addr_t phys, unsigned long npages, int prot,
+			     unsigned long *done)
 {
 	const struct iommu_domain_ops *ops = dom->ops;
 
 	if (!ops->map_pages)
-		return v3_dma_map_run(dom, pfn, phys, npages, prot);
+		return v3_dma_map_pieces(dom, pfn, phys, npages, prot, done);
 	while (npages) {
 		unsigned long n = v3_dma_piece(pfn, npages);
 		size_t mapped = 0;
@@ -529,6 +565,7 @@ static int v3_dma_map_nosync(struct iommu_domain *dom, unsigned long pfn,
 		ret = ops->map_pages(dom, (dma_addr_t)pfn << PAGE_SHIFT, phys,
 				     PAGE_SIZE, n, prot | IOMMU_CACHE,
 				     GFP_KERNEL_ACCOUNT, &mapped);
+		*done += mapped >> PAGE_SHIFT;
 		if (ret)
 			return ret;
 		if (WARN_ON_ONCE(mapped != n << PAGE_SHIFT))
@@ -578,6 +615,8 @@ static int v3_dma_map_pages(struct v3_iommu *iommu, unsigned long pfn,
 	int ret = 0;
 
 	list_for_each_entry(d, &iommu->domains, next) {
+		unsigned long done = 0;
+
 		for (i = 0; i < n; i = j) {
 			unsigned long first = page_to_pfn(pages[i]);
 
@@ -585,14 +624,22 @@ static int v3_dma_map_pages(struct v3_iommu *iommu, unsigned long pfn,
 				if (page_to_pfn(pages[j]) != first + (j - i))
 					break;
 			ret = v3_dma_map_nosync(d->domain, pfn + i,
-						PFN_PHYS(first), j - i, prot);
+						PFN_PHYS(first), j - i, prot,
+						&done);
 			if (ret)
 				break;
 		}
 		if (ret) {
-			/* iommu_unmap() skips what the failed run left out */
-			iommu_unmap(d->domain, (dma_addr_t)pfn << PAGE_SHIFT,
-				    (size_t)n << PAGE_SHIFT);
+			/*
+			 * Only the pages this call mapped, which lie at the
+			 * chunk's start: asked to unmap a range whose first
+			 * page has no page table, VT-d clears the whole block
+			 * of that level (up to 1 GiB), other mappings too.
+			 */
+			if (done)
+				iommu_unmap(d->domain,
+					    (dma_addr_t)pfn << PAGE_SHIFT,
+					    (size_t)done << PAGE_SHIFT);
 			goto unwind;
 		}
 	}
@@ -709,13 +756,16 @@ int v3_dma_map(struct v3_iommu *iommu,
 	}
 
 	ret = v3_dma_account(iommu, total);
-	if (ret)
+	if (ret) {
+		v3_dma_put_mm(iommu);
 		return ret;
+	}
 
 	pages = kmalloc_array(min_t(u64, total, V3_DMA_PIN_CHUNK),
 			      sizeof(*pages), GFP_KERNEL);
 	if (!pages) {
 		v3_dma_account(iommu, -(long)total);
+		v3_dma_put_mm(iommu);
 		return -ENOMEM;
 	}
 
@@ -755,6 +805,7 @@ int v3_dma_map(struct v3_iommu *iommu,
 		v3_dma_ctx_flush(iommu, &ctx);
 		v3_dma_ctx_free(&ctx);
 		v3_dma_account(iommu, -(long)total);
+		v3_dma_put_mm(iommu);
 		return ret;
 	}
 
@@ -787,6 +838,9 @@ int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr,
 		return min_t(long, ret, INT_MAX);
 	}
 
+	/* a range that cannot be updated must not move the container */
+	if (!v3_tracked_full(iommu, pfn, last))
+		return -EINVAL;
 	if (old && old != current->mm && iommu->npages) {
 		ret = mmap_write_lock_killable(current->mm);
 		if (ret)

@@ -132,6 +132,9 @@ static int v3_domain_build_ranges(struct v3_iommu *iommu,
 	int ret;
 
 	INIT_LIST_HEAD(out);
+	/* no IOMMU page table, no IOVA space (and no capability to report) */
+	if (list_empty(&iommu->domains) && !extra)
+		return 0;
 	all = kmalloc(sizeof(*all), GFP_KERNEL);
 	if (!all)
 		return -ENOMEM;
@@ -216,7 +219,7 @@ static void v3_domain_update_pgsizes(struct v3_iommu *iommu)
 
 	list_for_each_entry(d, &iommu->domains, next)
 		bitmap &= d->domain->pgsize_bitmap;
-	/* every domain maps in kernel pages only; see v3_domain_attach() */
+	/* GET_INFO reports kernel pages only; see v3_domain_attach() */
 	iommu->pgsize_bitmap = bitmap & PAGE_SIZE;
 	if (!iommu->pgsize_bitmap)
 		iommu->pgsize_bitmap = PAGE_SIZE;
@@ -285,7 +288,7 @@ static bool v3_domain_group_known(struct v3_iommu *iommu,
  */
 static int v3_domain_replay(struct v3_iommu *iommu, struct iommu_domain *dom)
 {
-	unsigned long pfn = 0, run_pfn = 0, run_n = 0;
+	unsigned long pfn = 0, run_pfn = 0, run_n = 0, seen = 0;
 	phys_addr_t run_phys = 0;
 	int run_prot = 0;
 	int ret = 0;
@@ -312,7 +315,7 @@ static int v3_domain_replay(struct v3_iommu *iommu, struct iommu_domain *dom)
 		if (pfn == ULONG_MAX)
 			break;
 		pfn++;
-		if (!(pfn % 4096))
+		if (!(++seen % 4096))
 			cond_resched();
 	}
 	if (run_n)
@@ -415,7 +418,10 @@ int v3_domain_attach(struct v3_iommu *iommu, struct iommu_group *iommu_group,
 	}
 	/*
 	 * Map only in kernel pages: an IOMMU block mapping could not be
-	 * unmapped one page at a time, which the uAPI allows anywhere.
+	 * unmapped one page at a time, which the uAPI allows anywhere. VT-d
+	 * adds its superpage sizes back whenever a device attaches, so what
+	 * really guarantees it is that no map call is ever a whole aligned
+	 * block (v3_dma_piece()); this keeps other drivers honest.
 	 */
 	dom->pgsize_bitmap = PAGE_SIZE;
 
@@ -494,6 +500,7 @@ void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *iommu_group)
 {
 	struct v3_domain *d;
 	struct v3_group *g;
+	bool unmapped = false;
 	LIST_HEAD(ranges);
 
 	mutex_lock(&iommu->lock);
@@ -513,8 +520,10 @@ void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *iommu_group)
 		 * with it; unmap while the page table can still be read.
 		 */
 		if (list_is_singular(&d->groups) &&
-		    list_is_singular(&iommu->domains))
+		    list_is_singular(&iommu->domains) && iommu->npages) {
 			v3_dma_unmap_all(iommu);
+			unmapped = true;
+		}
 		iommu_detach_group(d->domain, iommu_group);
 		list_del(&g->next);
 		kfree(g);
@@ -532,6 +541,12 @@ void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *iommu_group)
 		v3_domain_commit_ranges(iommu, &ranges);
 out_unlock:
 	mutex_unlock(&iommu->lock);
+	/*
+	 * Emulated groups may remain, and their devices may hold pages of
+	 * what just went: they must drop them as after any unmap.
+	 */
+	if (unmapped)
+		v3_emulated_notify_unmap(iommu, 0, U64_MAX);
 }
 
 /* Container release: called with no other user of @iommu left. */

@@ -25,11 +25,6 @@
 #define V3_EXT_COUNT_BITS	16
 #define V3_EXT_COUNT_MAX	((1UL << V3_EXT_COUNT_BITS) - 1)
 
-struct v3_device {
-	struct list_head	next;
-	struct vfio_device	*vdev;
-};
-
 static int v3_emulated_page(struct v3_iommu *iommu, unsigned long pfn,
 			    int prot, struct page **page)
 {
@@ -174,33 +169,28 @@ int v3_emulated_dma_rw(void *data, dma_addr_t iova, void *buf,
 void v3_emulated_register(void *data, struct vfio_device *vdev)
 {
 	struct v3_iommu *iommu = data;
-	struct v3_device *dev;
 
-	/* only devices that can be told about unmaps need to be listed */
+	/*
+	 * Only devices that can be told about unmaps need to be listed. The
+	 * list node is the device's own iommu_entry, kept for the container
+	 * backend, so listing cannot fail and leave a device that pins pages
+	 * but never hears of an unmap.
+	 */
 	if (!vdev->ops->dma_unmap)
 		return;
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
-	if (!dev)
-		return;
-	dev->vdev = vdev;
 	mutex_lock(&iommu->devices_lock);
-	list_add(&dev->next, &iommu->devices);
+	list_add(&vdev->iommu_entry, &iommu->devices);
 	mutex_unlock(&iommu->devices_lock);
 }
 
 void v3_emulated_unregister(void *data, struct vfio_device *vdev)
 {
 	struct v3_iommu *iommu = data;
-	struct v3_device *dev;
 
+	if (!vdev->ops->dma_unmap)
+		return;
 	mutex_lock(&iommu->devices_lock);
-	list_for_each_entry(dev, &iommu->devices, next) {
-		if (dev->vdev == vdev) {
-			list_del(&dev->next);
-			kfree(dev);
-			break;
-		}
-	}
+	list_del(&vdev->iommu_entry);
 	mutex_unlock(&iommu->devices_lock);
 }
 
@@ -210,7 +200,7 @@ void v3_emulated_unregister(void *data, struct vfio_device *vdev)
  */
 void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size)
 {
-	struct v3_device *dev;
+	struct vfio_device *vdev;
 
 	/*
 	 * Unlocked peek: a device that registers after this read cannot hold
@@ -220,7 +210,7 @@ void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size)
 	if (!size || list_empty(&iommu->devices))
 		return;
 	mutex_lock(&iommu->devices_lock);
-	list_for_each_entry(dev, &iommu->devices, next)
-		dev->vdev->ops->dma_unmap(dev->vdev, iova, size);
+	list_for_each_entry(vdev, &iommu->devices, iommu_entry)
+		vdev->ops->dma_unmap(vdev, iova, size);
 	mutex_unlock(&iommu->devices_lock);
 }

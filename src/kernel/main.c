@@ -226,7 +226,10 @@ static long v3_main_map_dma(struct v3_iommu *iommu, union v3_main_args *a,
 		return -EINVAL;
 
 	if (map->flags & VFIO_DMA_MAP_FLAG_VADDR) {
-		if (iommu->mode != VFIO_TYPE1v3_MODE_TRACKED)
+		/* type1's rule: a vaddr update changes no protection */
+		if (iommu->mode != VFIO_TYPE1v3_MODE_TRACKED ||
+		    (map->flags & (VFIO_DMA_MAP_FLAG_READ |
+				   VFIO_DMA_MAP_FLAG_WRITE)))
 			return -EINVAL;
 		mutex_lock(&iommu->lock);
 		ret = v3_dma_set_vaddr(iommu, map->iova, map->size >> PAGE_SHIFT,

@@ -10,8 +10,9 @@
  * chunks of V3_DIRECT_CHUNK_PAGES bits. A chunk is freed when its last bit
  * is cleared, so an empty store holds no memory. A second bitmap of the
  * same shape marks the read-only pages, so unmap knows which pages the
- * device may have dirtied and replay keeps the protection; it is empty,
- * and free, while every mapping is writable.
+ * device may have dirtied and replay keeps read-only pages read-only (a
+ * write-only mapping comes back read+write); it is empty, and free, while
+ * every mapping is writable.
  *
  * The last chunk of the mapped-page bitmap that was looked up is kept
  * (iommu->chunk): a batch's pages lie close together, so its finds,

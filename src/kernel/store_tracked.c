@@ -28,14 +28,42 @@ static void v3_tracked_destroy(struct v3_iommu *iommu)
 	xa_destroy(&iommu->pages);
 }
 
+/*
+ * Called after each of @n entries a walk under the xa spinlock visited:
+ * every 4096, drop the lock and let others run, so a huge range never
+ * holds it (and preemption off) throughout. iommu->lock keeps the store
+ * unchanged meanwhile.
+ */
+static void v3_tracked_breathe(struct xa_state *xas, unsigned long n)
+{
+	if (n % 4096)
+		return;
+	xas_pause(xas);
+	xas_unlock(xas);
+	cond_resched();
+	xas_lock(xas);
+}
+
+bool v3_tracked_full(struct v3_iommu *iommu, unsigned long pfn,
+		     unsigned long last)
+{
+	XA_STATE(xas, &iommu->pages, pfn);
+	unsigned long count = 0;
+	void *entry;
+
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, last)
+		v3_tracked_breathe(&xas, ++count);
+	xas_unlock(&xas);
+	return count == last - pfn + 1;
+}
+
 void v3_tracked_erase(struct v3_iommu *iommu, unsigned long pfn,
 		      unsigned long npages)
 {
 	XA_STATE(xas, &iommu->pages, pfn);
-	unsigned long last = pfn + npages - 1;
+	unsigned long last = pfn + npages - 1, n = 0;
 	void *entry;
-
-	unsigned int n = 0;
 
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, last) {
@@ -43,13 +71,7 @@ void v3_tracked_erase(struct v3_iommu *iommu, unsigned long pfn,
 			iommu->vaddr_invalid--;
 		xas_store(&xas, NULL);
 		iommu->npages--;
-		/* do not hold the xa spinlock across a huge range */
-		if (!(++n % 4096)) {
-			xas_pause(&xas);
-			xas_unlock(&xas);
-			cond_resched();
-			xas_lock(&xas);
-		}
+		v3_tracked_breathe(&xas, ++n);
 	}
 	xas_unlock(&xas);
 }
@@ -134,16 +156,8 @@ long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
 	unsigned long count = 0;
 	void *entry;
 
-	if (!invalidate) {
-		xas_lock(&xas);
-		xas_for_each(&xas, entry, last)
-			count++;
-		xas_unlock(&xas);
-		if (count != last - pfn + 1)
-			return -EINVAL;
-		xas_set(&xas, pfn);
-		count = 0;
-	}
+	if (!invalidate && !v3_tracked_full(iommu, pfn, last))
+		return -EINVAL;
 
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, last) {
@@ -163,7 +177,7 @@ long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
 		}
 		/* replacing a present value entry never allocates */
 		xas_store(&xas, xa_mk_value(v));
-		count++;
+		v3_tracked_breathe(&xas, ++count);
 	}
 	xas_unlock(&xas);
 	return count;

@@ -141,7 +141,7 @@ struct v3_iommu {
 	struct list_head	domains;	/* struct v3_domain */
 	struct list_head	emulated;	/* struct v3_group, no domain */
 	struct list_head	ranges;		/* struct v3_range, sorted */
-	struct list_head	devices;	/* struct v3_device */
+	struct list_head	devices;	/* vfio_device.iommu_entry */
 	struct mutex		devices_lock;	/* guards devices */
 	struct mm_struct	*mm;		/* first mapper's, mmgrab()ed */
 	u64			pgsize_bitmap;
@@ -269,6 +269,9 @@ int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr,
 		     bool invalidate);
 
 /* store_tracked.c */
+/* Is every page of [pfn, last] in the tracked store? */
+bool v3_tracked_full(struct v3_iommu *iommu, unsigned long pfn,
+		     unsigned long last);
 long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
 			  unsigned long last, unsigned long vaddr_pfn,
 			  bool invalidate);

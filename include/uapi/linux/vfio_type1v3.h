@@ -6,8 +6,7 @@
  * _UNMAP_DMA) and adds two batched ioctls. Selected with VFIO_SET_IOMMU:
  *
  *   VFIO_TYPE1v3_IOMMU         tracked mode: per-page IOVA -> vaddr record,
- *                              supports emulated devices (pin_pages, dma_rw)
- *                              and VFIO_DMA_MAP_FLAG_VADDR updates.
+ *                              which VFIO_DMA_MAP_FLAG_VADDR updates need.
  *   VFIO_TYPE1v3_DIRECT_IOMMU  direct mode: no vaddrs are kept; the IOMMU
  *                              page table is the record, the backend keeps
  *                              only a bitmap of mapped IOVA pages.

@@ -743,6 +743,10 @@ int t_conf_vaddr(enum vt_mode mode)
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA, &um) ? -errno : 0;
 	CHECK_OK(ret, "UNMAP_DMA FLAG_VADDR");
 	conf_expect(&c, 4, "vaddr invalidated: pages stay mapped and pinned");
+	m.flags = VFIO_DMA_MAP_FLAG_VADDR | VFIO_DMA_MAP_FLAG_READ;
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
+	CHECK_ERR(ret, EINVAL, "MAP_DMA FLAG_VADDR with a protection flag (type1's rule)");
+	m.flags = VFIO_DMA_MAP_FLAG_VADDR;
 	m.size = PG(6);		/* pages 4 and 5 are not mapped */
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
 	CHECK_ERR(ret, EINVAL, "MAP_DMA FLAG_VADDR over a range with unmapped pages");
@@ -757,8 +761,11 @@ int t_conf_vaddr(enum vt_mode mode)
 
 /*
  * One mm per container: after the parent has mapped, a forked child (same
- * container fd, its own mm) may not map; nothing is pinned for it. The
- * parent's mappings are untouched and still its own.
+ * container fd, its own mm) may not map; nothing is pinned for it, and in
+ * tracked mode a vaddr update it makes over a range with a hole fails
+ * without taking the container. The parent's mappings are untouched and
+ * still its own. Once the parent has unmapped everything the container
+ * belongs to nobody, and a child may map (and is then its owner).
  */
 int t_conf_mm(enum vt_mode mode)
 {
@@ -775,10 +782,17 @@ int t_conf_mm(enum vt_mode mode)
 	if (pid == 0) {
 		int ret = harness_v3_map1(c.ctx.container, X + PG(8), c.buf + PG(8), 2);
 		int ret1 = harness_t1_map(c.ctx.container, X + PG(8), c.buf + PG(8), PG(2));
+		struct vfio_iommu_type1_dma_map m = {
+			.argsz = sizeof(m), .flags = VFIO_DMA_MAP_FLAG_VADDR,
+			.vaddr = (uintptr_t)c.buf, .iova = X, .size = PG(6),
+		};
+		int ret2 = mode == VT_TRACKED &&
+			   ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
 
-		if (ret != -EPERM || ret1 != -EPERM) {
-			harness_fail(__FILE__, __LINE__, "child map: batch %d, MAP_DMA %d, want -EPERM",
-				     ret, ret1);
+		if (ret != -EPERM || ret1 != -EPERM ||
+		    ret2 != (mode == VT_TRACKED ? -EINVAL : 0)) {
+			harness_fail(__FILE__, __LINE__, "child: batch %d, MAP_DMA %d, want -EPERM; vaddr update %d",
+				     ret, ret1, ret2);
 			_exit(1);
 		}
 		_exit(0);
@@ -788,5 +802,26 @@ int t_conf_mm(enum vt_mode mode)
 	conf_expect(&c, 4, "after the child's refused maps");
 	e[0] = me(X + PG(8), c.buf + PG(8), 2);
 	MAP_OK(&c, e, 1, 6, "parent maps again");
+
+	CHECK_OK(harness_t1_unmap(c.ctx.container, X, PG(16), NULL), "parent unmaps all");
+	conf_expect(&c, 0, "empty container");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		int ret = harness_v3_map1(c.ctx.container, X, c.buf, 2);
+		int ret1 = harness_t1_unmap(c.ctx.container, X, PG(2), NULL);
+
+		if (ret || ret1) {
+			harness_fail(__FILE__, __LINE__, "child of an empty container: map %d, unmap %d, want 0",
+				     ret, ret1);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
+	conf_expect(&c, 0, "after the child mapped and unmapped");
+	e[0] = me(X, c.buf, 1);
+	MAP_OK(&c, e, 1, 1, "parent owns the empty container again");
 	return conf_end(&c);
 }

@@ -239,6 +239,39 @@ static int emu_check_unmap(struct emu *e, long long refs0)
 	return 0;
 }
 
+/*
+ * The last IOMMU-backed group leaves while the emulated one stays: every
+ * mapping goes with the page table, the device is told (and lets go of
+ * its pin, as after any unmap), and no IOVA range is reported any more.
+ */
+static int emu_check_last_detach(struct emu *e)
+{
+	struct vfio_emu_test_state s0, s;
+	uint8_t *page = e->buf + 2 * VT_PAGE;
+	long long refs;
+	struct vt_info info;
+
+	refs = emu_refs(e, page);
+	CHECK_OK(harness_v3_map1(e->ctx.container, IOVA(2), page, 1), "map before detach");
+	CHECK(emu_pin(e, IOVA(2), 1, PROT_R | PROT_W, NULL) == 1, "pin before detach");
+	RUN(emu_state(e, &s0));
+	CHECK(!ioctl(e->ctx.group[0], VFIO_GROUP_UNSET_CONTAINER),
+	      "UNSET_CONTAINER of the edu group: %s", strerror(errno));
+	close(e->ctx.group[0]);
+	e->ctx.group[0] = -1;
+	RUN(emu_state(e, &s));
+	CHECK(s.unmap_calls > s0.unmap_calls && s.npins == 0,
+	      "after the last IOMMU group left: %llu callbacks (had %llu), device holds %u pins",
+	      (unsigned long long)s.unmap_calls, (unsigned long long)s0.unmap_calls, s.npins);
+	CHECK(emu_refs(e, page) == refs, "page holds %lld references after detach, %lld before map",
+	      emu_refs(e, page), refs);
+	CHECK_OK(harness_info(e->ctx.container, &info), "GET_INFO");
+	CHECK(info.nranges == 0 && info.mapped_pages == 0,
+	      "no IOMMU group left, yet %d IOVA range(s) and %llu pages reported",
+	      info.nranges, (unsigned long long)info.mapped_pages);
+	return 0;
+}
+
 int t_emu(enum vt_mode mode)
 {
 	struct vfio_iommu_type1v3_map_entry ent[2];
@@ -295,6 +328,7 @@ int t_emu(enum vt_mode mode)
 	CHECK(emu_refs(&e, e.buf) == refs0 + 1,
 	      "forgotten device reference: %lld references after unmap, want %lld",
 	      emu_refs(&e, e.buf), refs0 + 1);
+	RUN(emu_check_last_detach(&e));
 	close(e.dev);
 	close(e.group);
 	harness_close(&e.ctx);
