@@ -21,6 +21,13 @@ failed=()
 passed=()
 
 want() { case " $tiers " in *" $1 "*) return 0 ;; esac; return 1; }
+for t in $tiers; do
+	case $t in
+	unit | integration | fuzz | vm) ;;
+	*) echo "test.sh: unknown tier '$t' in VB_TIERS (unit integration fuzz vm)" >&2
+	   exit 2 ;;
+	esac
+done
 step() { echo; echo "==== $* ===="; }
 
 run_ctest() { # build-dir label

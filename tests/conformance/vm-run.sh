@@ -81,6 +81,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "3 4 1 7" >/proc/sys/kernel/printk
 echo "CONF BOOTED"
+# from here on: module loads and device binds are checked as well
+n0=$(dmesg | wc -l)
 for w in $(cat /proc/cmdline); do
 	case $w in
 	conf.backends=*) BACKENDS=$(echo "${w#*=}" | tr , ' ') ;;
@@ -113,7 +115,6 @@ for d in /sys/bus/pci/devices/*; do
 	fi
 done
 [ -n "$LATE" ] || echo "CONF ERROR no second edu in a group of its own"
-n0=$(dmesg | wc -l)
 if [ -n "$DEV" ]; then
 	timeout -s KILL 600 /bin/conformance --group $GROUP --device $DEV $LATE \
 		--expect-probe $EXPECT --type1-entry-limit $T1LIMIT $BACKENDS

@@ -53,7 +53,11 @@ done
 "$VB_DEVPROC" --connect "$T/broker.sock" --device 1 --workload virtio-iommu \
 	--iterations 100 >"$T/d1.out" 2>&1
 echo \$? >"$T/d1.rc"
-sleep 0.2
+# the sink must have the devproc's disconnect before it goes away
+for _ in \$(seq 100); do
+	grep -q 'peer_free: dev 1' "$T/syslog.txt" 2>/dev/null && break
+	sleep 0.1
+done
 kill \$sp
 wait \$sp 2>/dev/null
 rm -f /dev/log

@@ -329,6 +329,8 @@ static Suite *dispatch_suite(void)
 	TCase *tc = tcase_create("hello");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	/* hello_deadline waits 2 s; Check's 4 s default flakes under load */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, welcome_device_fd);
 	tcase_add_test(tc, welcome_contents);
 	tcase_add_test(tc, claims);

@@ -92,6 +92,8 @@ done
 
 echo
 echo "VMTEST BOOTED $(uname -r)"
+# from here on: module loads and device binds are checked as well
+n0=$(dmesg | wc -l)
 for m in vfio vfio_iommu_type1 vfio-pci; do
 	modprobe "$m" || echo "VMTEST ERROR modprobe $m failed"
 done
@@ -118,7 +120,6 @@ for d in /sys/bus/pci/devices/*; do
 	echo "VMTEST DEVICE ${d##*/} group ${g##*/} driver $(basename "$(readlink "$d/driver")")"
 done
 
-n0=$(dmesg | wc -l)
 for t in $TESTS; do
 	echo "VMTEST START $t"
 	timeout -s KILL "$TO" /bin/vmtest "$t"

@@ -35,6 +35,7 @@ vmtest="$VM_WORK/guest/vmtest"
 
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || mapfile -t tests < <("$vmtest" --list)
+[ ${#tests[@]} -gt 0 ] || vm_die "no guest tests to run ($vmtest --list gave none)"
 list=$(IFS=,; echo "${tests[*]}")
 
 mkdir -p "$VM_WORK/logs"

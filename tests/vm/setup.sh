@@ -31,7 +31,7 @@ if [ -n "$ver" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
+apt-get -o DPkg::Lock::Timeout=600 update -q
 cand=$(apt-cache policy linux-source-6.12 | awk '/Candidate:/ { print $2 }')
 [ -n "$cand" ] && [ "$cand" != "(none)" ] || {
 	echo "vm setup: no linux-source-6.12 in the archive" >&2
@@ -48,5 +48,5 @@ pins=""
 for p in $(pkgs_for "$cand"); do
 	pins="$pins $p=$cand"
 done
-apt-get install -y -q --no-install-recommends $base $pins
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $base $pins
 echo "vm setup: kernel ${cand%%-*}+deb12-amd64 ($cand) installed"

@@ -33,12 +33,18 @@ w1_build() {
 	fi
 }
 
+# The VM tier's kernel (the installed linux-source-6.12's), not the
+# running one: the host may run another kernel with its own headers.
+rel=$(bash -c '. "$1/tests/vm/lib.sh" && vm_kernel_release' sh "$top") ||
+	exit 1
+kdir=/usr/src/linux-headers-$rel
 for debug in 0 1; do
 	w1_build "V3_DEBUG=$debug" "$top/src/kernel" V3_DEBUG=$debug \
-		BUILD_DIR="$work/obj-$debug"
+		KDIR="$kdir" BUILD_DIR="$work/obj-$debug"
 done
 # the VM tier's emulated test device is kernel code too
-w1_build tests/vm/emu "$top/tests/vm/emu" BUILD_DIR="$work/obj-emu"
+w1_build tests/vm/emu "$top/tests/vm/emu" KDIR="$kdir" \
+	BUILD_DIR="$work/obj-emu"
 
 if "$top/scripts/kernel-checkpatch.sh" "$top"/src/kernel/*.c \
 	"$top"/src/kernel/*.h "$top/include/uapi/linux/vfio_type1v3.h" \

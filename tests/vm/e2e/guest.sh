@@ -221,7 +221,13 @@ listen_tests() {
 	d1=${1:-0}
 	devproc A 1 --iterations 100000 --seed 3 --gpa-base $GA_BASE --gpa-size $GSIZE
 	devproc C 2 --iterations 6 --seed 4 --gpa-base $GB_BASE --gpa-size $GSIZE
-	wait_for 60 domain_mapped_at_least 1 $((d1 + 8))
+	# A must be seen mapping, and still be alive, when it is killed:
+	# otherwise nothing here is "mid-stream"
+	alive=no
+	if wait_for 60 domain_mapped_at_least 1 $((d1 + 8)) &&
+	   kill -0 $P_A 2>/dev/null; then
+		alive=yes
+	fi
 	kill -9 $P_A
 	wait $P_A 2>/dev/null
 	wait $P_C
@@ -234,11 +240,11 @@ listen_tests() {
 	p=$(pins)
 	echo "E2E LOG domain 1 after kill: mapped/unmapped/released $dp; mapped now $now; pins $p (base $base)"
 	set -- $dp
-	if [ $rc -eq 0 ] && [ "${1:-x}" = "${2:-y}" ] && [ "${1:-0}" -gt 0 ] &&
-	   [ "$now" = 0 ] && [ "$p" -eq "$base" ]; then
+	if [ $alive = yes ] && [ $rc -eq 0 ] && [ "${1:-x}" = "${2:-y}" ] &&
+	   [ "${1:-0}" -gt $d1 ] && [ "$now" = 0 ] && [ "$p" -eq "$base" ]; then
 		result ${be}_kill_devproc PASS "killed devproc left nothing mapped or pinned; the other finished OK"
 	else
-		result ${be}_kill_devproc FAIL "C rc $rc, domain 1 $dp, mapped now $now, pins $p (base $base)"
+		result ${be}_kill_devproc FAIL "A mapping and alive when killed: $alive; C rc $rc, domain 1 $dp (before: $d1), mapped now $now, pins $p (base $base)"
 	fi
 
 	# The broker dies with a page mapped: every pin released.

@@ -87,6 +87,8 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /tmp
 echo "3 4 1 7" >/proc/sys/kernel/printk
 echo "E2E BOOTED \$(uname -r)"
+# from here on: module loads and device binds are checked as well
+n0=\$(dmesg | wc -l)
 modprobe vfio || echo "E2E ERROR modprobe vfio"
 modprobe vfio_iommu_type1 || echo "E2E ERROR modprobe vfio_iommu_type1"
 modprobe vfio-pci || echo "E2E ERROR modprobe vfio-pci"
@@ -101,7 +103,6 @@ for d in /sys/bus/pci/devices/*; do
 	echo vfio-pci >\$d/driver_override
 	echo \${d##*/} >/sys/bus/pci/drivers_probe
 done
-n0=\$(dmesg | wc -l)
 timeout -s KILL 1500 /bin/e2e-guest "$E2E_BUILD" "$VM_SRC" $args
 echo "E2E EXIT rc=\$?"
 if dmesg | tail -n +\$((n0 + 1)) | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t'; then
