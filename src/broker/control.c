@@ -70,6 +70,13 @@ static void control_conn_write_cb(struct bufferevent *bev, void *arg)
 		control_conn_done(bev, arg);
 }
 
+static void control_conn_gone_cb(struct bufferevent *bev, short what,
+				 void *arg)
+{
+	(void)what;
+	control_conn_done(bev, arg);
+}
+
 static void control_conn_run(struct bufferevent *bev, struct broker *b,
 			     const char *line)
 {
@@ -83,7 +90,10 @@ static void control_conn_run(struct bufferevent *bev, struct broker *b,
 		return;
 	}
 	free(answer);
-	bufferevent_setcb(bev, NULL, control_conn_write_cb, NULL, b);
+	/* a reader that went away or stopped reading (write error, the
+	 * 5 s timeout) must free the connection too */
+	bufferevent_setcb(bev, NULL, control_conn_write_cb,
+			  control_conn_gone_cb, b);
 	bufferevent_enable(bev, EV_WRITE);
 }
 

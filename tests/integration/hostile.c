@@ -73,10 +73,10 @@ static int outcome_parse(const char *s)
 	exit(2);
 }
 
-static int conn_open(const char *path)
+static int conn_open_type(const char *path, int type)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
 		return -1;
@@ -87,6 +87,11 @@ static int conn_open(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+static int conn_open(const char *path)
+{
+	return conn_open_type(path, SOCK_SEQPACKET);
 }
 
 static int send_raw(int fd, const void *p, size_t len)
@@ -522,6 +527,29 @@ static int run_attack(struct conn *c, const char *a)
 }
 
 /*
+ * Control-socket clients that ask and hang up before the answer: the
+ * broker's write fails, and each connection must still be freed (the
+ * test compares the broker's open fds before and after).
+ */
+static int control_hangups(const char *path)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd = conn_open_type(path, SOCK_STREAM);
+
+		if (fd < 0)
+			return 2;
+		if (send_raw(fd, "stats\n", 6)) {
+			close(fd);
+			return 2;
+		}
+		shutdown(fd, SHUT_RDWR);
+		close(fd);
+	}
+	printf("vb-hostile: control-hangups: done\n");
+	return 0;
+}
+
+/*
  * Connections that never say HELLO: the broker keeps only a few per user,
  * so one more is closed at once (outcome "disconnect").
  */
@@ -557,7 +585,7 @@ static void usage(FILE *f)
 		"           unknown-type | reply-type | bad-count | second-hello |\n"
 		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"
 		"           overflow | bad-prot | too-many | flood | ram-resize |\n"
-		"           silent-connections |\n"
+		"           silent-connections | control-hangups (PATH: the control socket) |\n"
 		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
 		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
 		"           ring-kick-in-ring | ring-resize\n");
@@ -593,6 +621,8 @@ int main(int argc, char **argv)
 	want = outcome_parse(expect);
 	if (!strcmp(argv[optind], "silent-connections"))
 		return silent_connections(path, want);
+	if (!strcmp(argv[optind], "control-hangups"))
+		return control_hangups(path);
 	c.fd = conn_open(path);
 	if (c.fd < 0)
 		return 2;

@@ -69,6 +69,17 @@ attack disconnect second-hello
 attack ok flood
 # Connections that never say HELLO: a user gets a few, the next is closed.
 attack disconnect silent-connections
+# Control clients that hang up before their answer leave no fd behind.
+fds_before=$(ls "/proc/$BROKER_PID/fd" | wc -l)
+"$VB_HOSTILE" --connect "$T/control.sock" --expect ok control-hangups \
+	>>"$T/hostile.out" 2>&1
+for _ in $(seq 50); do
+	[ "$(ls "/proc/$BROKER_PID/fd" | wc -l)" -le "$fds_before" ] && break
+	sleep 0.1
+done
+fds_after=$(ls "/proc/$BROKER_PID/fd" | wc -l)
+check "control clients that hung up left no fd open ($fds_after <= $fds_before)" \
+	test "$fds_after" -le "$fds_before"
 # Guest RAM's memfd is sealed against resizing, which would fault every
 # other client that maps it.
 attack EPERM ram-resize
