@@ -145,6 +145,12 @@ static int backend_iommufd_map(struct backend_domain *d,
 			       const struct backend_map_entry *e, size_t n,
 			       struct backend_result *res)
 {
+	/* as v3 and type1: no device, no IOMMU behind the IOAS yet */
+	if (!d->ndevs) {
+		res->failed_index = VB_NO_INDEX;
+		res->pages_done = 0;
+		return -ENODEV;
+	}
 	return backend_runs_map(d->runs, &d->kernel, e, n, res);
 }
 

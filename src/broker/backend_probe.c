@@ -17,6 +17,7 @@
 
 #define PROBE_VFIO	"/dev/vfio/vfio"
 #define PROBE_IOMMUFD	"/dev/iommu"
+#define PROBE_VFIO_CDEV	"/sys/class/vfio-dev"
 
 static int backend_probe_ext(unsigned long ext, const char *what, char *reason,
 			     size_t len)
@@ -54,7 +55,15 @@ static int backend_probe_iommufd(char *reason, size_t len)
 			 PROBE_IOMMUFD);
 		return -ENODEV;
 	}
-	snprintf(reason, len, "%s exists", PROBE_IOMMUFD);
+	/* the class exists once vfio is loaded with device cdevs */
+	if (access(PROBE_VFIO_CDEV, F_OK)) {
+		snprintf(reason, len,
+			 "%s exists but %s does not (vfio without CONFIG_VFIO_DEVICE_CDEV or not loaded): no device could be bound to it",
+			 PROBE_IOMMUFD, PROBE_VFIO_CDEV);
+		return -ENODEV;
+	}
+	snprintf(reason, len, "%s and %s exist", PROBE_IOMMUFD,
+		 PROBE_VFIO_CDEV);
 	return 0;
 }
 

@@ -44,6 +44,16 @@ static int domain_attach(struct broker *b, struct device *dev)
 			dev->id, ops->name);
 		return -EINVAL;
 	}
+	/* functions of one card may share a group; it joins one domain once */
+	for (struct device *o = b->devices; o < dev; o++) {
+		if (o->cfg->group != dev->cfg->group)
+			continue;
+		if (o->domain == dev->domain)
+			return 0;
+		log_err("devices %u and %u share IOMMU group %d, which can be in one IOVA space only: give them the same domain",
+			o->id, dev->id, dev->cfg->group);
+		return -EINVAL;
+	}
 	ret = ops->domain_attach_group(dev->domain->bd, dev->cfg->group);
 	if (ret)
 		log_err("device %u: attaching IOMMU group %d to domain %u: %s",

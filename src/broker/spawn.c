@@ -71,7 +71,19 @@ static void spawn_child(const char *prog, char **argv, int fd)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* ignored dispositions survive exec: a devproc must die of the
+	 * broker's SIGTERM even if the broker's parent ignored it */
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/*
+	 * A process group of its own: a terminal's Ctrl-C then reaches only
+	 * the broker, which stops its devprocs itself (SIGTERM, a clean
+	 * stop) instead of finding them killed by SIGINT and counting that
+	 * as their failure.
+	 */
+	setpgid(0, 0);
 	if (fd == SPAWN_FD) {
 		if (fcntl(fd, F_SETFD, 0) < 0)
 			_exit(127);

@@ -438,6 +438,13 @@ static void rv_run(const char *name, int group, const char *device,
 	rv_result(name, "domain_open", !ret, "ret %d", ret);
 	if (ret)
 		goto out;
+	/* nothing behind the domain yet: a map has nowhere to go */
+	sm = (struct backend_map_entry){ RV_SCRATCH_IOVA, (uintptr_t)buf, 1,
+					 VB_PROT_READ | VB_PROT_WRITE };
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->map(d, &sm, 1, &res);
+	rv_result(name, "map_before_attach", ret == -ENODEV,
+		  "ret %d, expected %d", ret, -ENODEV);
 	ret = be->ops->domain_attach_group(d, group);
 	rv_result(name, "attach_group", !ret, "group %d ret %d", group, ret);
 	if (ret)

@@ -62,4 +62,29 @@ check "killed client's pages are all unmapped, neighbour's kept ($after == $befo
 check "broker logged the release" \
 	grep -qE 'dev 1 pid [0-9]+: released [1-9][0-9]* page\(s\) left mapped' "$T/broker.log"
 check "broker still alive" kill -0 "$BROKER_PID"
+
+# Ctrl-C at a terminal signals the whole foreground process group. The
+# broker, started as a group of its own here, must stop its spawned
+# devprocs itself and not count them as failed (they run in groups of
+# their own and never see the SIGINT).
+one_device_conf "control = $T/ctl2.sock" \
+	"spawn = $VB_DEVPROC --workload virtio-iommu --iterations 1 --hold" \
+	>"$T/intr.conf"
+# (env: a background job of a script starts with SIGINT ignored, which
+# its children would inherit; a terminal gives it the default action)
+setsid env --default-signal=INT "$VB_BROKER" -c "$T/intr.conf" \
+	>"$T/intr.out" 2>"$T/intr.log" &
+intr=$!
+BG_PIDS+=("$intr")
+for _ in $(seq 100); do
+	grep -q 'result OK' "$T/intr.out" 2>/dev/null && break
+	sleep 0.1
+done
+check "spawned devproc finished its workload and holds" grep -q 'result OK' "$T/intr.out"
+kill -INT -- "-$intr"
+wait "$intr"
+rc=$?
+check "broker stopped by SIGINT to its process group exits 0 (status $rc)" test "$rc" = 0
+check "its devproc was stopped, not counted as failed" \
+	grep -q 'devprocs 1 spawned, 0 failed' "$T/intr.out"
 finish

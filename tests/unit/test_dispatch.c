@@ -323,6 +323,56 @@ START_TEST(hello_deadline)
 }
 END_TEST
 
+/* A backend that attaches groups: the sim's ops plus a counting attach. */
+static struct backend_ops group_ops;
+static int group_attaches;
+
+static int count_attach(struct backend_domain *d, int group_nr)
+{
+	(void)d;
+	(void)group_nr;
+	group_attaches++;
+	return 0;
+}
+
+static int setup_groups(const char *text)
+{
+	struct broker b;
+	char err[256];
+	int ret;
+
+	memset(&b, 0, sizeof(b));
+	TAILQ_INIT(&b.peers);
+	ck_assert_int_eq(config_parse(text, "g", &b.cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(backend_sim_create(&b.be), 0);
+	group_ops = *b.be->ops;
+	group_ops.domain_attach_group = count_attach;
+	b.be->ops = &group_ops;
+	group_attaches = 0;
+	ret = domain_setup(&b);
+	domain_teardown(&b);
+	b.be->ops->destroy(b.be);
+	config_free(b.cfg);
+	return ret;
+}
+
+/* Functions of one card share an IOMMU group: in one domain the group is
+ * attached once; in two IOVA spaces it cannot be, and start-up says so. */
+START_TEST(shared_group)
+{
+	ck_assert_int_eq(setup_groups("[ram r]\nsize = 1M\n"
+		"[device 1]\ngroup = 7\ndomain = s\niova = 0x100000 1M\n"
+		"[device 2]\ngroup = 7\ndomain = s\niova = 0x200000 1M\n"
+		"[device 3]\ngroup = 8\niova = 0x100000 1M\n"), 0);
+	ck_assert_int_eq(group_attaches, 2);
+	ck_assert_int_eq(setup_groups("[ram r]\nsize = 1M\n"
+		"[device 1]\ngroup = 7\ndomain = s\niova = 0x100000 1M\n"
+		"[device 2]\ngroup = 7\nfenced = yes\niova = 0x100000 1M\n"),
+		-EINVAL);
+	ck_assert_int_eq(group_attaches, 1);
+}
+END_TEST
+
 static Suite *dispatch_suite(void)
 {
 	Suite *s = suite_create("dispatch");
@@ -337,6 +387,9 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, refused_peer_is_closed);
 	tcase_add_test(tc, no_common_version);
 	tcase_add_test(tc, hello_deadline);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("groups");
+	tcase_add_test(tc, shared_group);
 	suite_add_tcase(s, tc);
 	return s;
 }
