@@ -16,7 +16,8 @@
  *    when a page is already mapped, also by an earlier entry of the batch);
  *  - unmap removes every mapped page of every entry and skips holes; any
  *    page-aligned sub-range of an earlier map may be named (type1 and
- *    iommufd backends split their own runs to give this);
+ *    iommufd backends split their own runs to give this, which leaves the
+ *    rest of a cut run unmapped for a moment: not atomic for it);
  *  - res->pages_done counts pages mapped / pages that were mapped and now
  *    are not.
  */
@@ -88,7 +89,9 @@ struct backend_ops {
 	 * the domain. The first attach selects the IOMMU type; a group that
 	 * attaches after mappings exist gets them replayed by the kernel.
 	 * -EBUSY: the group is not viable (a device of it is not bound to
-	 * vfio-pci) or already in use.
+	 * vfio-pci) or already in use; -ENOENT (v3, type1): no /dev/vfio/N,
+	 * no device of the group is bound to vfio-pci; -EEXIST: already in
+	 * this domain.
 	 */
 	int (*domain_attach_group)(struct backend_domain *d, int group_nr);
 	/*

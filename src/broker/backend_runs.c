@@ -344,7 +344,10 @@ static void backend_runs_log_lost(const struct backend_run *r, int err)
 }
 
 /*
- * Unmap [first, last] from one run @r, re-mapping what lies outside. A
+ * Unmap [first, last] from one run @r, re-mapping what lies outside. Not
+ * atomic for what stays: between the unmap of @r and the re-map, a device
+ * touching the head or tail faults (type1 and iommufd cannot cut a
+ * mapping in place). A
  * middle unmap needs one mapping more than it frees (head and tail), which
  * type1 refuses at its dma_entry_limit: then the head comes off again and
  * the whole run goes back into the two slots that frees, so the unmap
@@ -388,9 +391,11 @@ static int backend_runs_unmap_part(struct backend_runs *rs,
 	if (has_head && !k->unmap_run(k->ctx, &head)) {
 		backend_runs_remove(rs, head.iova);
 		has_head = false;
+		/* the head is off again: if @r cannot go back, it is lost too */
+		if (!backend_runs_put(rs, k, r))
+			return ret;
+		backend_runs_log_lost(&head, ret);
 	}
-	if (!has_head && !backend_runs_put(rs, k, r))
-		return ret;
 	backend_runs_log_lost(&tail, ret);
 	return ret;
 }
