@@ -390,11 +390,12 @@ static int backend_runs_unmap_part(struct backend_runs *rs,
 		return 0;
 	if (has_head && !k->unmap_run(k->ctx, &head)) {
 		backend_runs_remove(rs, head.iova);
-		has_head = false;
 		/* the head is off again: if @r cannot go back, it is lost too */
 		if (!backend_runs_put(rs, k, r))
 			return ret;
 		backend_runs_log_lost(&head, ret);
+	} else if (!has_head && !backend_runs_put(rs, k, r)) {
+		return ret;
 	}
 	backend_runs_log_lost(&tail, ret);
 	return ret;
