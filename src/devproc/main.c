@@ -312,6 +312,27 @@ static int devproc_connect(const char *path)
 	return fd;
 }
 
+/*
+ * stdin, stdout and stderr must be open before anything else is: the
+ * WELCOME fds (guest RAM, the device) would otherwise take the lowest free
+ * numbers, and every log line, which the policy lets go to fds 1 and 2,
+ * would be written into guest memory or the device's BAR.
+ */
+static void devproc_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		n = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (n != fd)
+			_exit(1);	/* nowhere to say so */
+		/* inherited stdio is not close-on-exec; keep it alike */
+		fcntl(fd, F_SETFD, 0);
+	}
+}
+
 static bool devproc_output_is_file(void)
 {
 	struct stat st;
@@ -326,9 +347,8 @@ static void devproc_enter_sandbox(int sock, scmp_filter_ctx filter)
 	int keep[4];
 	unsigned int n = 0;
 
-	for (int fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) >= 0)
-			keep[n++] = fd;
+	for (int fd = 0; fd <= 2; fd++)	/* open: devproc_std_fds() */
+		keep[n++] = fd;
 	keep[n++] = sock;
 	cfg.keep_fds = keep;
 	cfg.n_keep = n;
@@ -391,6 +411,7 @@ int main(int argc, char **argv)
 	uint64_t t0;
 	bool ok;
 
+	devproc_std_fds();
 	log_init("vfio-devproc", false, LOG_LVL_INFO);
 	devproc_parse(argc, argv, &a);
 	if (a.opts.quiet)

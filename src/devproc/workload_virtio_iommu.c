@@ -185,13 +185,15 @@ int workload_virtio_iommu_run(struct devproc *dp)
 	}
 
 	for (uint64_t it = 0; it < dp->opts.iterations && rc == 0; it++) {
+		/* a round's buffers are all mapped at once: wrapping inside
+		 * one would put two of them on the same pages (EEXIST) */
+		if (cursor + nbuf * maxp > win_pages)
+			cursor = 0;
 		for (uint64_t i = 0; i < nbuf; i++) {
 			struct viommu_buf *b = &bufs[i];
 
 			b->dp = dp;
 			b->npages = 1 + devproc_rand(&rng) % maxp;
-			if (cursor + b->npages > win_pages)
-				cursor = 0;
 			b->iova = win->start + cursor * VB_PAGE_SIZE;
 			cursor += b->npages;
 			rc = viommu_pick_gpa(gbase, gsize, &rng, b->npages,

@@ -61,10 +61,18 @@ static void sandbox_rlimit(int resource, rlim_t value, const char *name)
 		return;
 	if (getrlimit(resource, &old))
 		sandbox_die(name, errno);
-	/* Never raise: without the capability that would fail anyway, and a
-	 * stricter limit set by the caller's parent stays. */
-	if (old.rlim_max != RLIM_INFINITY && old.rlim_max < value)
-		rl.rlim_cur = rl.rlim_max = old.rlim_max;
+	/* Never raise either limit: without the capability the hard one
+	 * would fail anyway, and a stricter limit set by the caller's parent
+	 * (soft or hard) stays. */
+	if (old.rlim_max != RLIM_INFINITY &&
+	    (value == RLIM_INFINITY || old.rlim_max < value))
+		rl.rlim_max = old.rlim_max;
+	if (old.rlim_cur != RLIM_INFINITY &&
+	    (rl.rlim_cur == RLIM_INFINITY || old.rlim_cur < rl.rlim_cur))
+		rl.rlim_cur = old.rlim_cur;
+	if (rl.rlim_max != RLIM_INFINITY &&
+	    (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > rl.rlim_max))
+		rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(resource, &rl))
 		sandbox_die(name, errno);
 }
@@ -80,8 +88,14 @@ static bool sandbox_cap_kept(const struct sandbox_config *cfg,
 
 static void sandbox_drop_caps(const struct sandbox_config *cfg)
 {
-	capng_select_t set = CAPNG_SELECT_BOTH;
+	bool setpcap;
 
+	/* Only with CAP_SETPCAP can the bounding set shrink (libcap-ng then
+	 * applies it too); without it, no_new_privs keeps the process from
+	 * ever regaining what the bounding set still lists. */
+	if (capng_get_caps_process())
+		sandbox_die("reading capabilities", EPERM);
+	setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
 	capng_clear(CAPNG_SELECT_ALL);
 	/* A kept capability stays usable (effective) and can never come back
 	 * once dropped, so it also stays in the bounding set; it is never
@@ -90,13 +104,7 @@ static void sandbox_drop_caps(const struct sandbox_config *cfg)
 		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
 				 CAPNG_BOUNDING_SET, cfg->keep_caps[i]))
 			sandbox_die("capng_update (capability to keep)", EINVAL);
-	/* The bounding set can only be cleared with CAP_SETPCAP; an
-	 * unprivileged caller has an empty effective set and no way back to
-	 * privileges under no_new_privs, so its bounding set does not
-	 * matter. */
-	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP))
-		set = CAPNG_SELECT_ALL;
-	if (capng_apply(set))
+	if (capng_apply(CAPNG_SELECT_BOTH))
 		sandbox_die("capng_apply", EPERM);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) &&
 	    errno != EINVAL)
@@ -117,6 +125,12 @@ static void sandbox_drop_caps(const struct sandbox_config *cfg)
 		    capng_have_capability(CAPNG_INHERITABLE, cap))
 			sandbox_die(keep ? "a kept capability is missing" :
 				    "capabilities still present", EPERM);
+		if (setpcap &&
+		    prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != keep)
+			sandbox_die("bounding set not reduced to the kept capabilities",
+				    EPERM);
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) > 0)
+			sandbox_die("ambient capability still set", EPERM);
 	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 		sandbox_die("PR_SET_DUMPABLE", errno);
