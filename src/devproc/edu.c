@@ -144,7 +144,8 @@ int edu_dma(struct edu *e, uint64_t iova, uint32_t buf_off, uint32_t len,
 
 	/* Strictly inside the buffer: QEMU 7.2 aborts on a range ending at
 	 * its last byte. */
-	if (!len || len > EDU_DMA_MAX || buf_off + len >= EDU_BUF_SIZE ||
+	if (!len || len > EDU_DMA_MAX || buf_off >= EDU_BUF_SIZE ||
+	    len >= EDU_BUF_SIZE - buf_off ||
 	    iova >= EDU_IOVA_LIMIT || len > EDU_IOVA_LIMIT - iova)
 		return -EINVAL;
 	if (edu_rd(e, EDU_REG_CMD) & EDU_CMD_START)

@@ -77,10 +77,20 @@ static int replay_num(const char *s, uint64_t *out)
 {
 	char *end;
 
+	int base = 10;
+
 	if (*s < '0' || *s > '9')
 		return -EINVAL;
+	/* decimal or 0x hex, as replay-format.md says: never octal */
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		      (*s >= 'A' && *s <= 'F')))
+			return -EINVAL;
+	}
 	errno = 0;
-	*out = strtoull(s, &end, 0);
+	*out = strtoull(s, &end, base);
 	return errno || *end ? -EINVAL : 0;
 }
 
@@ -268,6 +278,7 @@ int replay_trace_load(const char *path, struct replay_trace *out, char *err,
 	FILE *f = fopen(path, "re");
 	char *text = NULL;
 	size_t len = 0;
+	ssize_t n;
 	int rc;
 
 	if (!f) {
@@ -275,10 +286,14 @@ int replay_trace_load(const char *path, struct replay_trace *out, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	/* getdelim with NUL as delimiter slurps the whole text file. */
-	if (getdelim(&text, &len, '\0', f) < 0 && !feof(f)) {
-		rc = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
+	/* getdelim with NUL as delimiter slurps the whole text file; a NUL
+	 * in it would hide the rest, so it must be the end of the file. */
+	n = getdelim(&text, &len, '\0', f);
+	if ((n < 0 && !feof(f)) || (n > 0 && text[n - 1] == '\0') ||
+	    (n > 0 && fgetc(f) != EOF)) {
+		rc = n < 0 ? -EIO : -EINVAL;
+		snprintf(err, errlen, "%s: %s", path, n < 0 ? "read error" :
+			 "a NUL byte in the trace (it must be text)");
 		fclose(f);
 		free(text);
 		return rc;

@@ -397,12 +397,20 @@ static int filter_lint(struct filter_parser *ps, const struct filter_pos *pos,
 	for (unsigned int a = 0; a < r->n_alts; a++) {
 		bool found = false;
 
-		for (unsigned int i = 0; i < r->alt[a].n; i++)
-			if (r->alt[a].cmp[i].arg == (unsigned int)need)
+		/* and pins it to one value: `in` or `&` would let a whole
+		 * set of commands through, `in 0xffffffff` all of them */
+		for (unsigned int i = 0; i < r->alt[a].n; i++) {
+			const struct scmp_arg_cmp *c = &r->alt[a].cmp[i];
+
+			if (c->arg == (unsigned int)need &&
+			    (c->op == SCMP_CMP_EQ ||
+			     (c->op == SCMP_CMP_MASKED_EQ &&
+			      c->datum_a == 0xffffffffu)))
 				found = true;
+		}
 		if (!found)
 			return filter_fail(ps, pos,
-					   "lint: an alternative of '%s' does not filter arg%d; mark the line '# lint-ok: <reason>' if intended",
+					   "lint: an alternative of '%s' does not pin arg%d with ==; mark the line '# lint-ok: <reason>' if intended",
 					   syscall, need);
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devproc/replay_trace.h"
 #include "vfio-broker/client.h"
@@ -80,6 +81,9 @@ START_TEST(reject_bad_lines)
 		{ "map w+ r+0 1 rw\n", "t:1: bad address" },
 		{ "map w9+0 r+0 1 rw\n", "t:1: bad address" },
 		{ "map w+0 r+0 -1 rw\n", "t:1: bad page count" },
+		/* decimal or 0x hex only: 010 is not 8 */
+		{ "map w+0 r+0 010x rw\n", "t:1: bad page count" },
+		{ "map w+0 r+0 0x rw\n", "t:1: bad page count" },
 		{ "map w+0 r+0 1 rx\n", "t:1: bad prot" },
 		{ "map w+0 r+0 1 rw expect=ENOTHING\n", "t:1: unknown errno" },
 		{ "map w+0 r+0 1 rw bogus\n", "t:1: unexpected field" },
@@ -145,6 +149,32 @@ START_TEST(errno_names)
 }
 END_TEST
 
+/* Numbers are decimal or 0x hex, never octal; a NUL byte in a trace
+ * file is refused, not taken as its end. */
+START_TEST(numbers_and_nul)
+{
+	static const char text[] = "expect-mapped 010\0sync\n";
+	char path[] = "/tmp/vb-trace-XXXXXX";
+	struct replay_trace t;
+	int fd;
+
+	ck_assert_int_eq(replay_trace_parse("t", "expect-mapped 010\n", &t,
+					    err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.ops[0].npages, 10);
+	replay_trace_free(&t);
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1),
+			 (ssize_t)sizeof(text) - 1);
+	close(fd);
+	ck_assert_int_eq(replay_trace_load(path, &t, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "NUL"), "%s", err);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(load_missing_file)
 {
 	struct replay_trace t;
@@ -178,6 +208,7 @@ int main(void)
 	tcase_add_test(tc, resolve);
 	tcase_add_test(tc, errno_names);
 	tcase_add_test(tc, load_missing_file);
+	tcase_add_test(tc, numbers_and_nul);
 	tcase_add_test(tc, shipped_example);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
