@@ -343,10 +343,9 @@ START_TEST(refused_in_place)
 }
 END_TEST
 
-START_TEST(merged_unmap_counts_per_request)
+/* A: pages 0 and 2 of its window; B: 3 pages. Their replies are dropped. */
+static void map_five_pages(void)
 {
-	uint64_t i1, i2;
-
 	map1(A, WA, 0, 1);
 	map1(A, WA + 2 * PG, 0, 1);
 	map1(B, WB, 0, 3);
@@ -354,6 +353,13 @@ START_TEST(merged_unmap_counts_per_request)
 	for (int c = 0; c < 2; c++)
 		while (recv(C[c], br.rxbuf, VB_MSG_MAX_LEN, MSG_DONTWAIT) > 0)
 			;
+}
+
+START_TEST(merged_unmap_counts_per_request)
+{
+	uint64_t i1, i2;
+
+	map_five_pages();
 	i1 = unmap1(A, WA, 4);	/* 2 of 4 pages mapped */
 	i2 = unmap1(B, WB, 3);
 	batcher_flush(&br);
@@ -478,13 +484,7 @@ START_TEST(merged_unmap_fails_part_way)
 	failing_ops.unmap = unmap_failing_at_bad;
 	br.be->ops = &failing_ops;
 
-	map1(A, WA, 0, 1);
-	map1(A, WA + 2 * PG, 0, 1);
-	map1(B, WB, 0, 3);
-	batcher_flush(&br);
-	for (int c = 0; c < 2; c++)
-		while (recv(C[c], br.rxbuf, VB_MSG_MAX_LEN, MSG_DONTWAIT) > 0)
-			;
+	map_five_pages();
 	ck_assert_uint_eq(br.mapped_now, 5);
 	i1 = unmap1(A, WA, 1);
 	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
