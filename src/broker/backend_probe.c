@@ -89,7 +89,7 @@ int backend_probe_check(const char *name, char *reason, size_t len)
 void backend_probe_auto(struct backend_probe *out)
 {
 	static const char *const order[] = { "v3", "iommufd", "type1" };
-	char why[3][96];
+	char why[3][160];
 	size_t i;
 
 	for (i = 0; i < 3; i++) {

@@ -5,7 +5,8 @@
  * Automatic choice, first that is available:
  *   v3       /dev/vfio/vfio exists and VFIO_CHECK_EXTENSION(VFIO_TYPE1v3_IOMMU)
  *            returns 1 (the vfio_iommu_type1v3 module is loaded);
- *   iommufd  /dev/iommu exists (and the broker was built with iommufd.h);
+ *   iommufd  /dev/iommu and /sys/class/vfio-dev exist (and the broker was
+ *            built with iommufd.h);
  *   type1    /dev/vfio/vfio exists and VFIO_CHECK_EXTENSION(VFIO_TYPE1v2_IOMMU)
  *            returns 1;
  *   sim      always.
@@ -19,7 +20,7 @@
 
 struct backend_probe {
 	const char *name;	/* "v3", "iommufd", "type1" or "sim" */
-	char reason[512];	/* one human-readable sentence for the log */
+	char reason[640];	/* one human-readable sentence for the log */
 };
 
 /* Fills @out with the automatic choice; never fails (sim is the floor). */

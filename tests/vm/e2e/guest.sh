@@ -15,6 +15,7 @@
 #                      mapped DMA lands in guest RAM (checked through the
 #                      memfd), after unmap a device write does not land and
 #                      a device read does not fetch (checked by the workload)
+#                      and the IOMMU reports the faults (DMAR interrupts)
 #   <be>_device_fd     a devproc holds a VFIO device fd (with iommufd: the
 #                      bound cdev) and no container, group or iommufd fd
 #                      (/proc/PID/fd)
@@ -30,6 +31,11 @@
 #   <be>_kill_held     SIGKILL of a devproc holding a page: released
 #   <be>_kill_broker   SIGKILL of the broker with a page mapped: every pin
 #                      released
+#   <be>_broker_sandbox  the running broker: CapEff and CapBnd CAP_IPC_LOCK
+#                      only, NoNewPrivs 1, Seccomp 2, and its log says so
+#   backend_choice     once per boot: backend = auto picks what this kernel
+#                      offers first (v3, else iommufd) and logs why, and a
+#                      backend this kernel lacks, named, stops start-up
 set -u
 BIN=$1 SRC=$2
 shift 2
@@ -51,6 +57,13 @@ pins() {
 	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
 	     $1 == "nr_foll_pin_released" { r = $2 }
 	     END { print a - r }' /proc/vmstat
+}
+
+# DMAR fault interrupts so far (the fault messages themselves are
+# rate-limited; the interrupt count is not).
+dmar_faults() {
+	awk '/dmar/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i }
+	     END { print s + 0 }' /proc/interrupts
 }
 
 # brokerctl text: "... N page(s) mapped now"; per domain mapped/unmapped.
@@ -77,6 +90,11 @@ domain_mapped_at_least() {	# domain pages
 	n=$2
 	set -- $(domain_pages "$1")
 	[ "${1:-0}" -ge "$n" ]
+}
+
+domain_holds() {	# domain: it has pages mapped right now
+	set -- $(domain_pages "$1")
+	[ "${1:-0}" -gt "${2:-0}" ]
 }
 
 # wait_for SECONDS COMMAND...: poll until COMMAND (maybe a function) holds
@@ -115,16 +133,23 @@ spawn_dma() {
 		devconf 1 "$GA" "$DA" "vfio-devproc --workload edu --iterations 3 --seed 1 --gpa-base $GA_BASE --gpa-size $GSIZE"
 		devconf 2 "$GB" "$DB" "vfio-devproc --workload edu --iterations 3 --seed 2 --gpa-base $GB_BASE --gpa-size $GSIZE"
 	} >$T/spawn.conf
+	f0=$(dmar_faults)
 	timeout -s KILL 300 $BROKER -c $T/spawn.conf --exit-when-done \
 		>$T/spawn.out 2>$T/spawn.log
 	rc=$?
+	faults=$(($(dmar_faults) - f0))
 	sed 's/^/E2E LOG spawn: /' $T/spawn.out $T/spawn.log
 	ok=$(grep -c 'workload edu: .* result OK' $T/spawn.out)
 	nfd=$(grep -c 'device fd for' $T/spawn.log)
-	if [ $rc -eq 0 ] && [ "$ok" -eq 2 ] && [ "$nfd" -eq 2 ]; then
-		result ${be}_spawn_dma PASS "2 devprocs: mapped DMA landed, unmapped DMA refused"
+	# each devproc aims 2 DMAs per round at unmapped IOVAs: the IOMMU
+	# must have faulted on them (not merely left memory alone); one
+	# fault interrupt may report several faults, so count at least one
+	# per devproc
+	if [ $rc -eq 0 ] && [ "$ok" -eq 2 ] && [ "$nfd" -eq 2 ] &&
+	   [ "$faults" -ge 2 ]; then
+		result ${be}_spawn_dma PASS "2 devprocs: mapped DMA landed, unmapped DMA refused ($faults DMAR fault interrupts)"
 	else
-		result ${be}_spawn_dma FAIL "broker rc $rc, $ok/2 devprocs OK, $nfd/2 device fds opened"
+		result ${be}_spawn_dma FAIL "broker rc $rc, $ok/2 devprocs OK, $nfd/2 device fds opened, $faults DMAR fault interrupts (want >= 2)"
 	fi
 }
 
@@ -182,6 +207,17 @@ listen_tests() {
 		return
 	fi
 
+	# The running broker on this backend is sandboxed: no_new_privs, a
+	# seccomp filter, and of all capabilities CAP_IPC_LOCK (bit 14) only.
+	st=$(grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/$BP/status | tr '\t\n' '  ')
+	echo "E2E LOG broker status: $st"
+	if echo "$st" | grep -q 'CapEff: 0000000000004000 .*CapBnd: 0000000000004000 .*NoNewPrivs: 1 .*Seccomp: 2 ' &&
+	   grep -q 'sandboxed: kept CAP_IPC_LOCK only' $T/broker.log; then
+		result ${be}_broker_sandbox PASS "running broker: $st"
+	else
+		result ${be}_broker_sandbox FAIL "running broker: $st"
+	fi
+
 	# B maps its page and holds it; A aims at it.
 	devproc B 2 --iterations 1 --seed 2 --keep-mapped --hold \
 		--gpa-base $GB_BASE --gpa-size $GSIZE
@@ -218,14 +254,16 @@ listen_tests() {
 
 	# A runs long and is killed mid-stream while C works on device 2.
 	set -- $(domain_pages 1)
-	d1=${1:-0}
+	d1=${1:-0} r1=${3:-0}
 	devproc A 1 --iterations 100000 --seed 3 --gpa-base $GA_BASE --gpa-size $GSIZE
-	devproc C 2 --iterations 6 --seed 4 --gpa-base $GB_BASE --gpa-size $GSIZE
-	# A must be seen mapping, and still be alive, when it is killed:
-	# otherwise nothing here is "mid-stream"
+	devproc C 2 --iterations 12 --seed 4 --gpa-base $GB_BASE --gpa-size $GSIZE
+	# A must be seen mapping, hold pages (each DMA takes ~100 ms, so
+	# they stay mapped that long) and be alive when it is killed, and C
+	# must still be working: otherwise nothing here is "mid-stream"
 	alive=no
 	if wait_for 60 domain_mapped_at_least 1 $((d1 + 8)) &&
-	   kill -0 $P_A 2>/dev/null; then
+	   wait_for 10 domain_holds 1 && kill -0 $P_A 2>/dev/null &&
+	   kill -0 $P_C 2>/dev/null; then
 		alive=yes
 	fi
 	kill -9 $P_A
@@ -240,11 +278,13 @@ listen_tests() {
 	p=$(pins)
 	echo "E2E LOG domain 1 after kill: mapped/unmapped/released $dp; mapped now $now; pins $p (base $base)"
 	set -- $dp
+	# ${3} > r1: the broker released pages A held when it died
 	if [ $alive = yes ] && [ $rc -eq 0 ] && [ "${1:-x}" = "${2:-y}" ] &&
-	   [ "${1:-0}" -gt $d1 ] && [ "$now" = 0 ] && [ "$p" -eq "$base" ]; then
+	   [ "${1:-0}" -gt $d1 ] && [ "${3:-0}" -gt "$r1" ] &&
+	   [ "$now" = 0 ] && [ "$p" -eq "$base" ]; then
 		result ${be}_kill_devproc PASS "killed devproc left nothing mapped or pinned; the other finished OK"
 	else
-		result ${be}_kill_devproc FAIL "A mapping and alive when killed: $alive; C rc $rc, domain 1 $dp (before: $d1), mapped now $now, pins $p (base $base)"
+		result ${be}_kill_devproc FAIL "A holding pages and alive, C running, when A was killed: $alive; C rc $rc, domain 1 $dp (before: $d1 mapped, $r1 released), mapped now $now, pins $p (base $base)"
 	fi
 
 	# The broker dies with a page mapped: every pin released.
@@ -331,6 +371,44 @@ shared_control() {
 	wait $SP 2>/dev/null
 }
 
+# What backend = auto takes on this kernel, and that a backend it lacks,
+# when named, stops start-up instead of falling back.
+backend_choice() {
+	if grep -q '^vfio_iommu_type1v3 ' /proc/modules; then
+		want=v3 absent=iommufd
+	elif [ -e /dev/iommu ] && [ -d /sys/class/vfio-dev ]; then
+		want=iommufd absent=v3
+	else
+		want=type1 absent=v3
+	fi
+	for b in auto $absent; do
+		{
+			printf '[broker]\nbackend = %s\ncontrol = %s\n' $b $T/ctl
+			printf '[ram guest]\nsize = 64M\n'
+			devconf 1 "$GA" "$DA"
+		} >$T/$b.conf
+	done
+	rm -f $T/ctl
+	$BROKER -c $T/auto.conf >$T/auto.out 2>$T/auto.log &
+	ap=$!
+	wait_for 30 test -S $T/ctl
+	kill $ap
+	wait $ap
+	chose=$(grep -o 'backend auto: .*' $T/auto.log | head -n 1)
+	timeout -s KILL 60 $BROKER -c $T/$absent.conf >$T/absent.out 2>$T/absent.log
+	arc=$?
+	echo "E2E LOG backend choice: $chose"
+	sed 's/^/E2E LOG named absent backend: /' $T/absent.log | tail -n 3
+	if echo "$chose" | grep -q "^backend auto: $want (" && [ $arc -ne 0 ] &&
+	   grep -q "backend $absent is not available here" $T/absent.log &&
+	   ! grep -q 'ready' $T/absent.log; then
+		result backend_choice PASS "auto took $want; backend = $absent stopped start-up (status $arc)"
+	else
+		result backend_choice FAIL "auto: '$chose' (want $want); backend = $absent: status $arc"
+	fi
+}
+
+backend_choice
 for be in "$@"; do
 	case $be in
 	v3|v3-direct)

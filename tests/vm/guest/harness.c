@@ -592,3 +592,23 @@ long long harness_dmar_faults(void)
 	fclose(f);
 	return sum;
 }
+
+int harness_share_domains(int on)
+{
+	static const char path[] =
+		"/sys/module/vfio_iommu_type1v3/parameters/share_domains";
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f) {
+		harness_fail(__FILE__, __LINE__, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	ok = fputs(on ? "1\n" : "0\n", f) >= 0;
+	ok = !fclose(f) && ok;
+	if (!ok) {
+		harness_fail(__FILE__, __LINE__, "write %s", path);
+		return -1;
+	}
+	return 0;
+}

@@ -92,6 +92,13 @@ int harness_pins_equal(const struct vt_pins *a, const struct vt_pins *b,
 		       const char *where);
 int harness_pins_settle(const struct vt_pins *start, const char *where);
 long long harness_vmstat(const char *key);
+/*
+ * The module's share_domains parameter: 0 gives every group an IOMMU
+ * domain of its own, so a late attach must replay the mappings into it
+ * (with sharing, a compatible group just joins the existing domain).
+ * Returns 0 or -1 (reported).
+ */
+int harness_share_domains(int on);
 void harness_stat_refresh(void);
 
 /* v3 batched ioctls: 0 or -errno; failed/done may be NULL. */

@@ -223,20 +223,27 @@ out:
 }
 
 /*
- * Replay: group 2 joins a container that already has mappings. Its device
- * must reach those pages, pages mapped afterwards must reach both devices,
- * and an unmap must cut both off.
+ * Replay: group 2 joins a container that already has mappings, in an
+ * IOMMU domain of its own (share_domains=0; a shared one would just be
+ * joined, with nothing to replay). Its device must reach those pages (the
+ * new domain's page tables grow as the replay fills them), pages mapped
+ * afterwards must reach both devices, and an unmap must cut both off.
  */
 int t_dma_replay(enum vt_mode mode)
 {
 	struct edu e0 = { .fd = -1 }, e1 = { .fd = -1 };
+	long long pt0, pt1;
 	struct vt_pins p0;
 	struct vt_ctx ctx;
 	uint8_t *buf;
 	int rc = -1;
 
 	RUN(harness_pins(&p0));
-	RUN(harness_open(&ctx, mode, 1));
+	RUN(harness_share_domains(0));
+	if (harness_open(&ctx, mode, 1)) {
+		harness_share_domains(1);
+		return -1;
+	}
 	buf = harness_alloc(4);
 	if (!buf || edu_open(&e0, ctx.group[0], ctx.dev[0].addr))
 		goto out;
@@ -247,8 +254,18 @@ int t_dma_replay(enum vt_mode mode)
 		harness_fail(__FILE__, __LINE__, "replay needs a second edu device");
 		goto out_edu;
 	}
+	harness_stat_refresh();
+	pt0 = harness_vmstat("nr_iommu_pages");
 	if (harness_attach(&ctx, 1) || edu_open(&e1, ctx.group[1], ctx.dev[1].addr))
 		goto out_edu;
+	harness_stat_refresh();
+	pt1 = harness_vmstat("nr_iommu_pages");
+	if (pt1 <= pt0) {
+		harness_fail(__FILE__, __LINE__,
+			     "late attach built no page tables (%lld -> %lld): nothing replayed",
+			     pt0, pt1);
+		goto out_edu;
+	}
 	if (dma_reach(&e1, IOVA_A, buf, IOVA_B, buf + VT_PAGE, 3) ||
 	    dma_reach(&e1, IOVA_B, buf + VT_PAGE, IOVA_A, buf, 4) ||
 	    dma_reach(&e0, IOVA_A, buf, IOVA_B, buf + VT_PAGE, 5))
@@ -278,6 +295,8 @@ out:
 	harness_close(&ctx);
 	if (buf)
 		harness_free(buf, 4);
+	if (harness_share_domains(1))
+		rc = -1;
 	if (!rc)
 		rc = harness_pins_settle(&p0, "after replay test (container closed with mappings)");
 	return rc;
@@ -286,9 +305,9 @@ out:
 /*
  * Detach and re-attach: a group leaving a container with mappings takes
  * nothing with it (the other device still reaches the pages, no pin is
- * dropped); joining again replays; when the last group leaves, the
- * backend is released and every pin is returned although the container
- * fd stays open.
+ * dropped); joining again replays (domains unshared, as above); when the
+ * last group leaves, the backend is released and every pin is returned
+ * although the container fd stays open.
  */
 int t_dma_detach(enum vt_mode mode)
 {
@@ -299,7 +318,11 @@ int t_dma_detach(enum vt_mode mode)
 	int i, rc = -1;
 
 	RUN(harness_pins(&p0));
-	RUN(harness_open(&ctx, mode, 2));
+	RUN(harness_share_domains(0));
+	if (harness_open(&ctx, mode, 2)) {
+		harness_share_domains(1);
+		return -1;
+	}
 	buf = harness_alloc(2);
 	if (!buf || edu_open(&e0, ctx.group[0], ctx.dev[0].addr))
 		goto out;
@@ -337,6 +360,8 @@ out:
 	harness_close(&ctx);
 	if (buf)
 		harness_free(buf, 2);
+	if (harness_share_domains(1))
+		rc = -1;
 	if (!rc)
 		rc = harness_pins_settle(&p0, "after detach test");
 	return rc;
