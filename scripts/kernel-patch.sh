@@ -33,7 +33,8 @@ ttop=$(basename "$tarball" .tar.xz)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 tar -xJf "$tarball" -C "$tmp" "$ttop/include/uapi/linux/vfio.h" \
-	"$ttop/drivers/vfio/Kconfig" "$ttop/drivers/vfio/Makefile" ||
+	"$ttop/drivers/vfio/Kconfig" "$ttop/drivers/vfio/Makefile" \
+	"$ttop/MAINTAINERS" ||
 	die "cannot extract base files from $tarball"
 tree=$tmp/$ttop
 
@@ -41,6 +42,8 @@ git_q() {
 	git -C "$tree" -c user.name="vfio-broker" \
 		-c user.email="vfio-broker@invalid" -c commit.gpgsign=false "$@"
 }
+# the series' commits carry a sign-off, as any kernel patch must
+git_s() { git_q commit -q -s "$@"; }
 git_q init -q
 git_q add -A
 git_q commit -q -m "base: $ttop"
@@ -65,7 +68,9 @@ awk '
 	     on { print }' "$uapi" | sed '${/^ \*$/d}' |
 		sed 's|; see docs/uapi.md\.|.|'
 	printf ' */\n'
-	cat "$body"
+	# without the body's trailing blank lines: vfio.h already has one
+	# before its #endif
+	sed -e ':a' -e '/^\n*$/{$d;N;ba' -e '}' "$body"
 	printf '\n'
 } > "$tmp/uapi-insert"
 awk -v ins="$tmp/uapi-insert" '
@@ -76,7 +81,7 @@ awk -v ins="$tmp/uapi-insert" '
 ' "$vfio_h" > "$tmp/vfio.h.new"
 mv "$tmp/vfio.h.new" "$vfio_h"
 git_q add -A
-git_q commit -q -F - <<'MSG'
+git_s -F - <<'MSG'
 vfio: uAPI for the type1v3 IOMMU backend
 
 Add two VFIO IOMMU types, VFIO_TYPE1v3_IOMMU (tracked: a per-page record
@@ -86,9 +91,10 @@ batched VFIO_IOMMU_MAP_DMA_BATCH and VFIO_IOMMU_UNMAP_DMA_BATCH ioctls
 and a VFIO_IOMMU_GET_INFO capability reporting the backend's mode,
 mapped pages and metadata size.
 
-Type1's per-mapping struct vfio_dma costs 128 bytes of slab per mapped
-page when a VMM maps guest memory one page at a time (virtio-iommu,
-coIOMMU), and every page costs an ioctl and an IOTLB flush. The new types
+Type1's per-mapping struct vfio_dma costs a 96-byte slab object per
+mapped page when a VMM maps guest memory one page at a time
+(virtio-iommu, coIOMMU), and every page costs an ioctl and an IOTLB
+flush. The new types
 keep bits per page and flush once per batch.
 
 The type numbers 3001 and 3002 stay clear of upstream's sequential
@@ -125,7 +131,8 @@ config VFIO_IOMMU_TYPE1V3_DEBUG
 	help
 	  Check the backend's internal invariants (page store against IOMMU
 	  page tables, pin counts) and warn once when one is broken. Costs a
-	  little time per mapped page.
+	  little time per mapped page; meant for development and for test
+	  machines, not for production kernels.
 
 KC
 awk -v ins="$tmp/kconfig-insert" '
@@ -140,8 +147,24 @@ mkfile=$tree/drivers/vfio/Makefile
 grep -q '^obj-$(CONFIG_VFIO_IOMMU_TYPE1) ' "$mkfile" || die "unexpected Makefile layout"
 sed -i '/^obj-$(CONFIG_VFIO_IOMMU_TYPE1) /a obj-$(CONFIG_VFIO_IOMMU_TYPE1V3) += type1v3/' "$mkfile"
 
+# A new directory needs a MAINTAINERS entry, in alphabetical place.
+maint=$tree/MAINTAINERS
+grep -q '^VFIO VIRTIO PCI DRIVER$' "$maint" || die "unexpected MAINTAINERS layout"
+awk '
+	/^VFIO VIRTIO PCI DRIVER$/ {
+		print "VFIO TYPE1V3 IOMMU DRIVER"
+		print "M:\tvfio-broker <vfio-broker@invalid>"
+		print "L:\tkvm@vger.kernel.org"
+		print "S:\tMaintained"
+		print "F:\tdrivers/vfio/type1v3/"
+		print ""
+	}
+	{ print }
+' "$maint" > "$tmp/MAINTAINERS.new"
+mv "$tmp/MAINTAINERS.new" "$maint"
+
 git_q add -A
-git_q commit -q -F - <<'MSG'
+git_s -F - <<'MSG'
 vfio: add the type1v3 IOMMU backend
 
 vfio_iommu_type1v3 registers a VFIO IOMMU driver for VFIO_TYPE1v3_IOMMU
@@ -154,9 +177,9 @@ the IOMMU page table for unmap, release and late-attach replay.
 Batches are all-or-nothing: a failing map batch is unmapped and unpinned
 again and reports the failing entry. Unmapped pages are collected, removed
 from every domain into one iotlb gather per domain and flushed once
-before they are unpinned. Pins are FOLL_LONGTERM, charged to the first
-mapper's locked_vm against RLIMIT_MEMLOCK; groups attached later get the
-existing mappings replayed; reserved regions are refused.
+before they are unpinned. Pins are FOLL_LONGTERM, charged to the owning
+process's locked_vm against RLIMIT_MEMLOCK; groups attached later get
+the existing mappings replayed; reserved regions are refused.
 MSG
 
 mkdir -p "$out"

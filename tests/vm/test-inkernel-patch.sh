@@ -52,6 +52,15 @@ for p in "$work"/patches/*.patch; do
 		die "$(basename "$p") does not apply"
 done
 
+# The series itself is held to checkpatch --strict too (sign-offs,
+# MAINTAINERS for the new directory, spacing of the uAPI insert).
+for p in "$work"/patches/*.patch; do
+	perl "$tree/scripts/checkpatch.pl" --strict --no-tree --quiet \
+		--show-types "$p" ||
+		die "checkpatch --strict finds fault with $(basename "$p")"
+done
+echo "test-inkernel-patch: the series is checkpatch --strict clean"
+
 ver=$(awk '/^VERSION =/ {v=$3} /^PATCHLEVEL =/ {p=$3} /^SUBLEVEL =/ {s=$3}
 	   END {print v "." p "." s}' "$tree/Makefile")
 config=$(ls /boot/config-"$ver"[-+]*-amd64 2>/dev/null | sort -V | tail -n 1)
@@ -82,7 +91,7 @@ hdr=$(ls -d /usr/src/linux-headers-"$ver"[-+]*-amd64 2>/dev/null | sort -V | tai
 echo "test-inkernel-patch: make M=drivers/vfio W=1"
 make -j"$jobs" M=drivers/vfio W=1 modules >"$work/build.log" 2>&1 ||
 	{ tail -n 40 "$work/build.log"; die "in-tree build failed"; }
-if grep -E 'type1v3/.*(warning|error):' "$work/build.log"; then
+if grep -iE 'type1v3/.*(warning|error):' "$work/build.log"; then
 	die "the in-tree build of type1v3 warns"
 fi
 ko=drivers/vfio/type1v3/vfio_iommu_type1v3.ko

@@ -24,8 +24,8 @@ w1_build() {
 		cat "$log"
 		echo "test-kernel-style: FAIL: $name W=1 build failed"
 		rc=1
-	elif grep -q 'warning:' "$log"; then
-		grep 'warning:' "$log"
+	elif grep -qi 'warning:' "$log"; then
+		grep -i 'warning:' "$log"
 		echo "test-kernel-style: FAIL: $name W=1 build warns"
 		rc=1
 	else
