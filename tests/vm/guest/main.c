@@ -51,6 +51,8 @@ static const struct vt_test tests[] = {
 	  "pins return to start after the mapping process is SIGKILLed mid-batch" },
 	{ "v3_emulated", t_emu, M_V3, 1,
 	  "an emulated device's pin_pages/dma_rw reach the mapped pages; unmap calls it back; no reference leaks" },
+	{ "iotlb_sync", t_flush, M_T1 | M_V3, 1,
+	  "VT-d syncs counted by kprobes: one per v3 batch map and per batch unmap, one per type1 call" },
 	{ "v3_stress", t_stress, M_V3, 1,
 	  "4 threads map/unmap on one container; result matches a model" },
 	{ "bench", t_bench, 0, 0,

@@ -34,6 +34,7 @@ int t_pins(enum vt_mode mode);
 int t_pins_kill(enum vt_mode mode);
 int t_stress(enum vt_mode mode);
 int t_emu(enum vt_mode mode);
+int t_flush(enum vt_mode mode);
 int t_bench(enum vt_mode mode);
 int t_profile(enum vt_mode mode);
 
