@@ -37,6 +37,8 @@ static const struct vt_test tests[] = {
 	  "one mm per container: another process may not map into it" },
 	{ "v3_memlock", t_conf_memlock, M_V3, 1,
 	  "RLIMIT_MEMLOCK enforced without CAP_IPC_LOCK, failure leaves nothing pinned" },
+	{ "v3_many", t_conf_many, M_V3, 1,
+	  "70,000 separate mappings (type1 stops at 65,535): mapped, pinned and charged, and all unmapped" },
 	{ "v3_dma", t_dma, M_V3, 1,
 	  "v3 batch map reaches edu DMA both ways; after unmap the IOVA faults" },
 	{ "v3_dma_replay", t_dma_replay, M_V3, 1,

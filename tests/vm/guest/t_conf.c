@@ -825,3 +825,45 @@ int t_conf_mm(enum vt_mode mode)
 	MAP_OK(&c, e, 1, 1, "parent owns the empty container again");
 	return conf_end(&c);
 }
+
+/*
+ * No limit but memory: 70,000 separate single-page mappings, more than
+ * type1's default dma_entry_limit of 65,535, each its own entry at every
+ * other IOVA page (16 user pages, each pinned many times), mapped in
+ * batches and taken down by one UNMAP_DMA with FLAG_ALL.
+ */
+#define MANY		70000u
+#define MANY_BATCH	10000u
+int t_conf_many(enum vt_mode mode)
+{
+	struct vfio_iommu_type1v3_map_entry *e;
+	struct vfio_iommu_type1_dma_unmap um;
+	struct conf c;
+	uint64_t done;
+	uint32_t i, b;
+	int ret;
+
+	RUN(conf_begin(&c, mode, 16));
+	e = calloc(MANY_BATCH, sizeof(*e));
+	CHECK(e, "calloc");
+	for (b = 0; b < MANY; b += MANY_BATCH) {
+		for (i = 0; i < MANY_BATCH; i++)
+			e[i] = me(X + PG(2ull * (b + i)), c.buf + PG((b + i) % 16), 1);
+		ret = harness_v3_map(c.ctx.container, e, MANY_BATCH, NULL, &done);
+		if (ret || done != MANY_BATCH)
+			free(e);
+		CHECK(!ret && done == MANY_BATCH, "batch at %u: ret %d, %llu pages", b, ret,
+		      (unsigned long long)done);
+	}
+	free(e);
+	conf_expect(&c, MANY, "70,000 single-page mappings");
+	memset(&um, 0, sizeof(um));
+	um.argsz = sizeof(um);
+	um.flags = VFIO_DMA_UNMAP_FLAG_ALL;
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA, &um) ? -errno : 0;
+	CHECK_OK(ret, "UNMAP_DMA FLAG_ALL");
+	CHECK(um.size == PG(MANY), "UNMAP_DMA FLAG_ALL reported %llu bytes",
+	      (unsigned long long)um.size);
+	conf_expect(&c, 0, "after UNMAP_DMA FLAG_ALL");
+	return conf_end(&c);
+}

@@ -30,6 +30,7 @@ int t_conf_rollback(enum vt_mode mode);
 int t_conf_unmap(enum vt_mode mode);
 int t_conf_type1_compat(enum vt_mode mode);
 int t_conf_memlock(enum vt_mode mode);
+int t_conf_many(enum vt_mode mode);
 int t_pins(enum vt_mode mode);
 int t_pins_kill(enum vt_mode mode);
 int t_stress(enum vt_mode mode);
