@@ -41,6 +41,8 @@ static const struct vt_test tests[] = {
 	  "70,000 separate mappings (type1 stops at 65,535): mapped, pinned and charged, and all unmapped" },
 	{ "v3_dma", t_dma, M_V3, 1,
 	  "v3 batch map reaches edu DMA both ways; after unmap the IOVA faults" },
+	{ "v3_dma_cut", t_dma_cut, M_V3, 1,
+	  "DMA after cuts: a mapping's middle unmapped faults, its ends still reach; a page between two unmapped ones still reaches" },
 	{ "v3_dma_replay", t_dma_replay, M_V3, 1,
 	  "a second group attached late gets the existing mappings (and their unmaps)" },
 	{ "v3_detach", t_dma_detach, M_V3, 1,

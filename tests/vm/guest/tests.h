@@ -19,6 +19,7 @@ struct vt_test {
 int t_dma(enum vt_mode mode);
 int t_dma_replay(enum vt_mode mode);
 int t_dma_detach(enum vt_mode mode);
+int t_dma_cut(enum vt_mode mode);
 int t_conf_vaddr(enum vt_mode mode);
 int t_conf_mm(enum vt_mode mode);
 int t_conf_extension(enum vt_mode mode);
