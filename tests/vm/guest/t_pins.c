@@ -128,6 +128,10 @@ static int pins_rollback(enum vt_mode mode, uint8_t *buf, uint8_t *hole)
 		      (unsigned long long)done);
 	}
 	RUN(harness_pins(&p1));
+	/* the rollbacks undid pins they had taken, or this proves nothing */
+	CHECK(p1.acquired > p0.acquired,
+	      "the failed maps pinned nothing before failing (%lld -> %lld acquired)",
+	      p0.acquired, p1.acquired);
 	RUN(harness_pins_equal(&p0, &p1, "after rolled-back maps"));
 	harness_close(&ctx);
 	return 0;
