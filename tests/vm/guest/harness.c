@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -611,4 +613,28 @@ int harness_share_domains(int on)
 		return -1;
 	}
 	return 0;
+}
+
+int harness_tracefs(void)
+{
+	mkdir(VT_TRACEFS, 0755);
+	if (access(VT_TRACEFS "/trace", F_OK))
+		CHECK(mount("nodev", VT_TRACEFS, "tracefs", 0, NULL) == 0,
+		      "mount tracefs: %s", strerror(errno));
+	return 0;
+}
+
+int harness_tracefs_write(const char *file, const char *val, int append)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), VT_TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EINVAL;
 }

@@ -99,6 +99,12 @@ long long harness_vmstat(const char *key);
  * Returns 0 or -1 (reported).
  */
 int harness_share_domains(int on);
+
+/* tracefs, mounted on first use: 0 or -1 (reported). */
+#define VT_TRACEFS	"/sys/kernel/tracing"
+int harness_tracefs(void);
+/* Write @val to VT_TRACEFS/@file (appending with @append): 0 or -errno. */
+int harness_tracefs_write(const char *file, const char *val, int append);
 void harness_stat_refresh(void);
 
 /* v3 batched ioctls: 0 or -errno; failed/done may be NULL. */

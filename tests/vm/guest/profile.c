@@ -27,8 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 
 #include "tests.h"
 
@@ -36,7 +34,6 @@
 #define PROF_BATCH	64u
 #define PROF_UNTRACED	4
 #define PROF_BASE	0x100000000ull
-#define TRACEFS		"/sys/kernel/tracing"
 #define PROF_MAXFN	256
 #define PROF_DEPTH	64
 
@@ -82,48 +79,30 @@ struct prof_frame {
 static struct prof_fn prof_fns[PROF_MAXFN];
 static int prof_nfns;
 
-static int prof_write(const char *file, const char *val, int append)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC));
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EINVAL;
-}
-
 static int prof_setup(void)
 {
 	char buf[32];
 	size_t i;
 	int skipped = 0;
 
-	mkdir(TRACEFS, 0755);
-	if (access(TRACEFS "/trace", F_OK))
-		CHECK(mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0,
-		      "mount tracefs: %s", strerror(errno));
-	CHECK_OK(prof_write("tracing_on", "0", 0), "tracing_on");
-	CHECK_OK(prof_write("current_tracer", "nop", 0), "nop tracer");
-	CHECK_OK(prof_write("buffer_size_kb", "65536", 0), "buffer_size_kb");
-	CHECK_OK(prof_write("set_ftrace_filter", "", 0), "clear filter");
+	RUN(harness_tracefs());
+	CHECK_OK(harness_tracefs_write("tracing_on", "0", 0), "tracing_on");
+	CHECK_OK(harness_tracefs_write("current_tracer", "nop", 0), "nop tracer");
+	CHECK_OK(harness_tracefs_write("buffer_size_kb", "65536", 0), "buffer_size_kb");
+	CHECK_OK(harness_tracefs_write("set_ftrace_filter", "", 0), "clear filter");
 	for (i = 0; i < sizeof(prof_filter) / sizeof(prof_filter[0]); i++) {
-		if (prof_write("set_ftrace_filter", prof_filter[i], 1)) {
+		if (harness_tracefs_write("set_ftrace_filter", prof_filter[i], 1)) {
 			printf("VMPROF skipped=%s\n", prof_filter[i]);
 			skipped++;
 		}
 	}
 	snprintf(buf, sizeof(buf), "%d", getpid());
-	CHECK_OK(prof_write("set_ftrace_pid", buf, 0), "set_ftrace_pid");
+	CHECK_OK(harness_tracefs_write("set_ftrace_pid", buf, 0), "set_ftrace_pid");
 	/* the options exist while the tracer is current, and persist */
-	CHECK_OK(prof_write("current_tracer", "function_graph", 0), "function_graph");
-	CHECK_OK(prof_write("options/funcgraph-tail", "1", 0), "funcgraph-tail");
-	CHECK_OK(prof_write("options/funcgraph-irqs", "0", 0), "funcgraph-irqs");
-	CHECK_OK(prof_write("current_tracer", "nop", 0), "nop tracer");
+	CHECK_OK(harness_tracefs_write("current_tracer", "function_graph", 0), "function_graph");
+	CHECK_OK(harness_tracefs_write("options/funcgraph-tail", "1", 0), "funcgraph-tail");
+	CHECK_OK(harness_tracefs_write("options/funcgraph-irqs", "0", 0), "funcgraph-irqs");
+	CHECK_OK(harness_tracefs_write("current_tracer", "nop", 0), "nop tracer");
 	printf("VMPROF filter_skipped=%d\n", skipped);
 	return 0;
 }
@@ -224,7 +203,7 @@ static int prof_report(const char *cname, const char *phase)
 
 	prof_nfns = 0;
 	memset(prof_fns, 0, sizeof(prof_fns));
-	f = fopen(TRACEFS "/trace", "r");
+	f = fopen(VT_TRACEFS "/trace", "r");
 	CHECK(f, "open trace: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f))
 		prof_line(line, stack, &depth);
@@ -233,7 +212,7 @@ static int prof_report(const char *cname, const char *phase)
 		printf("VMPROF case=%s phase=%s fn=%s calls=%lu incl_us=%.1f self_us=%.1f\n",
 		       cname, phase, prof_fns[i].name, prof_fns[i].calls,
 		       prof_fns[i].incl_us, prof_fns[i].self_us);
-	f = fopen(TRACEFS "/per_cpu/cpu0/stats", "r");
+	f = fopen(VT_TRACEFS "/per_cpu/cpu0/stats", "r");
 	if (f) {
 		while (fgets(line, sizeof(line), f))
 			if (!strncmp(line, "overrun:", 8) && atol(line + 8))
@@ -241,7 +220,7 @@ static int prof_report(const char *cname, const char *phase)
 				       phase, line);
 		fclose(f);
 	}
-	return prof_write("trace", "", 0);
+	return harness_tracefs_write("trace", "", 0);
 }
 
 static int prof_map(struct vt_ctx *ctx, const uint32_t *perm, uint8_t *buf)
@@ -348,27 +327,27 @@ static int prof_pass(enum vt_mode mode, const uint32_t *perm, uint8_t *buf,
 	 * function_graph current, its hooks run even while tracing_on is 0.
 	 */
 	if (traced) {
-		CHECK_OK(prof_write("current_tracer", "function_graph", 0),
+		CHECK_OK(harness_tracefs_write("current_tracer", "function_graph", 0),
 			 "function_graph");
-		CHECK_OK(prof_write("tracing_on", "1", 0), "tracing_on");
+		CHECK_OK(harness_tracefs_write("tracing_on", "1", 0), "tracing_on");
 	}
 	t0 = harness_now_ns();
 	RUN(prof_map(&ctx, perm, buf));
 	t1 = harness_now_ns();
 	*map_us = (t1 - t0) / 1e3;
 	if (traced) {
-		CHECK_OK(prof_write("tracing_on", "0", 0), "tracing_off");
+		CHECK_OK(harness_tracefs_write("tracing_on", "0", 0), "tracing_off");
 		RUN(prof_report(harness_mode_name(mode), "map"));
-		CHECK_OK(prof_write("tracing_on", "1", 0), "tracing_on");
+		CHECK_OK(harness_tracefs_write("tracing_on", "1", 0), "tracing_on");
 	}
 	t1 = harness_now_ns();
 	RUN(prof_unmap(&ctx));
 	t2 = harness_now_ns();
 	*unmap_us = (t2 - t1) / 1e3;
 	if (traced) {
-		CHECK_OK(prof_write("tracing_on", "0", 0), "tracing_off");
+		CHECK_OK(harness_tracefs_write("tracing_on", "0", 0), "tracing_off");
 		RUN(prof_report(harness_mode_name(mode), "unmap"));
-		CHECK_OK(prof_write("current_tracer", "nop", 0), "nop tracer");
+		CHECK_OK(harness_tracefs_write("current_tracer", "nop", 0), "nop tracer");
 	}
 	harness_close(&ctx);
 	return 0;
@@ -417,7 +396,7 @@ int t_profile(enum vt_mode unused)
 		printf("VMPROF case=%s phase=unmap wall_us=%.0f traced_us=%.0f pages=%u\n",
 		       name, unmap_us, tunmap_us, PROF_PAGES);
 	}
-	prof_write("current_tracer", "nop", 0);
+	harness_tracefs_write("current_tracer", "nop", 0);
 	munmap(buf, PROF_PAGES * VT_PAGE);
 	return 0;
 }

@@ -12,62 +12,40 @@
  * page, the cost the batch ioctls remove.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 
 #include "tests.h"
 
-#define FL_TRACEFS	"/sys/kernel/tracing"
 #define FL_IOVA		0x4000000ull
 #define FL_PAGES	256
 #define FL_SINGLE	4
 
-static int fl_write(const char *file, const char *val, int append)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), FL_TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC));
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EINVAL;
-}
-
 static int fl_setup(void)
 {
-	mkdir(FL_TRACEFS, 0755);
-	if (access(FL_TRACEFS "/trace", F_OK))
-		CHECK(mount("nodev", FL_TRACEFS, "tracefs", 0, NULL) == 0,
-		      "mount tracefs: %s", strerror(errno));
-	CHECK_OK(fl_write("kprobe_events",
+	RUN(harness_tracefs());
+	CHECK_OK(harness_tracefs_write("kprobe_events",
 			  "p:vbflush/sync_map intel_iommu_iotlb_sync_map\n"
 			  "p:vbflush/tlb_sync intel_iommu_tlb_sync\n", 1),
 		 "kprobes on the VT-d sync functions");
-	CHECK_OK(fl_write("events/vbflush/enable", "1", 0), "enable kprobes");
-	CHECK_OK(fl_write("tracing_on", "1", 0), "tracing_on");
+	CHECK_OK(harness_tracefs_write("events/vbflush/enable", "1", 0), "enable kprobes");
+	CHECK_OK(harness_tracefs_write("tracing_on", "1", 0), "tracing_on");
 	return 0;
 }
 
 static void fl_teardown(void)
 {
-	fl_write("events/vbflush/enable", "0", 0);
-	fl_write("kprobe_events", "-:vbflush/sync_map\n-:vbflush/tlb_sync\n", 1);
+	harness_tracefs_write("events/vbflush/enable", "0", 0);
+	harness_tracefs_write("kprobe_events", "-:vbflush/sync_map\n-:vbflush/tlb_sync\n", 1);
 }
 
 /* Events @name of this process since the last fl_clear(). */
 static long fl_count(const char *name)
 {
 	char line[512], pid[32], ev[64];
-	FILE *f = fopen(FL_TRACEFS "/trace", "r");
+	FILE *f = fopen(VT_TRACEFS "/trace", "r");
 	long n = 0;
 
 	if (!f)
@@ -83,7 +61,7 @@ static long fl_count(const char *name)
 
 static int fl_clear(void)
 {
-	return fl_write("trace", "", 0);
+	return harness_tracefs_write("trace", "", 0);
 }
 
 /* Both counts since the last clear must be exactly as given. */
