@@ -209,6 +209,8 @@ listen_tests() {
 
 	# The running broker on this backend is sandboxed: no_new_privs, a
 	# seccomp filter, and of all capabilities CAP_IPC_LOCK (bit 14) only.
+	# Its sockets exist before it enters the sandbox; "ready:" comes after.
+	wait_for 30 grep -q 'ready:' $T/broker.log
 	st=$(grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/$BP/status | tr '\t\n' '  ')
 	echo "E2E LOG broker status: $st"
 	if echo "$st" | grep -q 'CapEff: 0000000000004000 .*CapBnd: 0000000000004000 .*NoNewPrivs: 1 .*Seccomp: 2 ' &&
