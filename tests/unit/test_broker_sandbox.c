@@ -22,6 +22,7 @@
 #include <linux/capability.h>
 #include <linux/vfio.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,56 @@ START_TEST(ring_memfd_allowed)
 		     "ring memfd");
 	assert_sigsys(run_filtered(NULL, 0, child_other_seal, NULL),
 		      "F_ADD_SEALS F_SEAL_WRITE");
+}
+END_TEST
+
+/*
+ * Every VFIO and iommufd request number (both use ioctl type ';': VFIO
+ * from 100, iommufd from 0x80) on a bound IOMMU fd: exactly the data-path
+ * ones reach the kernel, every other one is SIGSYS. A policy line that
+ * quietly allowed one more would fail here, not only the sampled ones.
+ */
+START_TEST(only_data_path_iommu_ioctls)
+{
+	const size_t nallowed = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]);
+	unsigned int n, passed = 0;
+	scmp_filter_ctx ctx;
+	int fd, status;
+
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	test_iommu_fd = fd;
+	ctx = compile(NULL, 0);
+	for (n = 0; n < 256; n++) {
+		unsigned long cmd = _IO(';', n);
+		bool allowed = false;
+		pid_t pid;
+
+		for (size_t i = 0; i < nallowed; i++)
+			allowed |= allowed_ioctls[i].cmd == cmd;
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			if (seccomp_load(ctx))
+				_exit(90);
+			syscall(SYS_ioctl, fd, cmd, 0);
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		if (allowed) {
+			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+				      "_IO(';', %u), a data-path request, did not reach the kernel (status 0x%x)",
+				      n, status);
+			passed++;
+		} else {
+			ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+				      "_IO(';', %u) is not a data-path request, yet got through (status 0x%x)",
+				      n, status);
+		}
+	}
+	seccomp_release(ctx);
+	ck_assert_uint_eq(passed, nallowed);
+	close(fd);
 }
 END_TEST
 
@@ -618,6 +669,7 @@ static Suite *broker_sandbox_suite(void)
 	tcase_add_test(tc, fionread_allowed);
 	tcase_add_test(tc, ring_memfd_allowed);
 	tcase_add_test(tc, policy_variables);
+	tcase_add_test(tc, only_data_path_iommu_ioctls);
 	tcase_add_loop_test(tc, forbidden_ioctl_is_sigsys, 0,
 			    sizeof(forbidden_ioctls) / sizeof(forbidden_ioctls[0]));
 	tcase_add_loop_test(tc, forbidden_syscall_is_sigsys, 0, N_SYS_CASES);
