@@ -111,7 +111,8 @@ struct v3_dma_unmap_ctx {
 /*
  * An empty container belongs to no mm: whoever maps next owns it, so a
  * process that unmapped everything may hand the fd on (or exec) and the
- * new owner can map. Called after a release of pages; the charge is 0.
+ * new owner can map. v3_dma_account() calls it whenever a charge is given
+ * back or refused.
  */
 static void v3_dma_put_mm(struct v3_iommu *iommu)
 {
@@ -128,8 +129,10 @@ static int v3_dma_account(struct v3_iommu *iommu, long npages)
 
 	if (!npages || !mm)
 		return 0;
-	if (!mmget_not_zero(mm))
-		return npages > 0 ? -ESRCH : 0;	/* the owner has exited */
+	if (!mmget_not_zero(mm)) {
+		ret = npages > 0 ? -ESRCH : 0;	/* the owner has exited */
+		goto put;
+	}
 	if (npages > 0) {
 		ret = mmap_write_lock_killable(mm);
 		if (ret)
@@ -144,6 +147,9 @@ static int v3_dma_account(struct v3_iommu *iommu, long npages)
 	mmap_write_unlock(mm);
 out:
 	mmput(mm);
+put:
+	if (npages < 0 || ret)
+		v3_dma_put_mm(iommu);
 	return ret;
 }
 
@@ -468,7 +474,6 @@ int v3_dma_unmap(struct v3_iommu *iommu,
 
 	*pages_done = ctx.done;
 	v3_dma_account(iommu, -(long)ctx.done);
-	v3_dma_put_mm(iommu);
 #ifdef V3_PROF
 	iommu->prof_pages[1] += ctx.done;
 #endif
@@ -488,7 +493,6 @@ void v3_dma_unmap_all(struct v3_iommu *iommu)
 	v3_dma_ctx_free(&ctx);
 	V3_CHECK(!iommu->npages);
 	v3_dma_account(iommu, -(long)ctx.done);
-	v3_dma_put_mm(iommu);
 }
 
 /*
@@ -756,16 +760,13 @@ int v3_dma_map(struct v3_iommu *iommu,
 	}
 
 	ret = v3_dma_account(iommu, total);
-	if (ret) {
-		v3_dma_put_mm(iommu);
+	if (ret)
 		return ret;
-	}
 
 	pages = kmalloc_array(min_t(u64, total, V3_DMA_PIN_CHUNK),
 			      sizeof(*pages), GFP_KERNEL);
 	if (!pages) {
 		v3_dma_account(iommu, -(long)total);
-		v3_dma_put_mm(iommu);
 		return -ENOMEM;
 	}
 
@@ -805,7 +806,6 @@ int v3_dma_map(struct v3_iommu *iommu,
 		v3_dma_ctx_flush(iommu, &ctx);
 		v3_dma_ctx_free(&ctx);
 		v3_dma_account(iommu, -(long)total);
-		v3_dma_put_mm(iommu);
 		return ret;
 	}
 

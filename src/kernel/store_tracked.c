@@ -145,8 +145,9 @@ int v3_tracked_take(struct v3_iommu *iommu, unsigned long *pfn,
 /*
  * VFIO_DMA_MAP_FLAG_VADDR / VFIO_DMA_UNMAP_FLAG_VADDR. Invalidating marks
  * the mapped pages of [pfn, last] and returns how many there were;
- * updating requires every page of the range to be mapped and gives page
- * pfn + i the user page frame vaddr_pfn + i.
+ * updating gives page pfn + i the user page frame vaddr_pfn + i, and the
+ * caller has made sure every page of the range is mapped
+ * (v3_tracked_full(), before it moves the container to its mm).
  */
 long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
 			  unsigned long last, unsigned long vaddr_pfn,
@@ -155,9 +156,6 @@ long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
 	XA_STATE(xas, &iommu->pages, pfn);
 	unsigned long count = 0;
 	void *entry;
-
-	if (!invalidate && !v3_tracked_full(iommu, pfn, last))
-		return -EINVAL;
 
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, last) {
