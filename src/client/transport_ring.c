@@ -55,19 +55,32 @@ static bool transport_ring_spin(const struct vb_ring *r, unsigned int spin_us)
 	return true;
 }
 
+/*
+ * Take our idle word back: 0 when it was still ours. If the broker took
+ * it first, its one WAKE is sent or on the way and is read now, or the
+ * next sleep would end at once: 1 then, or the error reading it when the
+ * ring has nothing either.
+ */
+static int transport_ring_unidle(int fd, struct vb_ring *r, uint16_t version)
+{
+	int wake;
+
+	if (!vb_ring_clear_idle(r))
+		return 0;
+	wake = transport_ring_read_wake(fd, version, -1);
+	return wake && !vb_ring_readable(r) ? wake : 1;
+}
+
 int transport_ring_disarm(int fd, struct vb_ring *r, uint16_t version,
 			  bool *armed)
 {
-	int wake;
+	int rc;
 
 	if (!*armed)
 		return 0;
 	*armed = false;
-	if (!vb_ring_clear_idle(r))
-		return 0;
-	/* the broker took the word: its WAKE is sent or on the way */
-	wake = transport_ring_read_wake(fd, version, -1);
-	return wake && !vb_ring_readable(r) ? wake : 0;
+	rc = transport_ring_unidle(fd, r, version);
+	return rc < 0 ? rc : 0;
 }
 
 int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
@@ -86,12 +99,9 @@ int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
 		*armed = true;
 		return -EAGAIN;
 	}
-	if (vb_ring_clear_idle(r)) {
-		/* The broker took our word: its one WAKE is on the way and
-		 * must be read now, or the next sleep would end at once. */
-		wake = transport_ring_read_wake(fd, version, -1);
-		return wake && !vb_ring_readable(r) ? wake : 0;
-	}
+	wake = transport_ring_unidle(fd, r, version);
+	if (wake)
+		return wake < 0 ? wake : 0;
 	if (vb_ring_readable(r))
 		return 0;
 	if (rc)
