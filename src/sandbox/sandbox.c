@@ -52,6 +52,9 @@ static void sandbox_close_fds(const int *keep, unsigned int n)
 		sandbox_die("close_range", errno);
 }
 
+_Static_assert(RLIM_INFINITY == (rlim_t)-1,
+	       "sandbox_rlimit() takes minima: RLIM_INFINITY must be the largest rlim_t");
+
 static void sandbox_rlimit(int resource, rlim_t value, const char *name)
 {
 	struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
@@ -63,15 +66,13 @@ static void sandbox_rlimit(int resource, rlim_t value, const char *name)
 		sandbox_die(name, errno);
 	/* Never raise either limit: without the capability the hard one
 	 * would fail anyway, and a stricter limit set by the caller's parent
-	 * (soft or hard) stays. */
-	if (old.rlim_max != RLIM_INFINITY &&
-	    (value == RLIM_INFINITY || old.rlim_max < value))
+	 * (soft or hard) stays. RLIM_INFINITY is the largest rlim_t, so
+	 * plain minima do it. */
+	if (old.rlim_max < rl.rlim_max)
 		rl.rlim_max = old.rlim_max;
-	if (old.rlim_cur != RLIM_INFINITY &&
-	    (rl.rlim_cur == RLIM_INFINITY || old.rlim_cur < rl.rlim_cur))
+	if (old.rlim_cur < rl.rlim_cur)
 		rl.rlim_cur = old.rlim_cur;
-	if (rl.rlim_max != RLIM_INFINITY &&
-	    (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > rl.rlim_max))
+	if (rl.rlim_max < rl.rlim_cur)
 		rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(resource, &rl))
 		sandbox_die(name, errno);
