@@ -15,7 +15,7 @@ pkgs_for() {
 
 # flex, bison, bc, libelf-dev and libssl-dev build the in-tree patch
 # (test-inkernel-patch.sh).
-base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev"
+base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev dkms"
 
 # Fast path: an installed linux-source-6.12 whose image and headers match.
 ver=$(vm_installed_version linux-source-6.12)
