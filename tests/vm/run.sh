@@ -49,11 +49,13 @@ timeout_s=${VB_VM_TIMEOUT:-$timeout_s}
 
 echo "vm: kernel $rel, tests: ${tests[*]}"
 echo "vm: guest log: $log"
+# movablecore: a ZONE_MOVABLE for longterm_pin (user pages come from it
+# first, and a long-term pin must move them out)
 qemu=(-machine q35 -accel tcg -cpu max -m 2G -smp 2
 	-nographic -no-reboot -vga none -net none
 	-device intel-iommu -device edu -device edu
 	-kernel "/boot/vmlinuz-$rel" -initrd "$VM_WORK/initramfs.cpio.gz"
-	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet vmtest.tests=$list vmtest.timeout=${VB_VM_TEST_TIMEOUT:-180}")
+	-append "console=ttyS0 intel_iommu=on iommu=nopt movablecore=128M panic=-1 quiet vmtest.tests=$list vmtest.timeout=${VB_VM_TEST_TIMEOUT:-180}")
 # vm_boot boots again when the guest dies before /init (an infrastructure
 # failure, not a test result), keeping each failed boot's log.
 start=$(date +%s)

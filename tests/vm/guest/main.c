@@ -43,6 +43,8 @@ static const struct vt_test tests[] = {
 	  "v3 batch map reaches edu DMA both ways; after unmap the IOVA faults" },
 	{ "v3_dma_cut", t_dma_cut, M_V3, 1,
 	  "DMA after cuts: a mapping's middle unmapped faults, its ends still reach; a page between two unmapped ones still reaches" },
+	{ "longterm_pin", t_longterm, M_T1 | M_V3, 1,
+	  "pins are FOLL_LONGTERM: mapped pages of ZONE_MOVABLE move out first, keep their bytes, and DMA reaches the moved page" },
 	{ "v3_dma_replay", t_dma_replay, M_V3, 1,
 	  "a second group attached late gets the existing mappings (and their unmaps)" },
 	{ "v3_detach", t_dma_detach, M_V3, 1,

@@ -21,7 +21,7 @@
 #define IOVA_C	0x0ff0000ull
 #define IOVA_R	0x0400000ull	/* mapped read-only */
 
-static void fill(uint8_t *p, size_t len, unsigned int seed)
+void t_dma_fill(uint8_t *p, size_t len, unsigned int seed)
 {
 	size_t i;
 
@@ -29,13 +29,11 @@ static void fill(uint8_t *p, size_t len, unsigned int seed)
 		p[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
 }
 
-/* Copies page src to page dst through the device, half a page at a time. */
-static int dma_reach(struct edu *e, uint64_t iova_src, uint8_t *src,
-		     uint64_t iova_dst, uint8_t *dst, unsigned int seed)
+int t_dma_copy(struct edu *e, uint64_t iova_src, const uint8_t *src,
+	       uint64_t iova_dst, uint8_t *dst)
 {
 	unsigned int half;
 
-	fill(src, VT_PAGE, seed);
 	memset(dst, 0, VT_PAGE);
 	for (half = 0; half < 2; half++) {
 		RUN(edu_dma_from_ram(e, iova_src + half * EDU_DMA_MAX, EDU_DMA_MAX));
@@ -45,6 +43,14 @@ static int dma_reach(struct edu *e, uint64_t iova_src, uint8_t *src,
 	      "DMA 0x%llx -> device -> 0x%llx: bytes differ (dst[0]=%02x src[0]=%02x)",
 	      (unsigned long long)iova_src, (unsigned long long)iova_dst, dst[0], src[0]);
 	return 0;
+}
+
+/* Copies page src, freshly filled, to page dst through the device. */
+static int dma_reach(struct edu *e, uint64_t iova_src, uint8_t *src,
+		     uint64_t iova_dst, uint8_t *dst, unsigned int seed)
+{
+	t_dma_fill(src, VT_PAGE, seed);
+	return t_dma_copy(e, iova_src, src, iova_dst, dst);
 }
 
 /*
@@ -90,7 +96,7 @@ static int dma_write_blocked(struct edu *e, uint64_t iova_a, uint8_t *a,
 
 	snprintf(needle, sizeof(needle), "fault addr 0x%llx", (unsigned long long)iova_a);
 	memset(a, 0x5c, VT_PAGE);
-	fill(b, VT_PAGE, 99);
+	t_dma_fill(b, VT_PAGE, 99);
 	RUN(edu_dma_from_ram(e, iova_b, EDU_DMA_MAX));	/* device buffer := b */
 	before = harness_dmar_faults();
 	kfd = harness_kmsg_mark();

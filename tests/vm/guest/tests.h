@@ -16,7 +16,15 @@ struct vt_test {
 	const char *what;	/* what passing proves */
 };
 
+struct edu;
+/* t_dma.c's DMA proof, shared: a seeded byte pattern for a buffer; */
+void t_dma_fill(uint8_t *p, size_t len, unsigned int seed);
+/* the device copies page src (IOVA iova_src) to page dst; 0 if the bytes match */
+int t_dma_copy(struct edu *e, uint64_t iova_src, const uint8_t *src,
+	       uint64_t iova_dst, uint8_t *dst);
+
 int t_dma(enum vt_mode mode);
+int t_longterm(enum vt_mode mode);
 int t_dma_replay(enum vt_mode mode);
 int t_dma_detach(enum vt_mode mode);
 int t_dma_cut(enum vt_mode mode);
