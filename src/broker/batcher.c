@@ -260,38 +260,49 @@ static void batcher_map_run(struct broker *b, struct domain *d,
 }
 
 /*
+ * How many leading entries of a failed merged UNMAP are done, with their
+ * counts in @counts: when the backend names the failing entry, those
+ * before it if it counted every one of them, else none; when it names
+ * none, as far as its counts go.
+ */
+static size_t batcher_unmap_done(const uint64_t *counts, size_t n,
+				 uint32_t failed)
+{
+	size_t c = 0;
+
+	while (c < n && counts[c] != UINT64_MAX)
+		c++;
+	if (failed == VB_NO_INDEX)
+		return c;
+	return c >= failed ? failed : 0;
+}
+
+/*
  * A merged UNMAP failed part-way (type1 out of dma_entry_limit while
  * splitting a run): its entries before the failing one were unmapped, the
- * rest were not. Requests whose entries all came before it are answered
- * from the per-entry counts; every later request, the failing one first,
- * is issued alone, credited with what its entries already unmapped, so
- * each reply is what that request alone would have got. Without
- * per-entry counts for the done part nothing can be credited, and every
- * request is issued alone.
+ * rest were not. Requests whose entries are all done are answered from
+ * the per-entry counts; every later request, the first one not done
+ * first, is issued alone, credited with what its entries already unmapped
+ * (the failing entry's count included: those pages are holes now and
+ * count nothing when it is issued again), so each reply is what that
+ * request alone would have got.
  */
 static void batcher_unmap_failed(struct broker *b, struct domain *d,
 				 struct request *first, struct request *end,
 				 size_t n, uint32_t failed)
 {
-	size_t k = 0, stop = failed == VB_NO_INDEX ? n : failed, i;
+	size_t done = batcher_unmap_done(b->scratch_pages, n, failed), k = 0;
 	struct request *r;
 
-	for (i = 0; i < stop && i < n; i++)
-		if (b->scratch_pages[i] == UINT64_MAX)
-			break;
-	if (failed == VB_NO_INDEX)
-		stop = i;	/* the backend's counts end where it stopped */
-	else if (i < stop)
-		stop = 0;	/* done part without counts */
 	for (r = first; r != end; r = TAILQ_NEXT(r, link)) {
 		if (!batcher_executable(r))
 			continue;
 		r->pages_done = 0;
-		for (i = k; i < k + r->count && i <= stop && i < n; i++)
+		for (size_t i = k; i < k + r->count && i <= done && i < n; i++)
 			if (b->scratch_pages[i] != UINT64_MAX)
 				r->pages_done += b->scratch_pages[i];
-		if (k + r->count > stop || k + r->count > failed)
-			break;	/* not all done: retried from here */
+		if (k + r->count > done)
+			break;
 		k += r->count;
 	}
 	batcher_retry_alone(b, d, r, end);

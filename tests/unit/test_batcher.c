@@ -10,6 +10,7 @@
 #include <check.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -447,6 +448,13 @@ END_TEST
 #define BAD	(WB + 16 * PG)
 static struct backend_ops failing_ops;
 
+static bool bad_names_index = true;
+
+/*
+ * With bad_names_index false the backend names no failing entry and
+ * leaves the counts from the failing entry on unset, as a backend that
+ * stopped without knowing where would.
+ */
 static int unmap_failing_at_bad(struct backend_domain *d,
 				const struct backend_unmap_entry *e,
 				size_t n, struct backend_result *res)
@@ -462,9 +470,9 @@ static int unmap_failing_at_bad(struct backend_domain *d,
 	if (k)
 		ret = sim_unmap(d, e, k, res);
 	ck_assert_int_eq(ret, 0);
-	for (size_t i = k; res->entry_pages && i < n; i++)
+	for (size_t i = k; bad_names_index && res->entry_pages && i < n; i++)
 		res->entry_pages[i] = 0;
-	res->failed_index = (uint32_t)k;
+	res->failed_index = bad_names_index ? (uint32_t)k : VB_NO_INDEX;
 	return -ENOSPC;
 }
 
@@ -509,6 +517,37 @@ START_TEST(merged_unmap_fails_part_way)
 	expect(B, i2, ENOSPC, 1, 2);
 	ck_assert_uint_eq(br.mapped_now, 0);
 	ck_assert_uint_eq(P[B]->stats.pages_unmapped, 5);
+}
+END_TEST
+
+/* The same, with a backend that names no failing entry: its counts say
+ * how far it got, and every request is answered as if issued alone. */
+START_TEST(merged_unmap_fails_without_index)
+{
+	struct vb_unmap_entry be[2] = { { WB, 3 }, { BAD, 1 } };
+	uint8_t buf[256];
+	uint64_t i1, i2, i3;
+
+	failing_ops = *br.be->ops;
+	sim_unmap = failing_ops.unmap;
+	failing_ops.unmap = unmap_failing_at_bad;
+	br.be->ops = &failing_ops;
+	bad_names_index = false;
+
+	map_five_pages();
+	i1 = unmap1(A, WA, 1);
+	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
+	i3 = unmap1(A, WA + 2 * PG, 1);
+	batcher_flush(&br);
+	bad_names_index = true;
+	expect(A, i1, 0, VB_NO_INDEX, 1);
+	expect(B, i2, ENOSPC, VB_NO_INDEX, 3);
+	expect(A, i3, 0, VB_NO_INDEX, 1);
+	ck_assert_uint_eq(mapped(0), 0);
+	ck_assert_uint_eq(br.mapped_now, 0);
+	ck_assert_uint_eq(P[A]->pages_current, 0);
+	ck_assert_uint_eq(P[B]->pages_current, 0);
+	ck_assert_uint_eq(br.domains[0].stats.pages_unmapped, 5);
 }
 END_TEST
 
@@ -600,6 +639,7 @@ static Suite *batcher_suite(void)
 	tcase_add_test(tc, merged_unmap_counts_per_request);
 	tcase_add_test(tc, merged_unmap_without_entry_counts);
 	tcase_add_test(tc, merged_unmap_fails_part_way);
+	tcase_add_test(tc, merged_unmap_fails_without_index);
 	tcase_add_test(tc, dead_peer_skipped);
 	tcase_add_test(tc, cleanup_on_close);
 	tcase_add_test(tc, throttle_at_window);
