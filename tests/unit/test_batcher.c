@@ -477,11 +477,12 @@ static int unmap_failing_at_bad(struct backend_domain *d,
 }
 
 /*
- * A merged UNMAP that fails part-way: each request is answered as if it
+ * A merged UNMAP that fails part-way, at B's second entry, with a backend
+ * that names the failing entry or not: each request is answered as if it
  * had been issued alone, with the pages it did unmap (before, the ones
  * the merged call unmapped were lost from every count).
  */
-START_TEST(merged_unmap_fails_part_way)
+static void merged_unmap_failing(bool names_index)
 {
 	struct vb_unmap_entry be[2] = { { WB, 3 }, { BAD, 1 } };
 	uint8_t buf[256];
@@ -491,6 +492,7 @@ START_TEST(merged_unmap_fails_part_way)
 	sim_unmap = failing_ops.unmap;
 	failing_ops.unmap = unmap_failing_at_bad;
 	br.be->ops = &failing_ops;
+	bad_names_index = names_index;
 
 	map_five_pages();
 	ck_assert_uint_eq(br.mapped_now, 5);
@@ -499,7 +501,7 @@ START_TEST(merged_unmap_fails_part_way)
 	i3 = unmap1(A, WA + 2 * PG, 1);
 	batcher_flush(&br);
 	expect(A, i1, 0, VB_NO_INDEX, 1);
-	expect(B, i2, ENOSPC, 1, 3);
+	expect(B, i2, ENOSPC, names_index ? 1 : VB_NO_INDEX, 3);
 	expect(A, i3, 0, VB_NO_INDEX, 1);
 	ck_assert_uint_eq(mapped(0), 0);
 	ck_assert_uint_eq(br.mapped_now, 0);
@@ -507,7 +509,16 @@ START_TEST(merged_unmap_fails_part_way)
 	ck_assert_uint_eq(P[B]->pages_current, 0);
 	ck_assert_uint_eq(br.domains[0].stats.pages_unmapped, 5);
 	ck_assert_uint_eq(P[B]->stats.errors, 1);
+	bad_names_index = true;
+}
 
+START_TEST(merged_unmap_fails_part_way)
+{
+	struct vb_unmap_entry be[2] = { { WB, 3 }, { BAD, 1 } };
+	uint8_t buf[256];
+	uint64_t i2;
+
+	merged_unmap_failing(true);
 	/* alone, the same failure keeps its count too */
 	map1(B, WB, 0, 2);
 	batcher_flush(&br);
@@ -520,34 +531,10 @@ START_TEST(merged_unmap_fails_part_way)
 }
 END_TEST
 
-/* The same, with a backend that names no failing entry: its counts say
- * how far it got, and every request is answered as if issued alone. */
+/* The backend's counts say how far it got when it names no entry. */
 START_TEST(merged_unmap_fails_without_index)
 {
-	struct vb_unmap_entry be[2] = { { WB, 3 }, { BAD, 1 } };
-	uint8_t buf[256];
-	uint64_t i1, i2, i3;
-
-	failing_ops = *br.be->ops;
-	sim_unmap = failing_ops.unmap;
-	failing_ops.unmap = unmap_failing_at_bad;
-	br.be->ops = &failing_ops;
-	bad_names_index = false;
-
-	map_five_pages();
-	i1 = unmap1(A, WA, 1);
-	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
-	i3 = unmap1(A, WA + 2 * PG, 1);
-	batcher_flush(&br);
-	bad_names_index = true;
-	expect(A, i1, 0, VB_NO_INDEX, 1);
-	expect(B, i2, ENOSPC, VB_NO_INDEX, 3);
-	expect(A, i3, 0, VB_NO_INDEX, 1);
-	ck_assert_uint_eq(mapped(0), 0);
-	ck_assert_uint_eq(br.mapped_now, 0);
-	ck_assert_uint_eq(P[A]->pages_current, 0);
-	ck_assert_uint_eq(P[B]->pages_current, 0);
-	ck_assert_uint_eq(br.domains[0].stats.pages_unmapped, 5);
+	merged_unmap_failing(false);
 }
 END_TEST
 
