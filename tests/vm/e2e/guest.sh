@@ -176,6 +176,11 @@ devproc() {
 devproc_wl() {
 	name=$1 dev=$2 wl=$3
 	shift 3
+	# emptied here, not only by the redirection below: that one runs in
+	# the forked child, and a has_result right after this call could
+	# still read the last run's result line
+	: >$T/$name.out
+	: >$T/$name.log
 	$DEVPROC --connect $T/sock --device $dev --workload $wl "$@" \
 		>$T/$name.out 2>$T/$name.log &
 	eval "P_$name=$!"
