@@ -817,26 +817,32 @@ int v3_dma_map(struct v3_iommu *iommu,
 	return 0;
 }
 
-/*
- * Update or invalidate the vaddrs of a tracked range. An update from a
- * new process (live update after exec) moves the container, and its
- * locked_vm charge, to the caller's mm.
- */
-int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr,
-		     bool invalidate)
+/* Invalidate the vaddrs of a tracked range; *@done: pages it held. */
+int v3_dma_invalidate_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages,
+			    u64 *done)
 {
-	unsigned long pfn, last, vpfn, vlast;
-	struct mm_struct *old = iommu->mm;
-	long ret;
+	unsigned long pfn, last;
 
 	if (v3_dma_range(iova, npages, &pfn, &last))
 		return -EINVAL;
-	if (!invalidate && v3_dma_range(vaddr, npages, &vpfn, &vlast))
+	*done = v3_tracked_set_vaddr(iommu, pfn, last, 0, true);
+	return 0;
+}
+
+/*
+ * Give a tracked range new vaddrs. An update from a new process (live
+ * update after exec) moves the container, and its locked_vm charge, to
+ * the caller's mm.
+ */
+int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr)
+{
+	unsigned long pfn, last, vpfn, vlast;
+	struct mm_struct *old = iommu->mm;
+	int ret;
+
+	if (v3_dma_range(iova, npages, &pfn, &last) ||
+	    v3_dma_range(vaddr, npages, &vpfn, &vlast))
 		return -EINVAL;
-	if (invalidate) {
-		ret = v3_tracked_set_vaddr(iommu, pfn, last, 0, true);
-		return min_t(long, ret, INT_MAX);
-	}
 
 	/* a range that cannot be updated must not move the container */
 	if (!v3_tracked_full(iommu, pfn, last))
@@ -855,6 +861,6 @@ int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr,
 		iommu->mm = current->mm;
 		mmdrop(old);
 	}
-	ret = v3_tracked_set_vaddr(iommu, pfn, last, vaddr >> PAGE_SHIFT, false);
-	return ret < 0 ? ret : 0;
+	v3_tracked_set_vaddr(iommu, pfn, last, vaddr >> PAGE_SHIFT, false);
+	return 0;
 }

@@ -388,6 +388,14 @@ int v3_domain_attach(struct v3_iommu *iommu, struct iommu_group *iommu_group,
 	ret = -EINVAL;
 	if (v3_domain_group_known(iommu, iommu_group))
 		goto out_unlock;
+	/*
+	 * With an emulated group attached the VADDR flags are refused (as in
+	 * type1), so one may not join while vaddrs are invalid: they could
+	 * not be restored until it left.
+	 */
+	ret = -EBUSY;
+	if (type == VFIO_EMULATED_IOMMU && iommu->vaddr_invalid)
+		goto out_unlock;
 
 	ret = -ENOMEM;
 	group = kzalloc(sizeof(*group), GFP_KERNEL);

@@ -88,7 +88,8 @@ int v3_emulated_pin_pages(void *data, struct iommu_group *group,
 	unsigned long pfn = iova >> PAGE_SHIFT;
 	int i, ret = 0;
 
-	if (!PAGE_ALIGNED(iova) || npage <= 0)
+	/* as with type1, an offset into the first page is ignored */
+	if (npage <= 0)
 		return -EINVAL;
 
 	mutex_lock(&iommu->lock);

@@ -64,7 +64,8 @@ static void *v3_main_open(unsigned long arg)
 	INIT_LIST_HEAD(&iommu->ranges);
 	INIT_LIST_HEAD(&iommu->devices);
 	xa_init(&iommu->ext);
-	iommu->pgsize_bitmap = PAGE_MASK;
+	/* what GET_INFO reports before (or without) any IOMMU domain */
+	iommu->pgsize_bitmap = PAGE_SIZE;
 	if (arg == VFIO_TYPE1v3_IOMMU) {
 		iommu->mode = VFIO_TYPE1v3_MODE_TRACKED;
 		iommu->store = &v3_tracked_ops;
@@ -232,8 +233,12 @@ static long v3_main_map_dma(struct v3_iommu *iommu, union v3_main_args *a,
 				   VFIO_DMA_MAP_FLAG_WRITE)))
 			return -EINVAL;
 		mutex_lock(&iommu->lock);
-		ret = v3_dma_set_vaddr(iommu, map->iova, map->size >> PAGE_SHIFT,
-				       map->vaddr, false);
+		if (!list_empty(&iommu->emulated))
+			ret = -EBUSY;	/* VFIO_UPDATE_VADDR is not offered */
+		else
+			ret = v3_dma_set_vaddr(iommu, map->iova,
+					       map->size >> PAGE_SHIFT,
+					       map->vaddr);
 		mutex_unlock(&iommu->lock);
 		return ret;
 	}
@@ -275,13 +280,11 @@ static long v3_main_unmap_dma(struct v3_iommu *iommu, union v3_main_args *a,
 	if (unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR) {
 		if (iommu->mode != VFIO_TYPE1v3_MODE_TRACKED)
 			ret = -EINVAL;
+		else if (!list_empty(&iommu->emulated))
+			ret = -EBUSY;	/* VFIO_UPDATE_VADDR is not offered */
 		else
-			ret = v3_dma_set_vaddr(iommu, e.iova, e.npages, 0,
-					       true);
-		if (ret > 0) {
-			done = ret;
-			ret = 0;
-		}
+			ret = v3_dma_invalidate_vaddr(iommu, e.iova, e.npages,
+						      &done);
 	} else {
 		ret = v3_dma_unmap(iommu, &e, 1, &done, NULL);
 	}

@@ -149,9 +149,9 @@ int v3_tracked_take(struct v3_iommu *iommu, unsigned long *pfn,
  * caller has made sure every page of the range is mapped
  * (v3_tracked_full(), before it moves the container to its mm).
  */
-long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
-			  unsigned long last, unsigned long vaddr_pfn,
-			  bool invalidate)
+unsigned long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
+				   unsigned long last, unsigned long vaddr_pfn,
+				   bool invalidate)
 {
 	XA_STATE(xas, &iommu->pages, pfn);
 	unsigned long count = 0;

@@ -265,16 +265,17 @@ static inline phys_addr_t v3_dma_phys(struct v3_iommu *iommu,
 unsigned long v3_dma_piece(unsigned long pfn, unsigned long npages);
 int v3_dma_map_run(struct iommu_domain *dom, unsigned long pfn,
 		   phys_addr_t phys, unsigned long npages, int prot);
-int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr,
-		     bool invalidate);
+int v3_dma_set_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages, u64 vaddr);
+int v3_dma_invalidate_vaddr(struct v3_iommu *iommu, u64 iova, u64 npages,
+			    u64 *done);
 
 /* store_tracked.c */
 /* Is every page of [pfn, last] in the tracked store? */
 bool v3_tracked_full(struct v3_iommu *iommu, unsigned long pfn,
 		     unsigned long last);
-long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
-			  unsigned long last, unsigned long vaddr_pfn,
-			  bool invalidate);
+unsigned long v3_tracked_set_vaddr(struct v3_iommu *iommu, unsigned long pfn,
+				   unsigned long last, unsigned long vaddr_pfn,
+				   bool invalidate);
 
 /* domain.c */
 int v3_domain_attach(struct v3_iommu *iommu, struct iommu_group *group,

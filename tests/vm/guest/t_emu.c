@@ -105,7 +105,8 @@ static int emu_group_id(void)
 	return slash ? atoi(slash + 1) : -1;
 }
 
-static int emu_open(struct emu *e)
+/* The emulated group joins e->ctx.container. */
+static int emu_join(struct emu *e)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	int gid = emu_group_id();
@@ -119,6 +120,13 @@ static int emu_open(struct emu *e)
 	      (st.flags & VFIO_GROUP_FLAGS_VIABLE), "emulated group %d not viable", gid);
 	CHECK(!ioctl(e->group, VFIO_GROUP_SET_CONTAINER, &e->ctx.container),
 	      "SET_CONTAINER for the emulated group: %s", strerror(errno));
+	return 0;
+}
+
+/* ... and its device is opened (the container has an IOMMU type). */
+static int emu_open(struct emu *e)
+{
+	RUN(emu_join(e));
 	e->dev = ioctl(e->group, VFIO_GROUP_GET_DEVICE_FD, VFIO_EMU_TEST_NAME);
 	CHECK(e->dev >= 0, "GET_DEVICE_FD %s: %s", VFIO_EMU_TEST_NAME, strerror(errno));
 	return 0;
@@ -214,6 +222,14 @@ static int emu_check_pins(struct emu *e, long long mapped_refs)
 	RUN(emu_state(e, &s));
 	CHECK(s.npins == 3, "device holds %u pins, want 3", s.npins);
 	CHECK(emu_unpin(e, IOVA(EMU_RO), 1, 0) == 1, "unpin of the read-only page");
+	/* an offset into the page is ignored, as type1 does (the page after
+	 * the read-only one holds no pin the unpin's range could catch) */
+	word = 0;
+	CHECK(emu_pin(e, IOVA(EMU_RO) + 0x10, 1, PROT_R, &word) == 1,
+	      "pin at an offset into a mapped page");
+	CHECK(word == 0xc3c3c3c3c3c3c3c3ull, "pin at an offset gave a page holding 0x%llx",
+	      (unsigned long long)word);
+	CHECK(emu_unpin(e, IOVA(EMU_RO) + 0x10, 1, 0) == 1, "unpin at an offset");
 	return 0;
 }
 
@@ -259,6 +275,102 @@ static int emu_check_unmap(struct emu *e, long long refs0)
  * mapping goes with the page table, the device is told (and lets go of
  * its pin, as after any unmap), and no IOVA range is reported any more.
  */
+/*
+ * With an emulated group attached VFIO_UPDATE_VADDR is not offered, and
+ * the VADDR flags are refused as type1 refuses them (EBUSY; direct mode
+ * has no vaddrs: EINVAL).
+ */
+static int emu_check_vaddr_refused(struct emu *e)
+{
+	int want = e->ctx.mode == VT_TRACKED ? EBUSY : EINVAL;
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = VFIO_DMA_UNMAP_FLAG_VADDR,
+		.iova = IOVA(0), .size = VT_PAGE,
+	};
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = (uintptr_t)e->buf, .iova = IOVA(0), .size = VT_PAGE,
+	};
+
+	CHECK(ioctl(e->ctx.container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) == 0,
+	      "VFIO_UPDATE_VADDR offered with an emulated group attached");
+	CHECK(ioctl(e->ctx.container, VFIO_IOMMU_UNMAP_DMA, &u) && errno == want,
+	      "UNMAP_DMA with FLAG_VADDR and an emulated group: %s, want %s",
+	      strerror(errno), strerror(want));
+	CHECK(ioctl(e->ctx.container, VFIO_IOMMU_MAP_DMA, &m) && errno == want,
+	      "MAP_DMA with FLAG_VADDR and an emulated group: %s, want %s",
+	      strerror(errno), strerror(want));
+	return 0;
+}
+
+/*
+ * Tracked: an emulated group may not join while vaddrs are invalid (they
+ * could not be restored while it stayed); once restored it may.
+ */
+static int emu_check_join_refused(struct emu *e)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = VFIO_DMA_UNMAP_FLAG_VADDR,
+		.iova = IOVA(0), .size = 4 * VT_PAGE,
+	};
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = (uintptr_t)e->buf, .iova = IOVA(0), .size = 4 * VT_PAGE,
+	};
+	char path[64];
+	int gid = emu_group_id(), g, ret;
+
+	if (e->ctx.mode != VT_TRACKED)
+		return 0;
+	CHECK(gid >= 0, "no %s device", VFIO_EMU_TEST_NAME);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", gid);
+	CHECK_OK(ioctl(e->ctx.container, VFIO_IOMMU_UNMAP_DMA, &u) ? -errno : 0,
+		 "invalidate vaddrs");
+	g = open(path, O_RDWR);
+	CHECK(g >= 0, "open %s: %s", path, strerror(errno));
+	ret = ioctl(g, VFIO_GROUP_SET_CONTAINER, &e->ctx.container) ? -errno : 0;
+	if (!ret)
+		ioctl(g, VFIO_GROUP_UNSET_CONTAINER);
+	close(g);
+	CHECK_ERR(ret, EBUSY, "emulated group joining while vaddrs are invalid");
+	CHECK_OK(ioctl(e->ctx.container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0,
+		 "restore vaddrs");
+	return 0;
+}
+
+/* A container of emulated groups only reports kernel pages, as any other. */
+static int emu_check_alone(enum vt_mode mode)
+{
+	struct emu e = { .group = -1, .dev = -1 };
+	struct vt_info info;
+	int rc = -1;
+
+	e.ctx.container = open("/dev/vfio/vfio", O_RDWR);
+	CHECK(e.ctx.container >= 0, "open /dev/vfio/vfio: %s", strerror(errno));
+	if (emu_join(&e))
+		goto out;
+	if (ioctl(e.ctx.container, VFIO_SET_IOMMU, harness_iommu_type(mode))) {
+		harness_fail(__FILE__, __LINE__, "SET_IOMMU with an emulated group only: %s",
+			     strerror(errno));
+		goto out;
+	}
+	if (harness_info(e.ctx.container, &info))
+		goto out;
+	if (info.pgsizes != VT_PAGE) {
+		harness_fail(__FILE__, __LINE__, "emulated group only: iova_pgsizes 0x%llx, want 0x%lx",
+			     (unsigned long long)info.pgsizes, VT_PAGE);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (e.dev >= 0)
+		close(e.dev);
+	if (e.group >= 0)
+		close(e.group);
+	close(e.ctx.container);
+	return rc;
+}
+
 static int emu_check_last_detach(struct emu *e)
 {
 	struct vfio_emu_test_state s0, s;
@@ -324,9 +436,9 @@ int t_emu(enum vt_mode mode)
 	CHECK(mapped > refs0, "mapping took no page reference (%lld)", mapped);
 
 	/* the emulated group joins after the mappings exist */
+	RUN(emu_check_join_refused(&e));
 	RUN(emu_open(&e));
-	CHECK(ioctl(e.ctx.container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) == 0,
-	      "VFIO_UPDATE_VADDR offered with an emulated group attached");
+	RUN(emu_check_vaddr_refused(&e));
 	RUN(emu_check_rw(&e));
 	RUN(emu_check_pins(&e, mapped));
 	RUN(emu_check_unmap(&e, refs0));
@@ -353,5 +465,5 @@ int t_emu(enum vt_mode mode)
 	RUN(harness_pins_settle(&start, "after closing the container"));
 	harness_free(e.buf, EMU_PAGES);
 	close(e.refs);
-	return 0;
+	return emu_check_alone(mode);
 }
