@@ -39,12 +39,17 @@ int batcher_init(struct broker *b)
 		return -ENOMEM;
 	if (!b->base)
 		return 0;	/* unit tests flush by hand */
+	/*
+	 * Activated by the first request an iteration queues, it runs after
+	 * every socket event that iteration's epoll_wait returned: libevent
+	 * runs active callbacks in activation order, and those were all
+	 * active before the first read. Not at a lower priority: libevent
+	 * would hold that back for as long as socket events keep coming,
+	 * which any process may cause by connecting in a loop.
+	 */
 	b->ev_flush = event_new(b->base, -1, 0, batcher_flush_cb, b);
 	if (!b->ev_flush)
 		return -ENOMEM;
-	/* Priority 1 (lowest): runs after the iteration's socket reads. */
-	if (event_priority_set(b->ev_flush, 1) < 0)
-		return -EINVAL;
 	return 0;
 }
 
@@ -382,14 +387,8 @@ static void batcher_complete(struct broker *b, struct domain *d,
 			     struct request *r)
 {
 	struct peer *p = r->peer;
-	uint64_t lat = (vb_now_ns() - r->t_recv_ns) / 1000;
+	uint64_t lat;
 
-	stats_hist_add(&p->stats.latency_us, lat);
-	stats_hist_add(&d->stats.latency_us, lat);
-	if (r->status) {
-		p->stats.errors++;
-		d->stats.errors++;
-	}
 	/* a failed UNMAP may have unmapped pages before its failing entry;
 	 * a failed MAP left nothing (pages_done 0) */
 	if (r->type == VB_MSG_MAP) {
@@ -405,8 +404,16 @@ static void batcher_complete(struct broker *b, struct domain *d,
 		b->mapped_now -= r->pages_done < b->mapped_now ?
 				 r->pages_done : b->mapped_now;
 	}
+	/* latency and errors are those of replies someone received */
 	if (p->state == PEER_DEAD)
 		return;
+	lat = (vb_now_ns() - r->t_recv_ns) / 1000;
+	stats_hist_add(&p->stats.latency_us, lat);
+	stats_hist_add(&d->stats.latency_us, lat);
+	if (r->status) {
+		p->stats.errors++;
+		d->stats.errors++;
+	}
 	if (r->type == VB_MSG_STATS && !r->status)
 		peer_reply_stats(p, r->id);
 	else

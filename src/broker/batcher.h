@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The batcher collects the requests that arrive from all clients during
- * one event-loop iteration and issues them at a flush event that runs at a
- * lower priority than socket I/O, i.e. once the loop has read what was
+ * one event-loop iteration and issues them at a flush event that runs after
+ * the iteration's socket callbacks, i.e. once the loop has read what was
  * ready. At the flush, per domain and in arrival order, consecutive
  * requests of the same operation (MAP or UNMAP), from any number of
  * clients, become one backend call. SYNC, STATS and requests already

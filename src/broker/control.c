@@ -152,7 +152,6 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
-		bufferevent_priority_set(bev, 0);
 		bufferevent_setcb(bev, control_conn_read_cb, NULL,
 				  control_conn_event_cb, b);
 		bufferevent_set_timeouts(bev, &tv, &tv);
@@ -175,8 +174,7 @@ int control_open(struct broker *b, const char *path)
 	c->fd = fd;
 	c->path = strdup(path);
 	c->ev = event_new(b->base, fd, EV_READ | EV_PERSIST, control_accept_cb, b);
-	if (!c->path || !c->ev || event_priority_set(c->ev, 0) ||
-	    event_add(c->ev, NULL)) {
+	if (!c->path || !c->ev || event_add(c->ev, NULL)) {
 		if (c->ev)
 			event_free(c->ev);
 		free(c->path);

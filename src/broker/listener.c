@@ -161,8 +161,7 @@ int listener_open(struct broker *b, const char *path)
 	l->fd = fd;
 	l->path = strdup(path);
 	l->ev = event_new(b->base, fd, EV_READ | EV_PERSIST, listener_accept_cb, b);
-	if (!l->path || !l->ev || event_priority_set(l->ev, 0) ||
-	    event_add(l->ev, NULL)) {
+	if (!l->path || !l->ev || event_add(l->ev, NULL)) {
 		if (l->ev)
 			event_free(l->ev);
 		free(l->path);

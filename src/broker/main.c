@@ -179,7 +179,7 @@ static struct event *main_event(struct broker *b, evutil_socket_t fd,
 {
 	struct event *ev = event_new(b->base, fd, what, cb, arg);
 
-	if (!ev || event_priority_set(ev, 0))
+	if (!ev)
 		fatal("cannot create an event");
 	return ev;
 }
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	if (ret)
 		fatal("no usable backend '%s'", b.cfg->backend);
 	b.base = event_base_new();
-	if (!b.base || event_base_priority_init(b.base, 2) < 0)
+	if (!b.base)
 		fatal("cannot create the event loop");
 	ret = memory_init(&b.mem, b.cfg);
 	if (ret)

@@ -81,8 +81,7 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 	p->ev_write = event_new(b->base, fd, EV_WRITE | EV_PERSIST, peer_write_cb, p);
 	p->ev_close = event_new(b->base, -1, 0, peer_close_cb, p);
 	if (!p->outq || !p->ev_read || !p->ev_write || !p->ev_close ||
-	    event_priority_set(p->ev_read, 0) || event_priority_set(p->ev_write, 0) ||
-	    event_priority_set(p->ev_close, 0) || event_add(p->ev_read, NULL)) {
+	    event_add(p->ev_read, NULL)) {
 		log_err("cannot set up peer on fd %d: out of memory", fd);
 		if (p->ev_read)
 			event_free(p->ev_read);
@@ -121,8 +120,7 @@ int peer_set_deadline(struct peer *p, unsigned int seconds)
 
 	p->deadline_s = seconds;
 	p->ev_deadline = evtimer_new(p->b->base, peer_deadline_cb, p);
-	if (!p->ev_deadline || event_priority_set(p->ev_deadline, 0) ||
-	    evtimer_add(p->ev_deadline, &tv))
+	if (!p->ev_deadline || evtimer_add(p->ev_deadline, &tv))
 		return -ENOMEM;
 	return 0;
 }

@@ -42,7 +42,6 @@ static void setup(void)
 	ck_assert_int_eq(config_parse(conf, "t", &br.cfg, err, sizeof(err)), 0);
 	ck_assert_int_eq(backend_sim_create(&br.be), 0);
 	br.base = event_base_new();
-	ck_assert_int_eq(event_base_priority_init(br.base, 2), 0);
 	ck_assert_int_eq(memory_init(&br.mem, br.cfg), 0);
 	ck_assert_int_eq(domain_setup(&br), 0);
 	ck_assert_int_eq(batcher_init(&br), 0);
