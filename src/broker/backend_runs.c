@@ -336,11 +336,13 @@ static int backend_runs_put(struct backend_runs *rs,
 	return ret;
 }
 
-static void backend_runs_log_lost(const struct backend_run *r, int err)
+/* A remainder that could be neither re-mapped nor restored: its pages. */
+static uint64_t backend_runs_lost(const struct backend_run *r, int err)
 {
 	log_err("re-map of the remainder iova 0x%llx (%llu pages) of a split run failed: %d; those pages are now unmapped",
 		(unsigned long long)r->iova, (unsigned long long)r->npages,
 		err);
+	return r->npages;
 }
 
 /*
@@ -351,12 +353,13 @@ static void backend_runs_log_lost(const struct backend_run *r, int err)
  * middle unmap needs one mapping more than it frees (head and tail), which
  * type1 refuses at its dma_entry_limit: then the head comes off again and
  * the whole run goes back into the two slots that frees, so the unmap
- * fails with nothing lost and @r mapped as before.
+ * fails with nothing lost and @r mapped as before. Should @r not go back
+ * either, the remainders are lost: unmapped, and counted in *@lost.
  */
 static int backend_runs_unmap_part(struct backend_runs *rs,
 				   const struct backend_runs_kernel *k,
 				   const struct backend_run *r, uint64_t first,
-				   uint64_t last)
+				   uint64_t last, uint64_t *lost)
 {
 	uint64_t r_last = backend_runs_last(r);
 	struct backend_run head = *r, tail = *r;
@@ -376,9 +379,9 @@ static int backend_runs_unmap_part(struct backend_runs *rs,
 		if (ret) {
 			/* nothing of @r is mapped: all of it can go back */
 			if (backend_runs_put(rs, k, r)) {
-				backend_runs_log_lost(&head, ret);
+				*lost += backend_runs_lost(&head, ret);
 				if (has_tail)
-					backend_runs_log_lost(&tail, ret);
+					*lost += backend_runs_lost(&tail, ret);
 			}
 			return ret;
 		}
@@ -393,11 +396,11 @@ static int backend_runs_unmap_part(struct backend_runs *rs,
 		/* the head is off again: if @r cannot go back, it is lost too */
 		if (!backend_runs_put(rs, k, r))
 			return ret;
-		backend_runs_log_lost(&head, ret);
+		*lost += backend_runs_lost(&head, ret);
 	} else if (!has_head && !backend_runs_put(rs, k, r)) {
 		return ret;
 	}
-	backend_runs_log_lost(&tail, ret);
+	*lost += backend_runs_lost(&tail, ret);
 	return ret;
 }
 
@@ -424,15 +427,18 @@ int backend_runs_unmap(struct backend_runs *rs,
 			uint64_t ov_first = r.iova > first ? r.iova : first;
 			uint64_t ov_last = backend_runs_last(&r) < last ?
 					   backend_runs_last(&r) : last;
+			uint64_t lost = 0;
 			int err = backend_runs_unmap_part(rs, k, &r, ov_first,
-							  ov_last);
+							  ov_last, &lost);
 
 			/* A failed re-map still unmapped the asked part. */
 			if (err && backend_runs_overlaps(rs, ov_first, 1)) {
 				ret = err;
 				break;
 			}
-			done += ((ov_last - ov_first) >> VB_PAGE_SHIFT) + 1;
+			/* lost remainders count too: the caller's record
+			 * must not hold them as mapped */
+			done += ((ov_last - ov_first) >> VB_PAGE_SHIFT) + 1 + lost;
 			if (err) {
 				ret = err;
 				break;
