@@ -51,11 +51,15 @@ for _ in \$(seq 100); do
 	sleep 0.1
 done
 "$VB_DEVPROC" --connect "$T/broker.sock" --device 1 --workload virtio-iommu \
-	--iterations 100 >"$T/d1.out" 2>&1
+	--iterations 100 >"$T/d1.out" 2>&1 &
+dp=\$!
+wait \$dp
 echo \$? >"$T/d1.rc"
-# the sink must have the devproc's disconnect before it goes away
+echo \$dp >"$T/d1.pid"
+# the sink must have this devproc's disconnect before it goes away (run 1
+# logged one for device 1 too, with another pid)
 for _ in \$(seq 100); do
-	grep -q 'peer_free: dev 1' "$T/syslog.txt" 2>/dev/null && break
+	grep -q "peer_free: dev 1 pid \$dp:" "$T/syslog.txt" 2>/dev/null && break
 	sleep 0.1
 done
 kill \$sp
@@ -84,8 +88,9 @@ check "nothing of the broker's went to stderr" \
 
 check "a client before syslogd went away: OK" \
 	bash -c "[ \"\$(cat '$T/d1.rc')\" = 0 ] && grep -q 'result OK' '$T/d1.out'"
+d1pid=$(cat "$T/d1.pid" 2>/dev/null)
 check "its disconnect was logged to syslog" \
-	grep -q 'vfio-broker\[[0-9]*\]: peer_free: dev 1 pid' "$T/syslog.txt"
+	grep -q "vfio-broker\[[0-9]*\]: peer_free: dev 1 pid ${d1pid:-none}:" "$T/syslog.txt"
 check "a client after syslogd went away: OK (broker kept serving)" \
 	bash -c "[ \"\$(cat '$T/d2.rc')\" = 0 ] && grep -q 'result OK' '$T/d2.out'"
 check "control socket still answers" \

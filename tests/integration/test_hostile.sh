@@ -70,14 +70,23 @@ attack ok flood
 # Connections that never say HELLO: a user gets a few, the next is closed.
 attack disconnect silent-connections
 # Control clients that hang up before their answer leave no fd behind.
-fds_before=$(ls "/proc/$BROKER_PID/fd" | wc -l)
+# The baseline is taken once the broker has closed what the attack before
+# left (it does on EOF, asynchronously): two equal readings 0.2 s apart.
+nfds() { ls "/proc/$BROKER_PID/fd" | wc -l; }
+fds_before=$(nfds)
+for _ in $(seq 50); do
+	sleep 0.2
+	n=$(nfds)
+	[ "$n" = "$fds_before" ] && break
+	fds_before=$n
+done
 "$VB_HOSTILE" --connect "$T/control.sock" --expect ok control-hangups \
 	>>"$T/hostile.out" 2>&1
 for _ in $(seq 50); do
-	[ "$(ls "/proc/$BROKER_PID/fd" | wc -l)" -le "$fds_before" ] && break
+	[ "$(nfds)" -le "$fds_before" ] && break
 	sleep 0.1
 done
-fds_after=$(ls "/proc/$BROKER_PID/fd" | wc -l)
+fds_after=$(nfds)
 check "control clients that hung up left no fd open ($fds_after <= $fds_before)" \
 	test "$fds_after" -le "$fds_before"
 # Guest RAM's memfd is sealed against resizing, which would fault every

@@ -142,6 +142,9 @@ mem_broker() {	# mode workload size devproc-args...
 	rm -f $T/ctl
 	settle
 	s0=$(slab)
+	# emptied before the fork: the redirection runs in the child, and
+	# wait_file could still read the last run's "result OK"
+	: >$T/out
 	$PIN $BROKER -c $T/conf -b $mode >$T/out 2>$T/log &
 	bp=$!
 	if ! wait_file $T/out 'result OK' 300; then
@@ -166,6 +169,7 @@ mem_direct() {	# workload size devproc-args...
 	shift 2
 	settle
 	s0=$(slab)
+	: >$T/out	# as in mem_broker
 	$PIN $DIRECT --group $G --ram-size 0x10000000 --populate "$@" \
 		--keep-mapped --hold >$T/out 2>$T/log &
 	dp=$!

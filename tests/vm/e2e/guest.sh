@@ -213,6 +213,7 @@ listen_tests() {
 		result ${be}_isolation FAIL "broker did not start"
 		sed 's/^/E2E LOG broker: /' $T/broker.log
 		kill -9 $BP 2>/dev/null
+		wait $BP 2>/dev/null	# it holds the groups until it is gone
 		return
 	fi
 
