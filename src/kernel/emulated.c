@@ -24,6 +24,8 @@
 
 #define V3_EXT_COUNT_BITS	16
 #define V3_EXT_COUNT_MAX	((1UL << V3_EXT_COUNT_BITS) - 1)
+/* rounds of "let go" before an unmap goes ahead anyway (type1: 10, BUG) */
+#define V3_EXT_NOTIFY_ROUNDS	4
 
 static int v3_emulated_page(struct v3_iommu *iommu, unsigned long pfn,
 			    int prot, struct page **page)
@@ -214,4 +216,47 @@ void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size)
 	list_for_each_entry(vdev, &iommu->devices, iommu_entry)
 		vdev->ops->dma_unmap(vdev, iova, size);
 	mutex_unlock(&iommu->devices_lock);
+}
+
+/* Does an emulated device hold a page of entry @e's range? */
+static bool v3_emulated_held(struct v3_iommu *iommu,
+			     const struct vfio_iommu_type1v3_unmap_entry *e)
+{
+	unsigned long first = e->iova >> PAGE_SHIFT;
+
+	/* entries are validated: the range ends below 2^64 */
+	return xa_find(&iommu->ext, &first, first + (e->npages - 1),
+		       XA_PRESENT);
+}
+
+/*
+ * Before an unmap drops the pins of @e's ranges: while emulated devices
+ * hold pages in them, tell the devices and look again, as type1 does, so
+ * that they let go while the pages are still mapped, pinned and charged.
+ * A device still holding a page after a few rounds keeps it past the
+ * unmap (its reference keeps the page allocated) until it lets go or the
+ * container is released. Called with iommu->lock held; drops it while the
+ * devices are told, since their unpin takes it.
+ */
+void v3_emulated_quiesce(struct v3_iommu *iommu,
+			 const struct vfio_iommu_type1v3_unmap_entry *e, u32 nr)
+{
+	int round;
+	u32 i;
+
+	lockdep_assert_held(&iommu->lock);
+	for (round = 0; round < V3_EXT_NOTIFY_ROUNDS; round++) {
+		if (xa_empty(&iommu->ext))
+			return;
+		for (i = 0; i < nr; i++)
+			if (v3_emulated_held(iommu, &e[i]))
+				break;
+		if (i == nr)
+			return;
+		mutex_unlock(&iommu->lock);
+		for (; i < nr; i++)
+			v3_emulated_notify_unmap(iommu, e[i].iova,
+						 v3_dma_bytes(e[i].npages));
+		mutex_lock(&iommu->lock);
+	}
 }

@@ -286,6 +286,7 @@ static long v3_main_unmap_dma(struct v3_iommu *iommu, union v3_main_args *a,
 			ret = v3_dma_invalidate_vaddr(iommu, e.iova, e.npages,
 						      &done);
 	} else {
+		v3_emulated_quiesce(iommu, &e, 1);
 		ret = v3_dma_unmap(iommu, &e, 1, &done, NULL);
 	}
 	mutex_unlock(&iommu->lock);
@@ -385,18 +386,15 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 	}
 	if (!ret) {
 		mutex_lock(&iommu->lock);
+		v3_emulated_quiesce(iommu, entries, b->nr_entries);
 		ret = v3_dma_unmap(iommu, entries, b->nr_entries, &done,
 				   entry_done);
 		mutex_unlock(&iommu->lock);
 		/* the unlocked peek of v3_emulated_notify_unmap(), once */
 		notify = done && !list_empty(&iommu->devices);
-		for (i = 0; !ret && notify && i < b->nr_entries; i++) {
-			u64 n = entries[i].npages;
-
+		for (i = 0; !ret && notify && i < b->nr_entries; i++)
 			v3_emulated_notify_unmap(iommu, entries[i].iova,
-						 n > (U64_MAX >> PAGE_SHIFT) ?
-						 U64_MAX : n << PAGE_SHIFT);
-		}
+						 v3_dma_bytes(entries[i].npages));
 	}
 	if (!ret && entry_done) {
 		for (i = 0; i < b->nr_entries; i++)

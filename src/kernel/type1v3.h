@@ -250,6 +250,13 @@ static inline int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn,
 	return 0;
 }
 
+/* The bytes of @npages pages, U64_MAX when they do not fit. */
+static inline u64 v3_dma_bytes(u64 npages)
+{
+	return npages > (U64_MAX >> PAGE_SHIFT) ? U64_MAX :
+						  npages << PAGE_SHIFT;
+}
+
 /* What the first domain's page table holds at IOVA page @pfn, or 0. */
 static inline phys_addr_t v3_dma_phys(struct v3_iommu *iommu,
 				      unsigned long pfn)
@@ -299,6 +306,8 @@ int v3_emulated_dma_rw(void *data, dma_addr_t iova, void *buf,
 void v3_emulated_register(void *data, struct vfio_device *vdev);
 void v3_emulated_unregister(void *data, struct vfio_device *vdev);
 void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size);
+void v3_emulated_quiesce(struct v3_iommu *iommu,
+			 const struct vfio_iommu_type1v3_unmap_entry *e, u32 nr);
 void v3_emulated_release(struct v3_iommu *iommu);
 
 #endif /* V3_TYPE1V3_H */

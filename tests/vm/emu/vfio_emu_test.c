@@ -197,15 +197,25 @@ static struct miscdevice emu_misc = {
 	.fops	= &emu_misc_fops,
 };
 
-/* The backend says [iova, iova + length) is gone: let go of it. */
+/*
+ * The backend says [iova, iova + length) is going: let go of it. Whether
+ * each pinned page can still be read first shows when the backend calls:
+ * type1 does before it unmaps, so a device may still finish with a page.
+ */
 static void emu_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 {
 	struct emu_dev *e = to_emu(vdev);
+	unsigned int i;
+	u8 byte;
 
 	mutex_lock(&e->lock);
 	e->state.unmap_calls++;
 	e->state.last_unmap_iova = iova;
 	e->state.last_unmap_len = length;
+	for (i = 0; i < e->npins; i++)
+		if (e->pins[i] >= iova && e->pins[i] - iova < length &&
+		    !vfio_dma_rw(vdev, e->pins[i], &byte, 1, false))
+			e->state.readable_at_unmap++;
 	e->state.unpinned_by_unmap += emu_drop(e, iova, length, true);
 	mutex_unlock(&e->lock);
 }

@@ -252,6 +252,10 @@ static int emu_check_unmap(struct emu *e, long long refs0)
 	CHECK(s.npins == 0 && s.unpinned_by_unmap == 2,
 	      "after unmap the device holds %u pins, unpinned %llu in the callback",
 	      s.npins, (unsigned long long)s.unpinned_by_unmap);
+	/* told before the pages went, as type1 does: it could still read them */
+	CHECK(s.readable_at_unmap - s0.readable_at_unmap == 2,
+	      "the device could read %llu of its 2 pinned pages when told of the unmap",
+	      (unsigned long long)(s.readable_at_unmap - s0.readable_at_unmap));
 	CHECK(emu_refs(e, e->buf) == refs0, "page holds %lld references after unmap, %lld before map",
 	      emu_refs(e, e->buf), refs0);
 	CHECK_ERR(emu_rw(e, IOVA(0), &b, 1, 0), EINVAL, "device read after unmap");
@@ -259,8 +263,11 @@ static int emu_check_unmap(struct emu *e, long long refs0)
 	/* the type1 ioctls on the same container notify the same way */
 	CHECK_OK(harness_t1_map(e->ctx.container, IOVA(0), e->buf, VT_PAGE), "MAP_DMA");
 	CHECK(emu_pin(e, IOVA(0), 1, PROT_R | PROT_W, NULL) == 1, "pin after MAP_DMA");
+	RUN(emu_state(e, &s0));
 	CHECK_OK(harness_t1_unmap(e->ctx.container, IOVA(0), VT_PAGE, NULL), "UNMAP_DMA");
 	RUN(emu_state(e, &s));
+	CHECK(s.readable_at_unmap - s0.readable_at_unmap == 1,
+	      "UNMAP_DMA: the device could not read its pinned page when told");
 	CHECK(s.last_unmap_iova == IOVA(0) && s.last_unmap_len == VT_PAGE && s.npins == 0,
 	      "UNMAP_DMA: callback 0x%llx+0x%llx, %u pins left",
 	      (unsigned long long)s.last_unmap_iova, (unsigned long long)s.last_unmap_len,
