@@ -12,6 +12,7 @@
  */
 #include "devproc/replay_trace.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -76,17 +77,15 @@ static int replay_fail(char *err, size_t errlen, const char *name,
 static int replay_num(const char *s, uint64_t *out)
 {
 	char *end;
-
 	int base = 10;
 
-	if (*s < '0' || *s > '9')
+	if (!isdigit((unsigned char)*s))
 		return -EINVAL;
 	/* decimal or 0x hex, as replay-format.md says: never octal */
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
-		      (*s >= 'A' && *s <= 'F')))
+		if (!isxdigit((unsigned char)*s))
 			return -EINVAL;
 	}
 	errno = 0;
