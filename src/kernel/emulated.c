@@ -218,6 +218,13 @@ void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size)
 	mutex_unlock(&iommu->devices_lock);
 }
 
+/* The bytes of @npages pages, U64_MAX when they do not fit. */
+static u64 v3_emulated_bytes(u64 npages)
+{
+	return npages > (U64_MAX >> PAGE_SHIFT) ? U64_MAX :
+						  npages << PAGE_SHIFT;
+}
+
 /* Does an emulated device hold a page of entry @e's range? */
 static bool v3_emulated_held(struct v3_iommu *iommu,
 			     const struct vfio_iommu_type1v3_unmap_entry *e)
@@ -256,7 +263,7 @@ void v3_emulated_quiesce(struct v3_iommu *iommu,
 		mutex_unlock(&iommu->lock);
 		for (; i < nr; i++)
 			v3_emulated_notify_unmap(iommu, e[i].iova,
-						 v3_dma_bytes(e[i].npages));
+						 v3_emulated_bytes(e[i].npages));
 		mutex_lock(&iommu->lock);
 	}
 }

@@ -97,6 +97,17 @@ static void v3_main_release(void *data)
 	kfree(iommu);
 }
 
+/*
+ * May the VADDR flags be used? Only tracked mode keeps vaddrs, and as in
+ * type1 not with an emulated group attached. Called with iommu->lock.
+ */
+static int v3_main_vaddr_ok(struct v3_iommu *iommu)
+{
+	if (iommu->mode != VFIO_TYPE1v3_MODE_TRACKED)
+		return -EINVAL;
+	return list_empty(&iommu->emulated) ? 0 : -EBUSY;
+}
+
 static int v3_main_check_extension(struct v3_iommu *iommu, unsigned long arg)
 {
 	int ret;
@@ -109,10 +120,10 @@ static int v3_main_check_extension(struct v3_iommu *iommu, unsigned long arg)
 	case VFIO_UNMAP_ALL:
 		return iommu ? 1 : 0;
 	case VFIO_UPDATE_VADDR:
-		if (!iommu || iommu->mode != VFIO_TYPE1v3_MODE_TRACKED)
+		if (!iommu)
 			return 0;
 		mutex_lock(&iommu->lock);
-		ret = list_empty(&iommu->emulated);
+		ret = !v3_main_vaddr_ok(iommu);
 		mutex_unlock(&iommu->lock);
 		return ret;
 	case VFIO_DMA_CC_IOMMU:
@@ -228,14 +239,12 @@ static long v3_main_map_dma(struct v3_iommu *iommu, union v3_main_args *a,
 
 	if (map->flags & VFIO_DMA_MAP_FLAG_VADDR) {
 		/* type1's rule: a vaddr update changes no protection */
-		if (iommu->mode != VFIO_TYPE1v3_MODE_TRACKED ||
-		    (map->flags & (VFIO_DMA_MAP_FLAG_READ |
-				   VFIO_DMA_MAP_FLAG_WRITE)))
+		if (map->flags & (VFIO_DMA_MAP_FLAG_READ |
+				  VFIO_DMA_MAP_FLAG_WRITE))
 			return -EINVAL;
 		mutex_lock(&iommu->lock);
-		if (!list_empty(&iommu->emulated))
-			ret = -EBUSY;	/* VFIO_UPDATE_VADDR is not offered */
-		else
+		ret = v3_main_vaddr_ok(iommu);
+		if (!ret)
 			ret = v3_dma_set_vaddr(iommu, map->iova,
 					       map->size >> PAGE_SHIFT,
 					       map->vaddr);
@@ -278,26 +287,18 @@ static long v3_main_unmap_dma(struct v3_iommu *iommu, union v3_main_args *a,
 
 	mutex_lock(&iommu->lock);
 	if (unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR) {
-		if (iommu->mode != VFIO_TYPE1v3_MODE_TRACKED)
-			ret = -EINVAL;
-		else if (!list_empty(&iommu->emulated))
-			ret = -EBUSY;	/* VFIO_UPDATE_VADDR is not offered */
-		else
+		ret = v3_main_vaddr_ok(iommu);
+		if (!ret)
 			ret = v3_dma_invalidate_vaddr(iommu, e.iova, e.npages,
 						      &done);
 	} else {
+		/* emulated devices let go of the range first */
 		v3_emulated_quiesce(iommu, &e, 1);
 		ret = v3_dma_unmap(iommu, &e, 1, &done, NULL);
 	}
 	mutex_unlock(&iommu->lock);
 	if (ret)
 		return ret;
-
-	/* emulated devices drop their references to the unmapped range */
-	if (done && !(unmap->flags & VFIO_DMA_UNMAP_FLAG_VADDR))
-		v3_emulated_notify_unmap(iommu, e.iova,
-					 unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL ?
-					 U64_MAX : unmap->size);
 	unmap->size = done << PAGE_SHIFT;
 	return copy_to_user(uarg, unmap,
 			    offsetofend(typeof(*unmap), size)) ? -EFAULT : 0;
@@ -353,7 +354,6 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 	unsigned long pfn, last;
 	u32 failed = U32_MAX, i;
 	u64 done = 0, *entry_done = NULL;
-	bool notify;
 	long ret = 0;
 
 	entries = v3_main_copy_entries(b->entries, b->nr_entries,
@@ -386,15 +386,11 @@ static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,
 	}
 	if (!ret) {
 		mutex_lock(&iommu->lock);
+		/* emulated devices let go of the ranges first */
 		v3_emulated_quiesce(iommu, entries, b->nr_entries);
 		ret = v3_dma_unmap(iommu, entries, b->nr_entries, &done,
 				   entry_done);
 		mutex_unlock(&iommu->lock);
-		/* the unlocked peek of v3_emulated_notify_unmap(), once */
-		notify = done && !list_empty(&iommu->devices);
-		for (i = 0; !ret && notify && i < b->nr_entries; i++)
-			v3_emulated_notify_unmap(iommu, entries[i].iova,
-						 v3_dma_bytes(entries[i].npages));
 	}
 	if (!ret && entry_done) {
 		for (i = 0; i < b->nr_entries; i++)

@@ -250,13 +250,6 @@ static inline int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn,
 	return 0;
 }
 
-/* The bytes of @npages pages, U64_MAX when they do not fit. */
-static inline u64 v3_dma_bytes(u64 npages)
-{
-	return npages > (U64_MAX >> PAGE_SHIFT) ? U64_MAX :
-						  npages << PAGE_SHIFT;
-}
-
 /* What the first domain's page table holds at IOVA page @pfn, or 0. */
 static inline phys_addr_t v3_dma_phys(struct v3_iommu *iommu,
 				      unsigned long pfn)
