@@ -282,11 +282,8 @@ static int bench_noise(void)
 /* type1 refuses the 65,536th mapping by default. */
 static int type1_limit(void)
 {
-	int fd = open("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit", O_WRONLY);
-
-	CHECK(fd >= 0, "open dma_entry_limit: %s", strerror(errno));
-	CHECK(write(fd, "4194304", 7) == 7, "write dma_entry_limit: %s", strerror(errno));
-	close(fd);
+	CHECK_OK(harness_write_file("/sys/module/vfio_iommu_type1/parameters/dma_entry_limit",
+				    "4194304", 0), "dma_entry_limit");
 	return 0;
 }
 

@@ -281,13 +281,10 @@ long long harness_vmstat(const char *key)
  */
 void harness_stat_refresh(void)
 {
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	int ret = harness_write_file("/proc/sys/vm/stat_refresh", "1", 0);
 
-	if (fd >= 0) {
-		if (write(fd, "1", 1) != 1)
-			harness_note("stat_refresh: %s", strerror(errno));
-		close(fd);
-	}
+	if (ret && ret != -ENOENT)
+		harness_note("stat_refresh: %s", strerror(-ret));
 }
 
 int harness_pins(struct vt_pins *p)
@@ -599,19 +596,8 @@ int harness_share_domains(int on)
 {
 	static const char path[] =
 		"/sys/module/vfio_iommu_type1v3/parameters/share_domains";
-	FILE *f = fopen(path, "w");
-	int ok;
 
-	if (!f) {
-		harness_fail(__FILE__, __LINE__, "open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	ok = fputs(on ? "1\n" : "0\n", f) >= 0;
-	ok = !fclose(f) && ok;
-	if (!ok) {
-		harness_fail(__FILE__, __LINE__, "write %s", path);
-		return -1;
-	}
+	CHECK_OK(harness_write_file(path, on ? "1" : "0", 0), path);
 	return 0;
 }
 
@@ -624,17 +610,27 @@ int harness_tracefs(void)
 	return 0;
 }
 
-int harness_tracefs_write(const char *file, const char *val, int append)
+int harness_write_file(const char *path, const char *val, int append)
 {
-	char path[128];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), VT_TRACEFS "/%s", file);
 	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC));
 	if (fd < 0)
 		return -errno;
 	n = write(fd, val, strlen(val));
+	if (n < 0)
+		n = -errno;
 	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EINVAL;
+	if (n < 0)
+		return (int)n;
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+int harness_tracefs_write(const char *file, const char *val, int append)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), VT_TRACEFS "/%s", file);
+	return harness_write_file(path, val, append);
 }

@@ -100,6 +100,9 @@ long long harness_vmstat(const char *key);
  */
 int harness_share_domains(int on);
 
+/* Write @val to the file @path (appending with @append): 0 or -errno. */
+int harness_write_file(const char *path, const char *val, int append);
+
 /* tracefs, mounted on first use: 0 or -1 (reported). */
 #define VT_TRACEFS	"/sys/kernel/tracing"
 int harness_tracefs(void);

@@ -66,7 +66,7 @@ static int emu_drain(uint8_t *buf, int npages)
 static long long emu_refs(struct emu *e, const void *va)
 {
 	struct vfio_emu_test_refs r = { .vaddr = (uintptr_t)va };
-	int fd;
+	int ret;
 
 	/*
 	 * A page that a long-term pin moved out of ZONE_MOVABLE (run.sh boots
@@ -74,14 +74,11 @@ static long long emu_refs(struct emu *e, const void *va)
 	 * reference of its own until drained; writing 1 to drop_caches drains
 	 * every CPU's batch (lru_add_drain_all) and drops nothing of ours.
 	 */
-	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-	if (fd < 0 || write(fd, "1", 1) != 1) {
-		harness_fail(__FILE__, __LINE__, "drop_caches: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	ret = harness_write_file("/proc/sys/vm/drop_caches", "1", 0);
+	if (ret) {
+		harness_fail(__FILE__, __LINE__, "drop_caches: %s", strerror(-ret));
 		return -1;
 	}
-	close(fd);
 	if (ioctl(e->refs, VFIO_EMU_TEST_REFS, &r)) {
 		harness_fail(__FILE__, __LINE__, "REFS: %s", strerror(errno));
 		return -1;
