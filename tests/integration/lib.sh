@@ -73,6 +73,17 @@ stats_json() { "$VB_BROKERCTL" -s "$T/control.sock" --json stats; }
 # tests name keys that are unique in the document section they read).
 json_num() { grep -o "\"$1\": *[0-9]*" | head -n1 | grep -o '[0-9]*$'; }
 
+# wait_grep SECONDS PATTERN FILE: polls until FILE has a line matching
+# PATTERN, for at most SECONDS; 0 if it does. The check that follows says
+# what failed.
+wait_grep() {
+	for _ in $(seq $(($1 * 10))); do
+		grep -q "$2" "$3" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_mapped N: waits up to 5 s for the broker to show N pages mapped in
 # all; prints the last value seen.
 wait_mapped() {

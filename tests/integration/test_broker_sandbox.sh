@@ -59,10 +59,7 @@ check "broker has exactly one filter" status_is "$bp" Seccomp_filters 1
 # it carries only the filter it loaded itself (an inherited broker filter
 # would make two, and would have killed its exec).
 spid=$(sed -n 's/.*device 1: spawned .* (pid \([0-9]*\)).*/\1/p' "$T/broker.log" | head -n1)
-for _ in $(seq 100); do
-	grep -q 'device 1 workload .* result' "$T/broker.out" 2>/dev/null && break
-	sleep 0.1
-done
+wait_grep 10 'device 1 workload .* result' "$T/broker.out"
 check "spawned devproc finished its workload OK under the sandboxed broker" \
 	grep -q 'device 1 workload virtio-iommu: .* result OK' "$T/broker.out"
 if [ -n "$spid" ] && [ -e "/proc/$spid/status" ]; then
@@ -132,10 +129,7 @@ check "the forbidden ioctl never returned" \
 "$VB_BROKER" -c "$T/plain.conf" --no-sandbox >"$T/nosb.out" 2>"$T/nosb.log" &
 np=$!
 BG_PIDS+=("$np")
-for _ in $(seq 100); do
-	grep -q 'ready:' "$T/nosb.log" 2>/dev/null && break
-	sleep 0.1
-done
+wait_grep 10 'ready:' "$T/nosb.log"
 check "--no-sandbox warns" grep -q 'warn: .*NOT SANDBOXED' "$T/nosb.log"
 check "--no-sandbox: Seccomp is 0" status_is "$np" Seccomp 0
 check "--no-sandbox: capabilities kept" \

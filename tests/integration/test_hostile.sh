@@ -134,10 +134,7 @@ check "broker logged a KICK in the ring" \
 check "broker logged refusing a silent connection" \
 	grep -q 'connections without HELLO; refusing' "$T/broker.log"
 
-for _ in $(seq 600); do
-	grep -q 'result' "$T/good.out" && break
-	sleep 0.1
-done
+wait_grep 60 'result' "$T/good.out"
 check "well-behaved devproc saw no error" grep -q 'errors 0 result OK' "$T/good.out"
 kill "$good"
 check "broker survived every attack" kill -0 "$BROKER_PID"

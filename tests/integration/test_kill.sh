@@ -31,10 +31,7 @@ start_broker "$T/broker.conf"
 	>"$T/keep.out" 2>&1 &
 keep=$!
 BG_PIDS+=("$keep")
-for _ in $(seq 100); do
-	grep -q 'result' "$T/keep.out" 2>/dev/null && break
-	sleep 0.1
-done
+wait_grep 10 'result' "$T/keep.out"
 check "neighbour finished its workload OK" grep -q 'result OK' "$T/keep.out"
 before=$(stats_json | json_num mapped_now)
 check "neighbour holds its working set mapped ($before pages)" \
@@ -76,10 +73,7 @@ setsid env --default-signal=INT "$VB_BROKER" -c "$T/intr.conf" \
 	>"$T/intr.out" 2>"$T/intr.log" &
 intr=$!
 BG_PIDS+=("$intr")
-for _ in $(seq 100); do
-	grep -q 'result OK' "$T/intr.out" 2>/dev/null && break
-	sleep 0.1
-done
+wait_grep 10 'result OK' "$T/intr.out"
 check "spawned devproc finished its workload and holds" grep -q 'result OK' "$T/intr.out"
 kill -INT -- "-$intr"
 wait "$intr"

@@ -31,10 +31,7 @@ start_broker "$T/broker.conf"
 	--iterations 20 --hold >"$T/hold.out" 2>&1 &
 pid=$!
 BG_PIDS+=("$pid")
-for _ in $(seq 100); do
-	grep -q 'result' "$T/hold.out" 2>/dev/null && break
-	sleep 0.1
-done
+wait_grep 10 'result' "$T/hold.out"
 check "held devproc finished its workload OK" grep -q 'result OK' "$T/hold.out"
 st=/proc/$pid/status
 check "devproc CapEff is 0" grep -qE '^CapEff:[[:space:]]+0+$' "$st"
