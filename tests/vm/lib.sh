@@ -8,6 +8,8 @@
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_SRC=$(cd "$VM_DIR/../.." && pwd)
 VM_WORK=${VB_VM_WORKDIR:-$VM_SRC/build-vm}
+# kbuild runs in another directory (M=): a relative work dir would not resolve
+case "$VM_WORK" in /*) ;; *) VM_WORK=$PWD/$VM_WORK ;; esac
 
 vm_die() {
 	echo "vm: $*" >&2
