@@ -156,7 +156,7 @@ if grep -q 'CONF ERROR' "$log"; then
 	echo "conformance vm: the guest reported a setup error"
 	fail=1
 fi
-grep -q 'CONF END' "$log" || { echo "conformance vm: guest did not finish"; fail=1; }
+grep -q 'CONF END' "$log" || { vm_log_tail "$log" "conformance vm"; fail=1; }
 grep -q 'CONF EXIT rc=0$' "$log" || { echo "conformance vm: runner did not exit 0"; fail=1; }
 npass=$(echo "$results" | grep -cE '^RESULT \S+ PASS' || true)
 nfail=$(echo "$results" | grep -cE '^RESULT \S+ FAIL' || true)

@@ -11,6 +11,13 @@ VM_WORK=${VB_VM_WORKDIR:-$VM_SRC/build-vm}
 # kbuild runs in another directory (M=): a relative work dir would not resolve
 case "$VM_WORK" in /*) ;; *) VM_WORK=$PWD/$VM_WORK ;; esac
 
+# A guest that did not finish: its log's last lines (a panic's trace) are
+# the only explanation a CI run shows, since the log file is not kept.
+vm_log_tail() {
+	echo "$2: guest did not finish; the last 80 lines of $1:"
+	tail -n 80 "$1" | sed 's/^/  | /'
+}
+
 vm_die() {
 	echo "vm: $*" >&2
 	exit 2

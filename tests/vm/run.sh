@@ -65,12 +65,7 @@ echo "vm: QEMU exited with $qrc after $(($(date +%s) - start)) s"
 
 fail=0
 [ "$qrc" -ne 124 ] || { echo "vm: TIMEOUT after $timeout_s s"; fail=1; }
-if ! grep -q '^VMTEST END' "$log"; then
-	# a panic or hang: its trace is the only explanation CI will show
-	echo "vm: guest did not finish (no VMTEST END); the log's last 80 lines:"
-	tail -n 80 "$log" | sed 's/^/  | /'
-	fail=1
-fi
+grep -q '^VMTEST END' "$log" || { vm_log_tail "$log" vm; fail=1; }
 grep -E '^VMTEST (ERROR|MODULE|DEVICE)' "$log" | sed 's/^VMTEST /vm: guest: /' || true
 
 # Failure detail lines first, then one verdict per test.

@@ -65,7 +65,7 @@ e2e_run() {
 	results=$(grep -oE 'E2E RESULT \S+ (PASS|FAIL).*' "$log" | sed 's/^E2E //' || true)
 	[ -z "$results" ] || echo "$results"
 	grep -q 'E2E ERROR' "$log" && { echo "e2e vm: the guest reported a setup error"; fail=1; }
-	grep -q 'E2E END' "$log" || { echo "e2e vm: guest did not finish"; fail=1; }
+	grep -q 'E2E END' "$log" || { vm_log_tail "$log" "e2e vm"; fail=1; }
 	grep -q 'E2E EXIT rc=0$' "$log" || { echo "e2e vm: guest script did not exit 0"; fail=1; }
 	# Every backend that ran must have produced all its results.
 	for be in $bes; do
