@@ -392,6 +392,7 @@ static void batcher_complete(struct broker *b, struct domain *d,
 	/* a failed UNMAP may have unmapped pages before its failing entry;
 	 * a failed MAP left nothing (pages_done 0) */
 	if (r->type == VB_MSG_MAP) {
+		p->pages_queued -= r->pages_queued;
 		p->stats.pages_mapped += r->pages_done;
 		d->stats.pages_mapped += r->pages_done;
 		p->pages_current += r->pages_done;

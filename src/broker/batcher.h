@@ -35,6 +35,7 @@ struct request {
 	int status;		/* preset positive errno: answer without executing */
 	uint32_t failed_index;
 	uint64_t pages_done;
+	uint64_t pages_queued;	/* MAP: its part of peer->pages_queued */
 	/* Entries, translated and validated; the one matching @type is set. */
 	struct backend_map_entry *map;
 	struct backend_unmap_entry *unmap;

@@ -353,6 +353,17 @@ static int config_device_key(struct config_parser *p, const char *k, char *v)
 		d->iova[d->n_iova++] = r;
 		return 0;
 	}
+	if (!strcmp(k, "max_mapped")) {
+		uint64_t bytes;
+
+		if (config_u64(p, v, &bytes))
+			return -EINVAL;
+		if (!bytes || bytes & (VB_PAGE_SIZE - 1))
+			return config_error(p, p->line,
+					    "max_mapped must be a non-zero multiple of the page size");
+		d->max_pages = bytes >> VB_PAGE_SHIFT;
+		return 0;
+	}
 	if (!strcmp(k, "uid"))
 		return config_ids(p, v, true);
 	if (!strcmp(k, "gid"))

@@ -47,6 +47,7 @@ struct config_device {
 	gid_t gid[CONFIG_MAX_IDS];
 	unsigned int n_gid;
 	char **spawn;			/* NULL-terminated argv, or NULL */
+	uint64_t max_pages;		/* quota of its client; 0: none */
 	int line;
 	bool has_group;
 };

@@ -235,6 +235,32 @@ static void dispatch_submit(struct peer *p, struct request *r)
 	batcher_submit(p->b, r);
 }
 
+/*
+ * A device's max_mapped bounds what its client has mapped plus what its
+ * queued MAPs could add, so that clients sharing a domain cannot use up
+ * each other's room in it. Refused with EDQUOT before the backend sees it.
+ */
+static void dispatch_quota(struct peer *p, struct request *r)
+{
+	uint64_t max = p->dev->cfg->max_pages;
+	uint64_t held = p->pages_current + p->pages_queued;
+	uint64_t left = held < max ? max - held : 0;
+	int ret;
+
+	ret = policy_check_quota(left, r->map, r->count, &r->pages_queued,
+				 &r->failed_index);
+	if (ret) {
+		r->status = -ret;
+		log_debug("%s: MAP id %llu entry %u refused: past max_mapped (%llu pages; %llu mapped, %llu queued)",
+			  p->name, (unsigned long long)r->id, r->failed_index,
+			  (unsigned long long)max,
+			  (unsigned long long)p->pages_current,
+			  (unsigned long long)p->pages_queued);
+		return;
+	}
+	p->pages_queued += r->pages_queued;
+}
+
 static int dispatch_entries(struct peer *p, const struct vb_msg *m)
 {
 	const struct config_device *cd = p->dev->cfg;
@@ -281,6 +307,8 @@ static int dispatch_entries(struct peer *p, const struct vb_msg *m)
 			break;
 		}
 	}
+	if (!ret && m->hdr.type == VB_MSG_MAP && cd->max_pages)
+		dispatch_quota(p, r);
 	dispatch_submit(p, r);
 	return 0;
 }

@@ -77,6 +77,7 @@ struct peer {
 
 	struct stats_counters stats;
 	uint64_t pages_current;
+	uint64_t pages_queued;	/* by MAPs not yet answered (the quota's) */
 	uint64_t batch_gen;	/* last backend call counted for this peer */
 	uint64_t connected_ns;
 	char name[64];		/* "dev 3 pid 1234", for every log line */

@@ -93,3 +93,20 @@ int policy_check_unmap(const struct policy_limits *l,
 	out->npages = e->npages;
 	return 0;
 }
+
+int policy_check_quota(uint64_t left, const struct backend_map_entry *e,
+		       uint32_t n, uint64_t *pages, uint32_t *failed_index)
+{
+	uint64_t sum = 0;
+
+	/* checked entries are below 2^52 pages each: the sum cannot wrap */
+	for (uint32_t i = 0; i < n; i++) {
+		sum += e[i].npages;
+		if (sum > left) {
+			*failed_index = i;
+			return -EDQUOT;
+		}
+	}
+	*pages = sum;
+	return 0;
+}

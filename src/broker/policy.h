@@ -8,6 +8,9 @@
  *           64 bits, prot empty or unknown, reserved != 0 -> EINVAL;
  *           IOVA range not inside one of the device's windows -> ERANGE;
  *           GPA range not inside one RAM region -> EFAULT.
+ *   quota:  a MAP whose pages would take the device's client past its
+ *           max_mapped (counting what is mapped and what is queued)
+ *           -> EDQUOT, at the entry that crosses it.
  */
 #ifndef VB_BROKER_POLICY_H
 #define VB_BROKER_POLICY_H
@@ -34,6 +37,13 @@ int policy_check_map(const struct policy_limits *l,
 int policy_check_unmap(const struct policy_limits *l,
 		       const struct vb_unmap_entry *e,
 		       struct backend_unmap_entry *out);
+/*
+ * A MAP of @n checked entries may add at most @left pages. Returns 0 and
+ * the pages it adds in @pages, or -EDQUOT with the first entry that would
+ * go past @left in @failed_index.
+ */
+int policy_check_quota(uint64_t left, const struct backend_map_entry *e,
+		       uint32_t n, uint64_t *pages, uint32_t *failed_index);
 /* [iova, iova + npages pages) inside one window (exposed for tests). */
 int policy_check_iova(const struct policy_limits *l, uint64_t iova,
 		      uint64_t npages);

@@ -211,24 +211,29 @@ void stats_print_clients(const struct broker *b, bool json, FILE *f)
 	TAILQ_FOREACH(p, &b->peers, link) {
 		long dev = p->dev ? (long)p->dev->id : -1;
 		long dom = p->dev ? (long)p->dev->domain->id : -1;
+		uint64_t max = p->dev ? p->dev->cfg->max_pages : 0;
 
 		if (json) {
 			fprintf(f, "%s{\"device\":%ld,\"domain\":%ld,\"pid\":%d,"
 				"\"uid\":%u,\"gid\":%u,\"spawned\":%s,\"state\":\"%s\","
-				"\"pending\":%u,\"pages_current\":%" PRIu64 ",",
+				"\"pending\":%u,\"pages_current\":%" PRIu64 ","
+				"\"max_pages\":%" PRIu64 ",",
 				i ? "," : "", dev, dom, (int)p->pid,
 				(unsigned int)p->uid, (unsigned int)p->gid,
 				p->bound ? "true" : "false",
 				stats_state_names[p->state], p->pending,
-				p->pages_current);
+				p->pages_current, max);
 			stats_counters_json(f, &p->stats);
 			fputc('}', f);
 		} else {
 			fprintf(f, "device %ld domain %ld pid %d uid %u%s: %s, %u pending, %" PRIu64
-				" page(s) mapped now\n", dev, dom, (int)p->pid,
+				" page(s) mapped now", dev, dom, (int)p->pid,
 				(unsigned int)p->uid, p->bound ? " (spawned)" : "",
 				stats_state_names[p->state], p->pending,
 				p->pages_current);
+			if (max)
+				fprintf(f, " of max_mapped %" PRIu64, max);
+			fputc('\n', f);
 			stats_counters_text(f, "  ", &p->stats);
 		}
 		i++;

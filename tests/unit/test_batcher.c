@@ -26,19 +26,23 @@
 #define A	0	/* device 1, domain "s" */
 #define B	1	/* device 2, domain "s" */
 #define F	2	/* device 3, fenced */
+#define Q	3	/* device 4, domain "s", max_mapped 8 pages */
+#define NPEER	4
 #define WA	0x100000ull	/* windows */
 #define WB	0x200000ull
+#define WQ	0x300000ull
 
 static const char conf[] =
 	"[broker]\nmax_entries = 64\nwindow = 8\n"
 	"[ram r]\nsize = 16M\n"
 	"[device 1]\ngroup = sim\ndomain = s\niova = 0x100000 1M\n"
 	"[device 2]\ngroup = sim\ndomain = s\niova = 0x200000 1M\n"
-	"[device 3]\ngroup = sim\nfenced = yes\niova = 0x100000 1M\n";
+	"[device 3]\ngroup = sim\nfenced = yes\niova = 0x100000 1M\n"
+	"[device 4]\ngroup = sim\ndomain = s\niova = 0x300000 1M\nmax_mapped = 32K\n";
 
 static struct broker br;
-static struct peer *P[3];
-static int C[3];
+static struct peer *P[NPEER];
+static int C[NPEER];
 static uint64_t next_id;
 
 static void setup(void)
@@ -56,7 +60,7 @@ static void setup(void)
 	ck_assert_int_eq(domain_setup(&br), 0);
 	ck_assert_int_eq(batcher_init(&br), 0);
 	br.rxbuf = malloc(VB_MSG_MAX_LEN);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < NPEER; i++) {
 		int sv[2];
 
 		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
@@ -74,7 +78,7 @@ static void setup(void)
 static void teardown(void)
 {
 	peer_close_all(&br);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < NPEER; i++)
 		close(C[i]);
 	batcher_fini(&br);
 	domain_teardown(&br);
@@ -214,6 +218,63 @@ START_TEST(merge_across_clients)
 	ck_assert_uint_eq(br.peak_pages, 13);
 	domain_peak_sample(&br);
 	ck_assert_uint_eq(br.peak_usage.mapped_pages, 13);
+}
+END_TEST
+
+/*
+ * max_mapped bounds what one client of a shared domain holds, counting
+ * its queued MAPs, so it cannot use up a neighbour's room; refusals are
+ * EDQUOT at the entry that crosses it, with nothing mapped.
+ */
+START_TEST(quota_per_device)
+{
+	struct vb_map_entry two[2] = {
+		{ WQ + 8 * PG, 0, 2, 3, 0 }, { WQ + 12 * PG, 0, 2, 3, 0 },
+	};
+	uint64_t i1, i2;
+
+	i1 = map1(Q, WQ, 0, 5);
+	i2 = map_n(Q, two, 2);		/* 5 + 2 fits, + 2 more does not */
+	batcher_flush(&br);
+	expect(Q, i1, 0, VB_NO_INDEX, 5);
+	expect(Q, i2, EDQUOT, 1, 0);
+	/* the neighbour in the same domain is not limited by it */
+	i1 = map1(B, WB, 0, 20);
+	batcher_flush(&br);
+	expect(B, i1, 0, VB_NO_INDEX, 20);
+	ck_assert_uint_eq(mapped(0), 25);
+
+	/* queued MAPs count: the second of one flush no longer fits */
+	i1 = map1(Q, WQ + 8 * PG, 0, 2);
+	i2 = map1(Q, WQ + 12 * PG, 0, 2);
+	batcher_flush(&br);
+	expect(Q, i1, 0, VB_NO_INDEX, 2);
+	expect(Q, i2, EDQUOT, 0, 0);
+
+	/* a MAP the backend refuses gives its room back */
+	i1 = map1(Q, WQ, 0, 1);
+	batcher_flush(&br);
+	expect(Q, i1, EEXIST, 0, 0);
+	ck_assert_uint_eq(P[Q]->pages_queued, 0);
+	i1 = map1(Q, WQ + 20 * PG, 0, 1);
+	batcher_flush(&br);
+	expect(Q, i1, 0, VB_NO_INDEX, 1);
+	ck_assert_uint_eq(P[Q]->pages_current, 8);
+
+	/* full; an UNMAP makes room once it is answered */
+	i1 = map1(Q, WQ + 30 * PG, 0, 1);
+	i2 = unmap1(Q, WQ, 3);
+	batcher_flush(&br);
+	expect(Q, i1, EDQUOT, 0, 0);
+	expect(Q, i2, 0, VB_NO_INDEX, 3);
+	i1 = map1(Q, WQ + 30 * PG, 0, 3);
+	batcher_flush(&br);
+	expect(Q, i1, 0, VB_NO_INDEX, 3);
+	ck_assert_uint_eq(P[Q]->pages_current, 8);
+	ck_assert_uint_eq(P[Q]->pages_queued, 0);
+	ck_assert_uint_eq(mapped(0), 28);
+	ck_assert_uint_eq(P[Q]->stats.errors, 4);
+	ck_assert_uint_eq(P[B]->stats.errors, 0);
 }
 END_TEST
 
@@ -662,6 +723,7 @@ static Suite *batcher_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, merge_across_clients);
 	tcase_add_test(tc, retry_isolation);
+	tcase_add_test(tc, quota_per_device);
 	tcase_add_test(tc, order_preserved);
 	tcase_add_test(tc, sync_and_stats_in_order);
 	tcase_add_test(tc, refused_in_place);

@@ -49,7 +49,8 @@ static const char good[] =
 	"iova = 0x100000000 1G\n"
 	"[device 4]\n"
 	"group = sim\n"
-	"iova = 0x100000000 1G\n";
+	"iova = 0x100000000 1G\n"
+	"max_mapped = 64M\n";
 
 START_TEST(good_file)
 {
@@ -105,6 +106,9 @@ START_TEST(good_file)
 	/* no domain given: a domain of its own */
 	ck_assert(c->dev[3].fenced);
 	ck_assert_str_eq(c->dev[3].domain, "dev4");
+	/* max_mapped is kept in pages; no quota unless given */
+	ck_assert_uint_eq(c->dev[3].max_pages, 16384);
+	ck_assert_uint_eq(c->dev[0].max_pages, 0);
 	config_free(c);
 }
 END_TEST
@@ -198,6 +202,9 @@ static const struct bad_case {
 	{ "[ram]\n", "t:1:", "needs a short name" },
 	{ "[ram r]\nsize = 1M\n[ram r]\n", "t:3:", "already defined at line 1" },
 	{ "[ram r]\nsize = big\n", "t:2:", "not a number" },
+	{ DEV1 "max_mapped = 0\n", "t:4:", "max_mapped must be a non-zero multiple" },
+	{ DEV1 "max_mapped = 6000\n", "t:4:", "max_mapped must be a non-zero multiple" },
+	{ DEV1 "max_mapped = many\n", "t:4:", "not a number" },
 	{ "[ram r]\nspeed = 1\n", "t:2:", "unknown key 'speed' in [ram r]" },
 	{ "[ram r]\ngpa = 0x800\nsize = 4K\n" DEV1, "t:1:", "page-aligned" },
 	{ "[ram r]\nsize = 0\n" DEV1, "t:1:", "page-aligned" },

@@ -53,6 +53,27 @@ static int unmap(uint64_t iova, uint64_t npages)
 	return policy_check_unmap(&lim, &e, &out);
 }
 
+/* The quota counts pages across entries and names the entry crossing it. */
+START_TEST(quota_rules)
+{
+	struct backend_map_entry e[3] = {
+		{ .npages = 3 }, { .npages = 1 }, { .npages = 4 },
+	};
+	uint64_t pages = 0;
+	uint32_t failed = VB_NO_INDEX;
+
+	ck_assert_int_eq(policy_check_quota(8, e, 3, &pages, &failed), 0);
+	ck_assert_uint_eq(pages, 8);
+	ck_assert_uint_eq(failed, VB_NO_INDEX);
+	ck_assert_int_eq(policy_check_quota(7, e, 3, &pages, &failed), -EDQUOT);
+	ck_assert_uint_eq(failed, 2);
+	ck_assert_int_eq(policy_check_quota(3, e, 3, &pages, &failed), -EDQUOT);
+	ck_assert_uint_eq(failed, 1);
+	ck_assert_int_eq(policy_check_quota(0, e, 3, &pages, &failed), -EDQUOT);
+	ck_assert_uint_eq(failed, 0);
+}
+END_TEST
+
 START_TEST(batch_limits)
 {
 	ck_assert_int_eq(policy_check_batch(&lim, 0, 0), -EINVAL);
@@ -206,6 +227,7 @@ static Suite *policy_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, batch_limits);
+	tcase_add_test(tc, quota_rules);
 	tcase_add_test(tc, map_einval);
 	tcase_add_test(tc, map_each_prot);
 	tcase_add_test(tc, map_window_edges);
