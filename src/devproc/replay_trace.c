@@ -33,7 +33,7 @@ static const struct {
 	{ "EFAULT", EFAULT }, { "EEXIST", EEXIST }, { "ENOSPC", ENOSPC },
 	{ "ENOMEM", ENOMEM }, { "EBUSY", EBUSY }, { "EIO", EIO },
 	{ "EAGAIN", EAGAIN }, { "EPROTO", EPROTO },
-	{ "EPROTONOSUPPORT", EPROTONOSUPPORT },
+	{ "EPROTONOSUPPORT", EPROTONOSUPPORT }, { "EDQUOT", EDQUOT },
 };
 
 int replay_trace_errno(const char *name)

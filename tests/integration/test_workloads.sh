@@ -136,6 +136,21 @@ kept=$(awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) }
 check "virtio-iommu --keep-mapped: result OK with 20..80 pages left mapped ($kept)" \
 	test "${kept:-0}" -ge 20 -a "${kept:-0}" -le 80
 
+# max_mapped through the real config, broker and client library: the
+# trace expects EDQUOT one page past the quota, and room again after an
+# unmap; a broker without the quota would map that page and fail it.
+one_device_conf "" "max_mapped = 32K
+spawn = vfio-devproc --workload replay --trace $VB_SOURCE_DIR/tests/integration/data/quota.trace" \
+	>"$T/quota.conf"
+timeout 60 "$VB_BROKER" -c "$T/quota.conf" --exit-when-done --summary-json "$T/quota.json" \
+	>"$T/quota.out" 2>"$T/quota.log"
+rc=$?
+check "max_mapped: the quota replay passes (rc $rc)" test "$rc" -eq 0
+check "max_mapped: every operation as the trace expects" \
+	grep -q "device 1 workload replay: requests 10 .* result OK" "$T/quota.out" "$T/quota.log"
+check "max_mapped: the broker refused exactly one request" \
+	test "$(json_num errors <"$T/quota.json")" = 1
+
 # The same run with a trace whose expectation is wrong must fail.
 conf "$VB_SOURCE_DIR/tests/integration/data/bad-expectation.trace" >"$T/bad.conf"
 "$VB_BROKER" -c "$T/bad.conf" --exit-when-done >"$T/bad.out" 2>"$T/bad.log"
