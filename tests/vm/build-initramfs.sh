@@ -124,6 +124,13 @@ for t in $TESTS; do
 	echo "VMTEST START $t"
 	timeout -s KILL "$TO" /bin/vmtest "$t"
 	echo "VMTEST DONE $t rc=$?"
+	# a test killed by the timeout leaves its forked children behind,
+	# still holding containers and pins the next test would count
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = vmtest ] || continue
+		kill -KILL "${p#/proc/}" 2>/dev/null &&
+			echo "VMTEST NOTE $t killed its leftover process ${p#/proc/}"
+	done
 done
 # A kernel warning, BUG or oops during the tests fails the run.
 if dmesg | tail -n +"$((n0 + 1))" |
