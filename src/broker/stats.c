@@ -217,7 +217,7 @@ void stats_print_clients(const struct broker *b, bool json, FILE *f)
 			fprintf(f, "%s{\"device\":%ld,\"domain\":%ld,\"pid\":%d,"
 				"\"uid\":%u,\"gid\":%u,\"spawned\":%s,\"state\":\"%s\","
 				"\"pending\":%u,\"pages_current\":%" PRIu64 ","
-				"\"max_pages\":%" PRIu64 ",",
+				"\"quota_pages\":%" PRIu64 ",",
 				i ? "," : "", dev, dom, (int)p->pid,
 				(unsigned int)p->uid, (unsigned int)p->gid,
 				p->bound ? "true" : "false",
@@ -232,7 +232,7 @@ void stats_print_clients(const struct broker *b, bool json, FILE *f)
 				stats_state_names[p->state], p->pending,
 				p->pages_current);
 			if (max)
-				fprintf(f, " of max_mapped %" PRIu64, max);
+				fprintf(f, " (quota %" PRIu64 ")", max);
 			fputc('\n', f);
 			stats_counters_text(f, "  ", &p->stats);
 		}

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include "broker/dispatch.h"
 #include "broker/domain.h"
 #include "broker/peer.h"
+#include "broker/stats.h"
 #include "proto/codec.h"
 
 #define PG	VB_PAGE_SIZE
@@ -275,6 +277,21 @@ START_TEST(quota_per_device)
 	ck_assert_uint_eq(mapped(0), 28);
 	ck_assert_uint_eq(P[Q]->stats.errors, 4);
 	ck_assert_uint_eq(P[B]->stats.errors, 0);
+
+	/* the clients listing shows each quota in pages */
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	ck_assert_ptr_nonnull(f);
+	stats_print_clients(&br, true, f);
+	stats_print_clients(&br, false, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "\"device\":4,\"domain\":1,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"pages_current\":8,\"quota_pages\":8,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"pages_current\":20,\"quota_pages\":0,"));
+	ck_assert_ptr_nonnull(strstr(out, "8 page(s) mapped now (quota 8)\n"));
+	free(out);
 }
 END_TEST
 
