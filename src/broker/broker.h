@@ -40,6 +40,7 @@ struct device {
 	uint32_t id;
 	struct domain *domain;
 	struct peer *owner;		/* claimed by, or NULL */
+	bool unreleased;		/* a past client's pages may be left */
 	int device_fd;			/* VFIO device fd for WELCOME, or -1 */
 	pid_t child;			/* spawned devproc, 0 if none */
 	bool spawned;			/* has (had) a child */

@@ -155,6 +155,21 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		if (err)
 			return dispatch_refuse(p, m->hdr.id, err, why);
 	}
+	if (dev->unreleased) {
+		/*
+		 * Its last client's pages could not all be unmapped: a new
+		 * client must not start with them (they would count against
+		 * no one's quota and collide with its maps).
+		 */
+		int64_t released = domain_release_device(p->b, dev);
+
+		if (released < 0)
+			return dispatch_refuse(p, m->hdr.id, EIO,
+					       "the last client's mappings could not be released");
+		log_info("device %u: released %lld page(s) its last client left",
+			 dev->id, (long long)released);
+		dev->unreleased = false;
+	}
 	dev->owner = p;
 	p->dev = dev;
 	p->version = version;

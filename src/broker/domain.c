@@ -183,14 +183,16 @@ int64_t domain_release_device(struct broker *b, struct device *dev)
 	}
 	domain_peak_sample(b);
 	ret = b->be->ops->unmap(d->bd, e, cd->n_iova, &res);
-	if (ret) {
-		log_err("device %u: unmapping its windows in domain %u failed: %s",
-			dev->id, d->id, strerror(-ret));
-		return ret;
-	}
+	/* a failure part-way still unmapped what it counts */
 	d->stats.pages_unmapped += res.pages_done;
 	d->stats.pages_released += res.pages_done;
 	b->mapped_now -= res.pages_done < b->mapped_now ? res.pages_done : b->mapped_now;
+	if (ret) {
+		log_err("device %u: unmapping its windows in domain %u failed after %llu page(s): %s",
+			dev->id, d->id, (unsigned long long)res.pages_done,
+			strerror(-ret));
+		return ret;
+	}
 	return (int64_t)res.pages_done;
 }
 

@@ -485,6 +485,8 @@ static void peer_free(struct peer *p)
 		if (released > 0)
 			log_info("%s: released %lld page(s) left mapped",
 				 p->name, (long long)released);
+		/* the next claim tries again first (dispatch_hello) */
+		p->dev->unreleased = released < 0;
 		p->dev->owner = NULL;
 	}
 	log_info("%s: closed: %llu request(s), %llu page(s) mapped, %llu unmapped, %llu error(s)",

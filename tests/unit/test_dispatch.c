@@ -256,6 +256,91 @@ START_TEST(claims)
 }
 END_TEST
 
+/* The sim's ops, but the next unmap_failures unmaps fail, unmapping nothing. */
+static struct backend_ops failing_ops;
+static int (*sim_unmap)(struct backend_domain *, const struct backend_unmap_entry *,
+			size_t, struct backend_result *);
+static int unmap_failures;
+
+static int unmap_maybe_failing(struct backend_domain *d,
+			       const struct backend_unmap_entry *e, size_t n,
+			       struct backend_result *res)
+{
+	if (unmap_failures > 0) {
+		unmap_failures--;
+		res->pages_done = 0;
+		return -EIO;
+	}
+	return sim_unmap(d, e, n, res);
+}
+
+static uint64_t mapped_in_s(void)
+{
+	struct backend_usage u = { 0 };
+
+	br.be->ops->usage(br.domains[0].bd, &u);
+	return u.mapped_pages;
+}
+
+/*
+ * When a client's pages cannot be released as it goes, its device is not
+ * handed to the next client with them: the claim releases them first, and
+ * is refused (EIO) while that still fails.
+ */
+START_TEST(unreleased_device)
+{
+	struct vb_map_entry e = { 0x100000, 0, 3, VB_PROT_READ | VB_PROT_WRITE, 0 };
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	int fds[VB_MAX_WELCOME_FDS];
+	struct vb_welcome w;
+	struct vb_reply r;
+	uint8_t buf[256];
+	struct peer *p;
+	struct vb_msg m;
+	uint32_t got = 0;
+	int fd = connect_as(1000, 1000, &p);
+	ssize_t n;
+
+	hello(p, 1, 1, 1);
+	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
+	for (unsigned int i = 0; i < vb_welcome_nfds(&w); i++)
+		close(fds[i]);
+	ck_assert_int_eq(vb_decode(buf, (size_t)vb_encode_map(buf, sizeof(buf), 1, 5, &e, 1),
+				   VB_DIR_TO_BROKER, 1, 0, &m), 0);
+	ck_assert_int_eq(dispatch_message(p, &m), 0);
+	batcher_flush(&br);
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, 1, 0, &m), 0);
+	ck_assert_int_eq(vb_msg_reply(&m, &r), 0);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(mapped_in_s(), 3);
+
+	failing_ops = *br.be->ops;
+	sim_unmap = failing_ops.unmap;
+	failing_ops.unmap = unmap_maybe_failing;
+	br.be->ops = &failing_ops;
+	unmap_failures = 2;
+	peer_fail(p, "test");
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+	close(fd);
+	ck_assert_ptr_null(br.devices[0].owner);
+	ck_assert(br.devices[0].unreleased);
+	ck_assert_uint_eq(mapped_in_s(), 3);
+	/* the second failure: refused, the pages still there */
+	ck_assert_int_eq(claim(1000, 1000, 1, &p, &got), -EIO);
+	ck_assert_ptr_null(br.devices[0].owner);
+	ck_assert_uint_eq(mapped_in_s(), 3);
+	/* then the release works, and the client starts with nothing */
+	ck_assert_int_eq(claim(1000, 1000, 1, &p, &got), 0);
+	ck_assert_uint_eq(got, 1);
+	ck_assert(!br.devices[0].unreleased);
+	ck_assert_uint_eq(mapped_in_s(), 0);
+	ck_assert_uint_eq(br.domains[0].stats.pages_released, 3);
+}
+END_TEST
+
 START_TEST(refused_peer_is_closed)
 {
 	struct peer *p;
@@ -383,6 +468,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, welcome_device_fd);
 	tcase_add_test(tc, welcome_contents);
 	tcase_add_test(tc, claims);
+	tcase_add_test(tc, unreleased_device);
 	tcase_add_test(tc, refused_peer_is_closed);
 	tcase_add_test(tc, no_common_version);
 	tcase_add_test(tc, hello_deadline);
