@@ -41,6 +41,8 @@ struct device {
 	struct domain *domain;
 	struct peer *owner;		/* claimed by, or NULL */
 	bool unreleased;		/* a past client's pages may be left */
+	int holder_pidfd;		/* last process lent device_fd, or -1 */
+	pid_t holder_pid;		/* (holder.h) */
 	int device_fd;			/* VFIO device fd for WELCOME, or -1 */
 	pid_t child;			/* spawned devproc, 0 if none */
 	bool spawned;			/* has (had) a child */

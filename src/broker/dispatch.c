@@ -12,6 +12,7 @@
 
 #include "broker/batcher.h"
 #include "broker/domain.h"
+#include "broker/holder.h"
 #include "broker/peer_ring.h"
 #include "broker/policy.h"
 #include "common/log.h"
@@ -27,6 +28,17 @@ static int dispatch_refuse(struct peer *p, uint64_t id, int err,
 	peer_reply(p, id, err, VB_NO_INDEX, 0);
 	peer_finish(p, reason);
 	return 0;
+}
+
+/* Why a device is refused while its last holder runs (holder.h). */
+static const char *dispatch_held(const struct device *dev)
+{
+	static char why[96];
+
+	snprintf(why, sizeof(why),
+		 "its last client, pid %d, still runs and may hold its device fd",
+		 (int)dev->holder_pid);
+	return why;
 }
 
 /* Pick the device a listening-socket peer asked for, or explain why not. */
@@ -51,6 +63,10 @@ static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 			*why = "device already claimed";
 			return EBUSY;
 		}
+		if (holder_blocks(dev, p->pid)) {
+			*why = dispatch_held(dev);
+			return EBUSY;
+		}
 		*out = dev;
 		return 0;
 	}
@@ -60,7 +76,7 @@ static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 		if (!config_device_allows(dev->cfg, p->uid, p->gid))
 			continue;
 		allowed_any = true;
-		if (!dev->owner) {
+		if (!dev->owner && !holder_blocks(dev, p->pid)) {
 			*out = dev;
 			return 0;
 		}
@@ -149,6 +165,9 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		if (p->bound->owner)
 			return dispatch_refuse(p, m->hdr.id, EBUSY,
 					       "device already claimed");
+		if (holder_blocks(p->bound, p->pid))
+			return dispatch_refuse(p, m->hdr.id, EBUSY,
+					       dispatch_held(p->bound));
 		dev = p->bound;
 	} else {
 		err = dispatch_pick(p, h.device_id, &dev, &why);
@@ -171,6 +190,7 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		dev->unreleased = false;
 	}
 	dev->owner = p;
+	holder_claim(dev, p->pid);
 	p->dev = dev;
 	p->version = version;
 	p->state = PEER_READY;

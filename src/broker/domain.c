@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/holder.h"
 #include "common/log.h"
 
 static struct domain *domain_by_name(struct broker *b, const char *name)
@@ -98,8 +99,10 @@ int domain_setup(struct broker *b)
 	b->devices = calloc(cfg->n_dev, sizeof(*b->devices));
 	if (!b->domains || !b->devices)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < cfg->n_dev; i++)
+	for (unsigned int i = 0; i < cfg->n_dev; i++) {
 		b->devices[i].device_fd = -1;
+		b->devices[i].holder_pidfd = -1;
+	}
 
 	for (unsigned int i = 0; i < cfg->n_dev; i++) {
 		const struct config_device *cd = &cfg->dev[i];
@@ -145,11 +148,13 @@ int domain_setup(struct broker *b)
 void domain_teardown(struct broker *b)
 {
 	/* Device fds first: a device fd holds its group open. */
-	for (unsigned int i = 0; b->devices && i < b->cfg->n_dev; i++)
+	for (unsigned int i = 0; b->devices && i < b->cfg->n_dev; i++) {
 		if (b->devices[i].device_fd >= 0) {
 			close(b->devices[i].device_fd);
 			b->devices[i].device_fd = -1;
 		}
+		holder_forget(&b->devices[i]);
+	}
 	for (unsigned int i = 0; i < b->n_domains; i++)
 		if (b->domains[i].bd)
 			b->be->ops->domain_close(b->domains[i].bd);

@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "broker/batcher.h"
@@ -60,15 +62,21 @@ static void teardown(void)
 	config_free(br.cfg);
 }
 
-/* A listening-socket peer with identity uid/gid; returns the client end. */
-static int connect_as(uid_t uid, gid_t gid, struct peer **out)
+/* A listening-socket peer of process @pid as uid/gid; returns the client end. */
+static int connect_pid(pid_t pid, uid_t uid, gid_t gid, struct peer **out)
 {
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	*out = peer_new(&br, sv[0], NULL, 4242, uid, gid);
+	*out = peer_new(&br, sv[0], NULL, pid, uid, gid);
 	ck_assert_ptr_nonnull(*out);
 	return sv[1];
+}
+
+/* The same from a process that does not exist (nothing to wait for). */
+static int connect_as(uid_t uid, gid_t gid, struct peer **out)
+{
+	return connect_pid(4242, uid, gid, out);
 }
 
 static void hello(struct peer *p, uint16_t min, uint16_t max, uint32_t dev)
@@ -120,14 +128,14 @@ static int answer(int fd, struct vb_welcome *w, struct vb_range *iova,
 	return 0;
 }
 
-static int claim(uid_t uid, gid_t gid, uint32_t dev, struct peer **pp,
-		 uint32_t *got)
+static int claim_pid(pid_t pid, uid_t uid, gid_t gid, uint32_t dev,
+		     struct peer **pp, uint32_t *got)
 {
 	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
 	struct vb_range iova[VB_MAX_IOVA_RANGES];
 	int fds[VB_MAX_WELCOME_FDS];
 	struct vb_welcome w;
-	int fd = connect_as(uid, gid, pp), ret;
+	int fd = connect_pid(pid, uid, gid, pp), ret;
 
 	hello(*pp, 1, 1, dev);
 	ret = answer(fd, &w, iova, ram, fds);
@@ -138,6 +146,12 @@ static int claim(uid_t uid, gid_t gid, uint32_t dev, struct peer **pp,
 	}
 	close(fd);
 	return ret;
+}
+
+static int claim(uid_t uid, gid_t gid, uint32_t dev, struct peer **pp,
+		 uint32_t *got)
+{
+	return claim_pid(4242, uid, gid, dev, pp, got);
 }
 
 /*
@@ -184,6 +198,50 @@ START_TEST(welcome_device_fd)
 	close(fds[1]);
 	close(fd);
 	/* teardown's domain_teardown() closes it */
+}
+END_TEST
+
+/*
+ * A device fd cannot be taken back: while the process it was lent to
+ * runs, only that process may claim the device again; once it has
+ * exited, anyone allowed may.
+ */
+START_TEST(device_fd_holder)
+{
+	struct peer *p;
+	uint32_t got = 0;
+	pid_t holder = fork();
+	int status;
+
+	ck_assert_int_ge(holder, 0);
+	if (!holder) {
+		pause();
+		_exit(0);
+	}
+	br.devices[0].device_fd = memfd_create("vfio-device", MFD_CLOEXEC);
+	ck_assert_int_ge(br.devices[0].device_fd, 0);
+	ck_assert_int_eq(claim_pid(holder, 1000, 1, 1, &p, &got), 0);
+	peer_fail(p, "test");
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+	ck_assert_ptr_null(br.devices[0].owner);
+	/* the holder lives on: refused by name, skipped by ANY */
+	ck_assert_int_eq(claim(1000, 1, 1, &p, &got), -EBUSY);
+	ck_assert_int_eq(claim(1000, 1, VB_DEVICE_ANY, &p, &got), -EBUSY);
+	ck_assert_ptr_null(br.devices[0].owner);
+	/* the holder itself may come back */
+	ck_assert_int_eq(claim_pid(holder, 1000, 1, 1, &p, &got), 0);
+	peer_fail(p, "test");
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+	/* once it has exited, the device is free */
+	ck_assert_int_eq(kill(holder, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(holder, &status, 0), holder);
+	ck_assert_int_eq(claim(1000, 1, VB_DEVICE_ANY, &p, &got), 0);
+	ck_assert_uint_eq(got, 1);
+	/* a device without a device fd is not tracked */
+	ck_assert_int_eq(claim_pid(getpid(), 2000, 1, 3, &p, &got), 0);
+	peer_fail(p, "test");
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(claim(2000, 1, 3, &p, &got), 0);
 }
 END_TEST
 
@@ -466,6 +524,7 @@ static Suite *dispatch_suite(void)
 	/* hello_deadline waits 2 s; Check's 4 s default flakes under load */
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, welcome_device_fd);
+	tcase_add_test(tc, device_fd_holder);
 	tcase_add_test(tc, welcome_contents);
 	tcase_add_test(tc, claims);
 	tcase_add_test(tc, unreleased_device);
