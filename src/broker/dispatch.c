@@ -30,23 +30,13 @@ static int dispatch_refuse(struct peer *p, uint64_t id, int err,
 	return 0;
 }
 
-/* Why a device is refused while its last holder runs (holder.h). */
-static const char *dispatch_held(const struct device *dev)
-{
-	static char why[96];
-
-	snprintf(why, sizeof(why),
-		 "its last client, pid %d, still runs and may hold its device fd",
-		 (int)dev->holder_pid);
-	return why;
-}
-
 /* Pick the device a listening-socket peer asked for, or explain why not. */
 static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 			 const char **why)
 {
 	struct broker *b = p->b;
 	bool allowed_any = false;
+	int err;
 
 	if (want != VB_DEVICE_ANY) {
 		struct device *dev = domain_find_device(b, want);
@@ -63,10 +53,9 @@ static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 			*why = "device already claimed";
 			return EBUSY;
 		}
-		if (holder_blocks(dev, p->pid)) {
-			*why = dispatch_held(dev);
-			return EBUSY;
-		}
+		err = holder_check(dev, p, why);
+		if (err)
+			return err;
 		*out = dev;
 		return 0;
 	}
@@ -76,12 +65,12 @@ static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 		if (!config_device_allows(dev->cfg, p->uid, p->gid))
 			continue;
 		allowed_any = true;
-		if (!dev->owner && !holder_blocks(dev, p->pid)) {
+		if (!dev->owner && !holder_check(dev, p, why)) {
 			*out = dev;
 			return 0;
 		}
 	}
-	*why = allowed_any ? "every device this uid may claim is claimed" :
+	*why = allowed_any ? "every device this uid may claim is claimed or held" :
 			     "uid/gid not allowed for any device";
 	return allowed_any ? EBUSY : EPERM;
 }
@@ -165,9 +154,9 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		if (p->bound->owner)
 			return dispatch_refuse(p, m->hdr.id, EBUSY,
 					       "device already claimed");
-		if (holder_blocks(p->bound, p->pid))
-			return dispatch_refuse(p, m->hdr.id, EBUSY,
-					       dispatch_held(p->bound));
+		err = holder_check(p->bound, p, &why);
+		if (err)
+			return dispatch_refuse(p, m->hdr.id, err, why);
 		dev = p->bound;
 	} else {
 		err = dispatch_pick(p, h.device_id, &dev, &why);
@@ -190,7 +179,7 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		dev->unreleased = false;
 	}
 	dev->owner = p;
-	holder_claim(dev, p->pid);
+	holder_claim(dev, p);
 	p->dev = dev;
 	p->version = version;
 	p->state = PEER_READY;

@@ -11,11 +11,36 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <string.h>
+#include <stdio.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD	77	/* Linux 6.5; Debian 12's headers predate it */
+#endif
+
+int holder_peer_pidfd(int fd, pid_t pid)
+{
+	socklen_t len = sizeof(int);
+	int pidfd = -1;
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
+		return pidfd;
+	/* older kernels: the pid, looked up at once, before it can be reused */
+	if (pid <= 0)
+		return -ESRCH;	/* not visible in our pid namespace */
+	pidfd = pidfd_open(pid, 0);
+	return pidfd < 0 ? -errno : pidfd;
+}
+
+static bool holder_alive(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	/* readable once the process has exited; an error: treat as gone */
+	return pidfd >= 0 && poll(&pfd, 1, 0) == 0;
+}
 
 void holder_forget(struct device *dev)
 {
@@ -25,33 +50,43 @@ void holder_forget(struct device *dev)
 	dev->holder_pid = 0;
 }
 
-void holder_claim(struct device *dev, pid_t pid)
+/* Is @p the holder? Two live processes never share a pid. */
+static bool holder_is(const struct device *dev, const struct peer *p)
 {
-	if (dev->device_fd < 0)
-		return;
-	if (dev->holder_pidfd >= 0 && dev->holder_pid == pid)
-		return;		/* the same process, claiming again */
-	holder_forget(dev);
-	dev->holder_pidfd = pidfd_open(pid, 0);
-	if (dev->holder_pidfd < 0) {
-		/* it exited already: nothing left that could hold the fd */
-		if (errno != ESRCH)
-			log_warn("device %u: pidfd_open(%d): %s; a later claim will not wait for this process",
-				 dev->id, (int)pid, strerror(errno));
-		return;
-	}
-	dev->holder_pid = pid;
+	return p->pid == dev->holder_pid && holder_alive(p->pidfd);
 }
 
-bool holder_blocks(struct device *dev, pid_t pid)
+int holder_check(struct device *dev, const struct peer *p, const char **why)
 {
-	struct pollfd pfd = { .fd = dev->holder_pidfd, .events = POLLIN };
+	static char msg[96];
 
-	if (dev->holder_pidfd < 0 || dev->holder_pid == pid)
-		return false;
-	if (poll(&pfd, 1, 0) == 0)
-		return true;
-	/* readable: it has exited (an error: do not keep the device locked) */
+	if (dev->device_fd < 0)
+		return 0;
+	if (p->pidfd < 0) {
+		*why = "cannot follow the client process (no pidfd), so its device fd cannot be lent";
+		return EPERM;
+	}
+	if (!holder_alive(dev->holder_pidfd)) {
+		holder_forget(dev);
+		return 0;
+	}
+	if (holder_is(dev, p))
+		return 0;
+	snprintf(msg, sizeof(msg),
+		 "its last client, pid %d, still runs and may hold its device fd",
+		 (int)dev->holder_pid);
+	*why = msg;
+	return EBUSY;
+}
+
+void holder_claim(struct device *dev, struct peer *p)
+{
+	if (dev->device_fd < 0 || p->pidfd < 0)
+		return;
+	if (dev->holder_pidfd >= 0 && holder_is(dev, p))
+		return;		/* the same process, claiming again */
 	holder_forget(dev);
-	return false;
+	dev->holder_pidfd = p->pidfd;
+	dev->holder_pid = p->pid;
+	p->pidfd = -1;
 }

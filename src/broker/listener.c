@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "broker/holder.h"
 #include "broker/peer.h"
 #include "common/log.h"
 
@@ -111,7 +112,7 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct peer *p;
-	int fd;
+	int fd, pidfd;
 
 	(void)what;
 	for (;;) {
@@ -134,9 +135,17 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
+		pidfd = holder_peer_pidfd(fd, cred.pid);
+		if (pidfd < 0)
+			log_debug("pid %d: no pidfd (%s): it cannot be lent a device fd",
+				  (int)cred.pid, strerror(-pidfd));
 		p = peer_new(b, fd, NULL, cred.pid, cred.uid, cred.gid);
-		if (!p)
+		if (!p) {
+			if (pidfd >= 0)
+				close(pidfd);
 			continue;
+		}
+		p->pidfd = pidfd;
 		if (peer_set_deadline(p, LISTENER_HELLO_SECONDS)) {
 			peer_fail(p, "cannot arm the HELLO deadline");
 			continue;

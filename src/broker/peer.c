@@ -73,6 +73,7 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 	p->uid = uid;
 	p->gid = gid;
 	p->ring_fd = -1;
+	p->pidfd = -1;
 	p->window = b->cfg->window;
 	/* window replies + WELCOME; see the bound in peer.h. */
 	p->outq_cap = p->window + 2;
@@ -501,6 +502,8 @@ static void peer_free(struct peer *p)
 	}
 	free(p->outq);
 	peer_ring_destroy(p);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
 	event_free(p->ev_read);
 	event_free(p->ev_write);
 	event_free(p->ev_close);

@@ -70,6 +70,7 @@ struct peer {
 
 	struct vb_ring ring;	/* ring.base NULL: no shared ring */
 	int ring_fd;		/* lent to WELCOME; closed with the peer */
+	int pidfd;		/* the client process, or -1 (holder.h) */
 	/* A client KICKs only after taking an idle word the broker set, so
 	 * more KICKs than announcements is a flood (dispatch_kick). */
 	uint64_t ring_idle_sets;

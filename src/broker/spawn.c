@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -101,6 +102,7 @@ int spawn_device(struct broker *b, struct device *dev)
 	char *const *cmd = dev->cfg->spawn;
 	char prog[PATH_MAX], devid[16], **argv;
 	size_t n = 0;
+	struct peer *p;
 	int sv[2], ret;
 	pid_t pid;
 
@@ -148,8 +150,14 @@ int spawn_device(struct broker *b, struct device *dev)
 	b->n_children_live++;
 	log_info("device %u: spawned %s (pid %d)", dev->id, prog, (int)pid);
 	/* The child runs with our credentials; its pid names it in logs. */
-	if (!peer_new(b, sv[0], dev, pid, getuid(), getgid()))
+	p = peer_new(b, sv[0], dev, pid, getuid(), getgid());
+	if (!p)
 		return -ENOMEM;
+	/* our unreaped child: its pid cannot have been reused yet */
+	p->pidfd = pidfd_open(pid, 0);
+	if (p->pidfd < 0)
+		log_warn("device %u: pidfd_open(%d): %s; it cannot be lent a device fd",
+			 dev->id, (int)pid, strerror(errno));
 	return 0;
 }
 

@@ -215,8 +215,11 @@ static int filter_parse_value(struct filter_parser *ps,
 
 static bool filter_arg_is_32bit(const char *syscall, unsigned int arg)
 {
-	return arg == 1 && (!strcmp(syscall, "ioctl") ||
-			    !strcmp(syscall, "fcntl"));
+	if (arg == 1)
+		return !strcmp(syscall, "ioctl") || !strcmp(syscall, "fcntl") ||
+		       !strcmp(syscall, "pidfd_open");
+	/* poll's timeout is an int */
+	return arg == 2 && !strcmp(syscall, "poll");
 }
 
 /* argN OP VALUE */

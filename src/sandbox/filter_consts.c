@@ -37,6 +37,10 @@
 #define IOMMU_IOAS_UNMAP	_IO(';', 0x86)
 #endif
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD		77	/* Linux 6.5, after Debian 12's headers */
+#endif
+
 #define C(name) { #name, (uint64_t)(name) }
 
 static const struct {
@@ -77,7 +81,7 @@ static const struct {
 	/* sockets */
 	C(AF_UNIX), C(AF_INET), C(AF_INET6), C(AF_NETLINK),
 	C(SOCK_STREAM), C(SOCK_DGRAM), C(SOCK_SEQPACKET), C(SOCK_CLOEXEC),
-	C(SOCK_NONBLOCK), C(SOL_SOCKET), C(SO_PEERCRED),
+	C(SOCK_NONBLOCK), C(SOL_SOCKET), C(SO_PEERCRED), C(SO_PEERPIDFD),
 	C(MSG_DONTWAIT), C(MSG_NOSIGNAL), C(MSG_CMSG_CLOEXEC), C(MSG_PEEK),
 	C(MSG_TRUNC), C(MSG_WAITALL),
 	/* clocks */

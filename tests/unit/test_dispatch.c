@@ -11,9 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,6 +25,7 @@
 #include "broker/batcher.h"
 #include "broker/dispatch.h"
 #include "broker/domain.h"
+#include "broker/holder.h"
 #include "broker/peer.h"
 #include "proto/codec.h"
 
@@ -62,21 +65,28 @@ static void teardown(void)
 	config_free(br.cfg);
 }
 
-/* A listening-socket peer of process @pid as uid/gid; returns the client end. */
+/*
+ * A listening-socket peer of process @pid as uid/gid, with a pidfd for it
+ * as listener.c takes one (@pid 0: none); returns the client end.
+ */
 static int connect_pid(pid_t pid, uid_t uid, gid_t gid, struct peer **out)
 {
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	*out = peer_new(&br, sv[0], NULL, pid, uid, gid);
+	*out = peer_new(&br, sv[0], NULL, pid ? pid : 4242, uid, gid);
 	ck_assert_ptr_nonnull(*out);
+	if (pid) {
+		(*out)->pidfd = pidfd_open(pid, 0);
+		ck_assert_int_ge((*out)->pidfd, 0);
+	}
 	return sv[1];
 }
 
-/* The same from a process that does not exist (nothing to wait for). */
+/* The same from a process the broker cannot follow (no pidfd). */
 static int connect_as(uid_t uid, gid_t gid, struct peer **out)
 {
-	return connect_pid(4242, uid, gid, out);
+	return connect_pid(0, uid, gid, out);
 }
 
 static void hello(struct peer *p, uint16_t min, uint16_t max, uint32_t dev)
@@ -151,7 +161,7 @@ static int claim_pid(pid_t pid, uid_t uid, gid_t gid, uint32_t dev,
 static int claim(uid_t uid, gid_t gid, uint32_t dev, struct peer **pp,
 		 uint32_t *got)
 {
-	return claim_pid(4242, uid, gid, dev, pp, got);
+	return claim_pid(0, uid, gid, dev, pp, got);
 }
 
 /*
@@ -174,7 +184,7 @@ START_TEST(welcome_device_fd)
 	ck_assert_int_eq(fstat(devfd, &mine), 0);
 	br.devices[0].device_fd = devfd;
 	for (int round = 0; round < 2; round++) {
-		fd = connect_as(1000, 1000, &p);
+		fd = connect_pid(getpid(), 1000, 1000, &p);
 		hello(p, 1, 1, 1);
 		ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
 		ck_assert_uint_eq(w.flags, VB_WELCOME_F_DEVICE_FD);
@@ -201,47 +211,100 @@ START_TEST(welcome_device_fd)
 }
 END_TEST
 
-/*
- * A device fd cannot be taken back: while the process it was lent to
- * runs, only that process may claim the device again; once it has
- * exited, anyone allowed may.
- */
-START_TEST(device_fd_holder)
+/* A child that waits to be killed. */
+static pid_t idle_child(void)
 {
-	struct peer *p;
-	uint32_t got = 0;
-	pid_t holder = fork();
-	int status;
+	pid_t pid = fork();
 
-	ck_assert_int_ge(holder, 0);
-	if (!holder) {
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
 		pause();
 		_exit(0);
 	}
+	return pid;
+}
+
+static void end_child(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+
+static void drop(struct peer *p)
+{
+	peer_fail(p, "test");
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+}
+
+/*
+ * A device fd cannot be taken back: while the process it was lent to
+ * runs, only that process may claim the device again; once it has
+ * exited, anyone allowed may. A process the broker cannot follow is
+ * never lent one.
+ */
+START_TEST(device_fd_holder)
+{
+	pid_t holder = idle_child(), other = idle_child();
+	struct peer *p;
+	uint32_t got = 0;
+
 	br.devices[0].device_fd = memfd_create("vfio-device", MFD_CLOEXEC);
 	ck_assert_int_ge(br.devices[0].device_fd, 0);
-	ck_assert_int_eq(claim_pid(holder, 1000, 1, 1, &p, &got), 0);
-	peer_fail(p, "test");
-	event_base_loop(br.base, EVLOOP_NONBLOCK);
-	ck_assert_ptr_null(br.devices[0].owner);
-	/* the holder lives on: refused by name, skipped by ANY */
-	ck_assert_int_eq(claim(1000, 1, 1, &p, &got), -EBUSY);
+	/* no pidfd: refused by name, skipped by ANY, sim devices unaffected */
+	ck_assert_int_eq(claim(1000, 1, 1, &p, &got), -EPERM);
 	ck_assert_int_eq(claim(1000, 1, VB_DEVICE_ANY, &p, &got), -EBUSY);
-	ck_assert_ptr_null(br.devices[0].owner);
-	/* the holder itself may come back */
-	ck_assert_int_eq(claim_pid(holder, 1000, 1, 1, &p, &got), 0);
-	peer_fail(p, "test");
-	event_base_loop(br.base, EVLOOP_NONBLOCK);
-	/* once it has exited, the device is free */
-	ck_assert_int_eq(kill(holder, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(holder, &status, 0), holder);
-	ck_assert_int_eq(claim(1000, 1, VB_DEVICE_ANY, &p, &got), 0);
-	ck_assert_uint_eq(got, 1);
-	/* a device without a device fd is not tracked */
-	ck_assert_int_eq(claim_pid(getpid(), 2000, 1, 3, &p, &got), 0);
-	peer_fail(p, "test");
-	event_base_loop(br.base, EVLOOP_NONBLOCK);
 	ck_assert_int_eq(claim(2000, 1, 3, &p, &got), 0);
+	drop(p);
+
+	ck_assert_int_eq(claim_pid(holder, 1000, 1, 1, &p, &got), 0);
+	drop(p);
+	ck_assert_ptr_null(br.devices[0].owner);
+	ck_assert_int_eq(br.devices[0].holder_pid, holder);
+	/* the holder lives on: refused by name, skipped by ANY */
+	ck_assert_int_eq(claim_pid(other, 1000, 1, 1, &p, &got), -EBUSY);
+	ck_assert_int_eq(claim_pid(other, 1000, 1, VB_DEVICE_ANY, &p, &got), -EBUSY);
+	ck_assert_ptr_null(br.devices[0].owner);
+	/* the holder itself may come back, and keeps its one pidfd */
+	ck_assert_int_eq(claim_pid(holder, 1000, 1, 1, &p, &got), 0);
+	ck_assert_int_ge(p->pidfd, 0);
+	drop(p);
+	/* once it has exited, the device is free */
+	end_child(holder);
+	ck_assert_int_eq(claim_pid(other, 1000, 1, VB_DEVICE_ANY, &p, &got), 0);
+	ck_assert_uint_eq(got, 1);
+	ck_assert_int_eq(br.devices[0].holder_pid, other);
+	drop(p);
+	end_child(other);
+	/* a dead holder does not keep anyone out */
+	ck_assert_int_eq(claim_pid(getpid(), 1000, 1, 1, &p, &got), 0);
+}
+END_TEST
+
+/* listener.c's pidfd names the connecting process (SO_PEERPIDFD or pid). */
+START_TEST(peer_pidfd)
+{
+	char path[64], line[128];
+	int sv[2], pidfd, pid = -1;
+	FILE *f;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	pidfd = holder_peer_pidfd(sv[0], getpid());
+	ck_assert_int_ge(pidfd, 0);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	ck_assert_int_eq(pid, getpid());
+	close(pidfd);
+	close(sv[0]);
+	close(sv[1]);
+	/* not a socket, and no pid to fall back on */
+	ck_assert_int_lt(holder_peer_pidfd(-1, 0), 0);
 }
 END_TEST
 
@@ -525,6 +588,7 @@ static Suite *dispatch_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, welcome_device_fd);
 	tcase_add_test(tc, device_fd_holder);
+	tcase_add_test(tc, peer_pidfd);
 	tcase_add_test(tc, welcome_contents);
 	tcase_add_test(tc, claims);
 	tcase_add_test(tc, unreleased_device);
