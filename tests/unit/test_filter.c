@@ -108,6 +108,11 @@ START_TEST(bad_syntax)
 	expect_error("ioctl: arg1 != FIONREAD", "t.policy:1:", "32-bit");
 	expect_error("ioctl: arg1 == 0x100000000", "t.policy:1:",
 		     "does not fit 32-bit");
+	/* so are pidfd_open's flags and poll's timeout (holder.c) */
+	expect_error("pidfd_open: arg1 == 0x100000000", "t.policy:1:",
+		     "does not fit 32-bit");
+	expect_error("poll: arg2 == 0x100000000", "t.policy:1:",
+		     "does not fit 32-bit");
 	expect_error("", "", "allows nothing");
 	expect_error("# nothing\n", "", "allows nothing");
 }
