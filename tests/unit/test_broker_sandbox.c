@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/vfio.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 
 #include "broker/broker.h"
 #include "broker/broker_sandbox.h"
+#include "broker/holder.h"
 #include "sandbox/sandbox.h"
 #include "uapi/linux/vfio_type1v3.h"
 
@@ -273,6 +275,46 @@ START_TEST(ring_memfd_allowed)
 		     "ring memfd");
 	assert_sigsys(run_filtered(NULL, 0, child_other_seal, NULL),
 		      "F_ADD_SEALS F_SEAL_WRITE");
+}
+END_TEST
+
+/* What holder.c does: a peer's pidfd both ways, and polling it. */
+static int child_holder(void *arg)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	const int *sv = arg;
+
+	pfd.fd = holder_peer_pidfd(sv[0], getpid());	/* SO_PEERPIDFD */
+	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 0)
+		return 2;
+	pfd.fd = holder_peer_pidfd(-1, getpid());	/* pidfd_open */
+	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 0)
+		return 3;
+	return 0;
+}
+
+/* A poll that could block is not for the broker. */
+static int child_blocking_poll(void *arg)
+{
+	struct pollfd pfd = { .fd = 0, .events = POLLIN };
+
+	(void)arg;
+	poll(&pfd, 1, 1);
+	return 0;
+}
+
+START_TEST(holder_syscalls_allowed)
+{
+	int sv[2];
+
+	/* a client's connection, made before (the broker makes none after) */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_exit0(run_filtered(NULL, 0, child_holder, sv),
+		     "pidfds and a non-blocking poll");
+	close(sv[0]);
+	close(sv[1]);
+	assert_sigsys(run_filtered(NULL, 0, child_blocking_poll, NULL),
+		      "poll with a timeout");
 }
 END_TEST
 
@@ -668,6 +710,7 @@ static Suite *broker_sandbox_suite(void)
 			    sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]));
 	tcase_add_test(tc, fionread_allowed);
 	tcase_add_test(tc, ring_memfd_allowed);
+	tcase_add_test(tc, holder_syscalls_allowed);
 	tcase_add_test(tc, policy_variables);
 	tcase_add_test(tc, only_data_path_iommu_ioctls);
 	tcase_add_loop_test(tc, forbidden_ioctl_is_sigsys, 0,
