@@ -132,6 +132,26 @@ static int dispatch_welcome(struct peer *p, uint64_t id, bool want_ring)
 	return peer_send(p, buf, (size_t)n, fds, nfds);
 }
 
+/*
+ * A device whose last client's pages could not all be unmapped when it
+ * went: unmap them before a new client starts, who must not find pages
+ * it did not map (outside its quota, colliding with its maps).
+ */
+static int dispatch_release_left(struct broker *b, struct device *dev)
+{
+	int64_t released;
+
+	if (!dev->unreleased)
+		return 0;
+	released = domain_release_device(b, dev);
+	if (released < 0)
+		return (int)released;
+	log_info("device %u: released %lld page(s) its last client left",
+		 dev->id, (long long)released);
+	dev->unreleased = false;
+	return 0;
+}
+
 static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 {
 	const char *why = NULL;
@@ -163,21 +183,9 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		if (err)
 			return dispatch_refuse(p, m->hdr.id, err, why);
 	}
-	if (dev->unreleased) {
-		/*
-		 * Its last client's pages could not all be unmapped: a new
-		 * client must not start with them (they would count against
-		 * no one's quota and collide with its maps).
-		 */
-		int64_t released = domain_release_device(p->b, dev);
-
-		if (released < 0)
-			return dispatch_refuse(p, m->hdr.id, EIO,
-					       "the last client's mappings could not be released");
-		log_info("device %u: released %lld page(s) its last client left",
-			 dev->id, (long long)released);
-		dev->unreleased = false;
-	}
+	if (dispatch_release_left(p->b, dev))
+		return dispatch_refuse(p, m->hdr.id, EIO,
+				       "the last client's mappings could not be released");
 	dev->owner = p;
 	holder_claim(dev, p);
 	p->dev = dev;
