@@ -33,6 +33,10 @@
 #   <be>_kill_held     SIGKILL of a devproc holding a page: released
 #   <be>_kill_broker   SIGKILL of the broker with a page mapped: every pin
 #                      released
+#   <be>_fd_holder     a client claims a device, hangs up and lives on
+#                      with its VFIO device fd: a devproc asking for that
+#                      device is refused while it lives (the broker logs
+#                      why), and gets it once it has been killed
 #   <be>_broker_sandbox  the running broker: CapEff and CapBnd CAP_IPC_LOCK
 #                      only, NoNewPrivs 1, Seccomp 2, and its log says so
 #   backend_choice     once per boot: backend = auto picks what this kernel
@@ -44,6 +48,7 @@ shift 2
 BROKER=$BIN/src/broker/vfio-broker
 DEVPROC=$BIN/src/devproc/vfio-devproc
 CTL=$BIN/src/brokerctl/vfio-brokerctl
+LINGER=$BIN/tests/vm/e2e/vb-linger
 T=/tmp/e2e
 mkdir -p $T
 
@@ -298,6 +303,36 @@ listen_tests() {
 		result ${be}_kill_devproc PASS "killed devproc left nothing mapped or pinned; the other finished OK"
 	else
 		result ${be}_kill_devproc FAIL "A holding pages and alive, C running, when A was killed: $alive; C rc $rc, domain 1 $dp (before: $d1 mapped, $r1 released), mapped now $now, pins $p (base $base)"
+	fi
+
+	# A client hangs up but keeps device 2's fd: while it lives nobody
+	# else is lent the device; once it is gone, the next one is.
+	: >$T/L.out
+	$LINGER $T/sock 2 >$T/L.out 2>&1 &
+	P_L=$!
+	if wait_for 30 grep -q lingering $T/L.out; then
+		devproc E 2 --iterations 1 --seed 6 --gpa-base $GB_BASE --gpa-size $GSIZE
+		wait $P_E
+		rc_e=$?
+		refused=no
+		grep -q "still runs and may hold its device fd" $T/broker.log && refused=yes
+		kill -9 $P_L
+		wait $P_L 2>/dev/null
+		devproc F 2 --iterations 1 --seed 7 --gpa-base $GB_BASE --gpa-size $GSIZE
+		wait $P_F
+		rc_f=$?
+		if [ $rc_e -ne 0 ] && [ $refused = yes ] && [ $rc_f -eq 0 ] && result_ok F; then
+			result ${be}_fd_holder PASS "refused while the last holder lived (E rc $rc_e), lent once it was gone"
+		else
+			dump E
+			dump F
+			result ${be}_fd_holder FAIL "E rc $rc_e, refusal logged: $refused; F rc $rc_f"
+		fi
+	else
+		sed 's/^/E2E LOG linger: /' $T/L.out
+		kill -9 $P_L 2>/dev/null
+		wait $P_L 2>/dev/null
+		result ${be}_fd_holder FAIL "the lingering client did not claim device 2"
 	fi
 
 	# The broker dies with a page mapped: every pin released.

@@ -20,7 +20,7 @@
 # e2e_boot WORK LOG TIMEOUT   boots it; returns QEMU's status
 
 e2e_bins() {
-	echo "$1/src/broker/vfio-broker $1/src/devproc/vfio-devproc $1/src/brokerctl/vfio-brokerctl"
+	echo "$1/src/broker/vfio-broker $1/src/devproc/vfio-devproc $1/src/brokerctl/vfio-brokerctl $1/tests/vm/e2e/vb-linger"
 }
 
 e2e_use_build() {

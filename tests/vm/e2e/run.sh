@@ -71,7 +71,7 @@ e2e_run() {
 	for be in $bes; do
 		grep -q "E2E NOTRUN $be " "$log" && continue
 		for t in spawn_dma device_fd isolation kill_held kill_devproc kill_broker \
-			shared_control; do
+			shared_control fd_holder; do
 			echo "$results" | grep -q "^RESULT ${be}_$t PASS" ||
 				{ echo "e2e vm: ${be}_$t did not pass"; fail=1; }
 		done
