@@ -30,6 +30,17 @@ static int dispatch_refuse(struct peer *p, uint64_t id, int err,
 	return 0;
 }
 
+/* May @p have @dev now? 0, or EBUSY/EPERM with the reason in @why. */
+static int dispatch_claimable(struct device *dev, const struct peer *p,
+			      const char **why)
+{
+	if (dev->owner) {
+		*why = "device already claimed";
+		return EBUSY;
+	}
+	return holder_check(dev, p, why);
+}
+
 /* Pick the device a listening-socket peer asked for, or explain why not. */
 static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 			 const char **why)
@@ -49,15 +60,10 @@ static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 			*why = "uid/gid not allowed for this device";
 			return EPERM;
 		}
-		if (dev->owner) {
-			*why = "device already claimed";
-			return EBUSY;
-		}
-		err = holder_check(dev, p, why);
-		if (err)
-			return err;
-		*out = dev;
-		return 0;
+		err = dispatch_claimable(dev, p, why);
+		if (!err)
+			*out = dev;
+		return err;
 	}
 	for (unsigned int i = 0; i < b->n_devices; i++) {
 		struct device *dev = &b->devices[i];
@@ -65,7 +71,7 @@ static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 		if (!config_device_allows(dev->cfg, p->uid, p->gid))
 			continue;
 		allowed_any = true;
-		if (!dev->owner && !holder_check(dev, p, why)) {
+		if (!dispatch_claimable(dev, p, why)) {
 			*out = dev;
 			return 0;
 		}
@@ -171,10 +177,7 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		if (h.device_id != VB_DEVICE_ANY && h.device_id != p->bound->id)
 			return dispatch_refuse(p, m->hdr.id, EPERM,
 					       "spawned for another device");
-		if (p->bound->owner)
-			return dispatch_refuse(p, m->hdr.id, EBUSY,
-					       "device already claimed");
-		err = holder_check(p->bound, p, &why);
+		err = dispatch_claimable(p->bound, p, &why);
 		if (err)
 			return dispatch_refuse(p, m->hdr.id, err, why);
 		dev = p->bound;

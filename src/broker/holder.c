@@ -81,11 +81,12 @@ int holder_check(struct device *dev, const struct peer *p, const char **why)
 
 void holder_claim(struct device *dev, struct peer *p)
 {
-	if (dev->device_fd < 0 || p->pidfd < 0)
+	/*
+	 * holder_check() has just forgotten a holder that exited, so one
+	 * still kept is @p's own process, claiming again: it keeps its pidfd.
+	 */
+	if (dev->device_fd < 0 || dev->holder_pidfd >= 0)
 		return;
-	if (dev->holder_pidfd >= 0 && holder_is(dev, p))
-		return;		/* the same process, claiming again */
-	holder_forget(dev);
 	dev->holder_pidfd = p->pidfd;
 	dev->holder_pid = p->pid;
 	p->pidfd = -1;

@@ -32,7 +32,8 @@ int holder_peer_pidfd(int fd, pid_t pid);
 /* May @p claim @dev? 0, or EBUSY/EPERM with the reason in @why. Forgets a
  * holder that has exited. */
 int holder_check(struct device *dev, const struct peer *p, const char **why);
-/* @p claimed @dev (holder_check said 0): its pidfd becomes the holder. */
+/* @p claimed @dev, holder_check() having just said 0: its pidfd becomes
+ * the holder, unless it already is (the same process claiming again). */
 void holder_claim(struct device *dev, struct peer *p);
 /* Teardown: forget the holder. */
 void holder_forget(struct device *dev);
