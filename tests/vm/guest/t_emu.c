@@ -275,11 +275,6 @@ static int emu_check_unmap(struct emu *e, long long refs0)
 }
 
 /*
- * The last IOMMU-backed group leaves while the emulated one stays: every
- * mapping goes with the page table, the device is told (and lets go of
- * its pin, as after any unmap), and no IOVA range is reported any more.
- */
-/*
  * With an emulated group attached VFIO_UPDATE_VADDR is not offered, and
  * the VADDR flags are refused as type1 refuses them (EBUSY; direct mode
  * has no vaddrs: EINVAL).
@@ -345,7 +340,7 @@ static int emu_check_join_refused(struct emu *e)
 /* A container of emulated groups only reports kernel pages, as any other. */
 static int emu_check_alone(enum vt_mode mode)
 {
-	struct emu e = { .group = -1, .dev = -1 };
+	struct emu e = { .group = -1 };
 	struct vt_info info;
 	int rc = -1;
 
@@ -367,14 +362,17 @@ static int emu_check_alone(enum vt_mode mode)
 	}
 	rc = 0;
 out:
-	if (e.dev >= 0)
-		close(e.dev);
 	if (e.group >= 0)
 		close(e.group);
 	close(e.ctx.container);
 	return rc;
 }
 
+/*
+ * The last IOMMU-backed group leaves while the emulated one stays: every
+ * mapping goes with the page table, the device is told (and lets go of
+ * its pin, as after any unmap), and no IOVA range is reported any more.
+ */
 static int emu_check_last_detach(struct emu *e)
 {
 	struct vfio_emu_test_state s0, s;

@@ -166,7 +166,7 @@ int t_longterm(enum vt_mode mode)
 	buf = harness_alloc(LT_ALLOC);
 	scratch = harness_alloc(1);
 	if (!buf || !scratch)
-		goto out_fd;
+		goto out_mem;	/* harness_free() of a failed one does nothing */
 	n = pick_movable(pagemap, buf, start, end, pg);
 	if (n < LT_DMA_CHECKED) {
 		harness_fail(__FILE__, __LINE__,
@@ -200,7 +200,6 @@ out_ctx:
 out_mem:
 	harness_free(buf, LT_ALLOC);
 	harness_free(scratch, 1);
-out_fd:
 	close(pagemap);
 	if (rc)
 		return rc;
