@@ -553,8 +553,13 @@ out_unlock:
 	 * Emulated groups may remain, and their devices may hold pages of
 	 * what just went: they must drop them as after any unmap.
 	 */
-	if (unmapped)
-		v3_emulated_notify_unmap(iommu, 0, U64_MAX);
+	if (unmapped) {
+		const struct vfio_iommu_type1v3_unmap_entry all = {
+			.npages = (U64_MAX >> PAGE_SHIFT) + 1,
+		};
+
+		v3_emulated_notify_unmap(iommu, &all, 1);
+	}
 }
 
 /* Container release: called with no other user of @iommu left. */

@@ -197,32 +197,37 @@ void v3_emulated_unregister(void *data, struct vfio_device *vdev)
 	mutex_unlock(&iommu->devices_lock);
 }
 
-/*
- * Tell emulated devices a range is gone so they drop their references.
- * Called without iommu->lock: the devices call back into unpin_pages.
- */
-void v3_emulated_notify_unmap(struct v3_iommu *iommu, u64 iova, u64 size)
-{
-	struct vfio_device *vdev;
-
-	/*
-	 * Unlocked peek: a device that registers after this read cannot hold
-	 * a pin in a range whose unmap finished before it, and a batch
-	 * unmap would otherwise take the mutex once per entry for nothing.
-	 */
-	if (!size || list_empty(&iommu->devices))
-		return;
-	mutex_lock(&iommu->devices_lock);
-	list_for_each_entry(vdev, &iommu->devices, iommu_entry)
-		vdev->ops->dma_unmap(vdev, iova, size);
-	mutex_unlock(&iommu->devices_lock);
-}
-
 /* The bytes of @npages pages, U64_MAX when they do not fit. */
 static u64 v3_emulated_bytes(u64 npages)
 {
 	return npages > (U64_MAX >> PAGE_SHIFT) ? U64_MAX :
 						  npages << PAGE_SHIFT;
+}
+
+/*
+ * Tell emulated devices the ranges of @e are going (or gone) so they drop
+ * their references. Called without iommu->lock: the devices call back
+ * into unpin_pages.
+ */
+void v3_emulated_notify_unmap(struct v3_iommu *iommu,
+			      const struct vfio_iommu_type1v3_unmap_entry *e,
+			      u32 nr)
+{
+	struct vfio_device *vdev;
+	u32 i;
+
+	/*
+	 * Unlocked peek: a device that registers after this read cannot hold
+	 * a pin in a range whose unmap finished before it.
+	 */
+	if (list_empty(&iommu->devices))
+		return;
+	mutex_lock(&iommu->devices_lock);
+	list_for_each_entry(vdev, &iommu->devices, iommu_entry)
+		for (i = 0; i < nr; i++)
+			vdev->ops->dma_unmap(vdev, e[i].iova,
+					     v3_emulated_bytes(e[i].npages));
+	mutex_unlock(&iommu->devices_lock);
 }
 
 /* Does an emulated device hold a page of entry @e's range? */
@@ -261,9 +266,7 @@ void v3_emulated_quiesce(struct v3_iommu *iommu,
 		if (i == nr)
 			return;
 		mutex_unlock(&iommu->lock);
-		for (; i < nr; i++)
-			v3_emulated_notify_unmap(iommu, e[i].iova,
-						 v3_emulated_bytes(e[i].npages));
+		v3_emulated_notify_unmap(iommu, &e[i], nr - i);
 		mutex_lock(&iommu->lock);
 	}
 }
