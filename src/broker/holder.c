@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #endif
 #include "broker/holder.h"
+#include "common/uapi_compat.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -15,10 +16,6 @@
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD	77	/* Linux 6.5; Debian 12's headers predate it */
-#endif
 
 int holder_peer_pidfd(int fd, pid_t pid)
 {

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "common/uapi_compat.h"
 #include "uapi/linux/vfio_type1v3.h"
 
 /*
@@ -35,10 +36,6 @@
 #else
 #define IOMMU_IOAS_MAP		_IO(';', 0x85)
 #define IOMMU_IOAS_UNMAP	_IO(';', 0x86)
-#endif
-
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD		77	/* Linux 6.5, after Debian 12's headers */
 #endif
 
 #define C(name) { #name, (uint64_t)(name) }

@@ -7,6 +7,7 @@
  * writing to IOVA A leaves page A untouched, reading from it does not
  * deliver page A's bytes, and the guest kernel logs a DMAR fault for it.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,26 @@ static int map_pair(struct vt_ctx *ctx, uint64_t ia, void *a, uint64_t ib, void 
 	return 0;
 }
 
+/*
+ * Every DMA test's end: closing the container drops whatever the test left
+ * mapped, the buffer goes, a test that split the domains (@unshared) puts
+ * sharing back, and a test that passed must see every pin back where it
+ * started (@p0).
+ */
+static int dma_end(struct vt_ctx *ctx, uint8_t *buf, unsigned int npages,
+		   bool unshared, const struct vt_pins *p0, int rc,
+		   const char *where)
+{
+	harness_close(ctx);
+	if (buf)
+		harness_free(buf, npages);
+	if (unshared && harness_share_domains(1))
+		rc = -1;
+	if (!rc)
+		rc = harness_pins_settle(p0, where);
+	return rc;
+}
+
 int t_dma(enum vt_mode mode)
 {
 	struct vt_pins p0, p1;
@@ -220,12 +241,7 @@ int t_dma(enum vt_mode mode)
 out_edu:
 	edu_close(&e);
 out:
-	harness_close(&ctx);
-	if (buf)
-		harness_free(buf, 3);
-	if (!rc)
-		rc = harness_pins_settle(&p0, "after DMA test");
-	return rc;
+	return dma_end(&ctx, buf, 3, false, &p0, rc, "after DMA test");
 }
 
 /*
@@ -298,14 +314,8 @@ out_edu:
 	edu_close(&e1);
 	edu_close(&e0);
 out:
-	harness_close(&ctx);
-	if (buf)
-		harness_free(buf, 4);
-	if (harness_share_domains(1))
-		rc = -1;
-	if (!rc)
-		rc = harness_pins_settle(&p0, "after replay test (container closed with mappings)");
-	return rc;
+	return dma_end(&ctx, buf, 4, true, &p0, rc,
+		       "after replay test (container closed with mappings)");
 }
 
 /*
@@ -363,14 +373,7 @@ out_edu:
 	edu_close(&e1);
 	edu_close(&e0);
 out:
-	harness_close(&ctx);
-	if (buf)
-		harness_free(buf, 2);
-	if (harness_share_domains(1))
-		rc = -1;
-	if (!rc)
-		rc = harness_pins_settle(&p0, "after detach test");
-	return rc;
+	return dma_end(&ctx, buf, 2, true, &p0, rc, "after detach test");
 }
 
 /*
@@ -432,10 +435,5 @@ int t_dma_cut(enum vt_mode mode)
 out_edu:
 	edu_close(&e);
 out:
-	harness_close(&ctx);
-	if (buf)
-		harness_free(buf, 8);
-	if (!rc)
-		rc = harness_pins_settle(&p0, "after the cut test");
-	return rc;
+	return dma_end(&ctx, buf, 8, false, &p0, rc, "after the cut test");
 }
