@@ -26,6 +26,7 @@ struct devproc_opts {
 	uint64_t buffers;	/* virtio-iommu: buffers per iteration */
 	uint64_t working_set;	/* coiommu: resident page cap */
 	uint64_t pages;		/* coiommu: guest pages accessed */
+	uint64_t dma_pages;	/* coiommu: pages per DMA operation, at most */
 	uint64_t seed;
 	uint64_t gpa_base;	/* guest RAM this device DMAs into ... */
 	uint64_t gpa_size;	/* ... (0: the whole first RAM region) */

@@ -42,6 +42,7 @@ struct devproc_args {
 	bool hold;
 	bool foreign_iova_set;
 	bool foreign_gpa_set;
+	bool dma_pages_set;
 	unsigned int spin_us;
 };
 
@@ -66,6 +67,9 @@ static void devproc_usage(FILE *f)
 "  --buffers N          virtio-iommu: buffers per round (16)\n"
 "  --working-set N      coiommu: resident page cap (256)\n"
 "  --pages N            coiommu: pages accessed (4096)\n"
+"  --dma-pages N        coiommu: pages per DMA operation, 1..N at random;\n"
+"                       the misses among them are pinned by one request,\n"
+"                       as coIOMMU's batched pin notification (1)\n"
 "  --seed N             random seed (1)\n"
 "  --gpa-base ADDR      guest memory the buffers live in: start (default:\n"
 "                       the first RAM region); concurrent devices need\n"
@@ -120,7 +124,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED, O_GPA_BASE, O_GPA_SIZE,
 	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP,
 	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA, O_COALESCE, O_POPULATE,
-	       O_SPIN };
+	       O_SPIN, O_DMA_PAGES };
 	static const struct option opts[] = {
 		{ "socket-fd", required_argument, NULL, O_SOCKET_FD },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -132,6 +136,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		{ "buffers", required_argument, NULL, O_BUFFERS },
 		{ "working-set", required_argument, NULL, O_WSET },
 		{ "pages", required_argument, NULL, O_PAGES },
+		{ "dma-pages", required_argument, NULL, O_DMA_PAGES },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "gpa-base", required_argument, NULL, O_GPA_BASE },
 		{ "gpa-size", required_argument, NULL, O_GPA_SIZE },
@@ -160,6 +165,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	o->buffers = 16;
 	o->working_set = 256;
 	o->pages = 4096;
+	o->dma_pages = 1;
 	o->seed = 1;
 	o->pipeline = 8;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -192,6 +198,13 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 			break;
 		case O_PAGES:
 			o->pages = devproc_num("--pages", optarg, UINT32_MAX);
+			break;
+		case O_DMA_PAGES:
+			o->dma_pages = devproc_num("--dma-pages", optarg,
+						   VB_MAX_ENTRIES_HARD);
+			if (!o->dma_pages)
+				fatal("--dma-pages: at least 1");
+			a->dma_pages_set = true;
 			break;
 		case O_SEED:
 			o->seed = devproc_num("--seed", optarg, UINT64_MAX);
@@ -254,6 +267,8 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		fatal("--keep-mapped goes with --workload virtio-iommu, coiommu or edu");
 	if (o->coalesce && strcmp(o->workload, "virtio-iommu"))
 		fatal("--coalesce goes with --workload virtio-iommu");
+	if (a->dma_pages_set && strcmp(o->workload, "coiommu"))
+		fatal("--dma-pages goes with --workload coiommu");
 	if (a->foreign_iova_set != a->foreign_gpa_set)
 		fatal("--foreign-iova and --foreign-gpa go together");
 	o->has_foreign = a->foreign_iova_set;

@@ -7,6 +7,13 @@
  * batch is full, without waiting for the reply; pins are synchronous
  * because the device needs the page now.
  *
+ * With --dma-pages N each DMA operation covers 1..N pages (drawn at
+ * random), and the ones not resident are pinned with one MAP of one entry
+ * per page: coIOMMU's guest driver asks for the pages of a scatter-gather
+ * list in one batched pin notification, which a VMM today turns into one
+ * type1 map per page. N = 1 is one page per operation, the plain
+ * notification.
+ *
  * Page p of the accessed set lives at IOVA window + p pages and GPA
  * RAM region 0 + p pages. A page whose unpin is still queued is pinned
  * again only after that batch has been sent and answered, so a map never
@@ -26,12 +33,16 @@
 
 #include "common/log.h"
 
-enum { COI_NONE, COI_RESIDENT, COI_PENDING };
+/* COI_PINNING: collected for the MAP of the operation in progress */
+enum { COI_NONE, COI_RESIDENT, COI_PENDING, COI_PINNING };
 
 struct coiommu {
 	struct devproc *dp;
 	uint64_t iova_base, gpa_base;
 	uint32_t npages, cap, batch_max;
+	uint32_t dma_max;	/* pages per DMA operation, at most */
+	uint32_t *list;		/* the operation's pages */
+	struct vb_map_entry *pin;	/* its misses, one entry each */
 	struct lru lru;
 	uint8_t *state;
 	uint32_t *pending;
@@ -146,30 +157,20 @@ static int coi_flush(struct coiommu *co, uint32_t *pages, uint32_t n)
 	return rc;
 }
 
-static int coi_access(struct coiommu *co, uint32_t p, uint64_t tag)
+/* A page of an operation that ends early was not pinned after all. */
+static void coi_pin_abandon(struct coiommu *co, uint32_t n)
 {
-	struct devproc *dp = co->dp;
-	struct vb_map_entry me;
-	struct vb_reply r;
-	int rc;
+	for (uint32_t i = 0; i < n; i++)
+		co->state[(co->pin[i].iova - co->iova_base) / VB_PAGE_SIZE] =
+			COI_NONE;
+}
 
-	if (co->state[p] == COI_RESIDENT) {
-		co->hits++;
-		lru_touch(&co->lru, p);
-		workload_touch(dp, co->gpa_base + (uint64_t)p * VB_PAGE_SIZE, 1,
-			       tag);
-		return 0;
-	}
-	co->misses++;
-	if (co->state[p] == COI_PENDING) {
-		rc = coi_flush(co, co->pending, co->n_pending);
-		co->n_pending = 0;
-		if (!rc)
-			rc = vb_client_wait(dp->client);
-		if (rc)
-			return rc;
-	}
-	if (co->lru.count >= co->cap) {
+/* Room in the working set for one more page, by unpinning the LRU one. */
+static int coi_make_room(struct coiommu *co, uint32_t incoming)
+{
+	int rc = 0;
+
+	while (co->lru.count && co->lru.count + incoming >= co->cap && !rc) {
 		uint32_t victim = lru_pop_tail(&co->lru);
 
 		co->state[victim] = COI_PENDING;
@@ -177,29 +178,98 @@ static int coi_access(struct coiommu *co, uint32_t p, uint64_t tag)
 		if (co->n_pending == co->batch_max) {
 			rc = coi_flush(co, co->pending, co->n_pending);
 			co->n_pending = 0;
-			if (rc)
-				return rc;
 		}
 	}
-	me = (struct vb_map_entry){
-		.iova = co->iova_base + (uint64_t)p * VB_PAGE_SIZE,
-		.gpa = co->gpa_base + (uint64_t)p * VB_PAGE_SIZE,
-		.npages = 1, .prot = VB_PROT_READ | VB_PROT_WRITE,
-	};
-	rc = workload_map(dp, &me, 1, &r);
-	if (rc == -EPIPE || rc == -EPROTO)
-		return rc;
-	if (rc || r.pages_done != 1)
-		workload_fail(dp, "pin page %u: status %d pages_done %llu",
-			      p, -rc, (unsigned long long)r.pages_done);
-	/* A failed map mapped nothing (all-or-nothing); a successful one
-	 * with a wrong count still mapped the page, so track it. */
-	if (rc)
+	return rc;
+}
+
+/*
+ * One DMA operation over the @k pages of co->list: resident pages are
+ * hits; the others are pinned together by one synchronous MAP before the
+ * device touches any of them. A page whose unpin is still queued is
+ * unpinned first (the batch is sent and answered), so a map never races
+ * its own unmap. Victims are the least recently used pages, never one this
+ * operation has touched: the cap is at least the operation's size.
+ */
+static int coi_dma(struct coiommu *co, uint32_t k, uint64_t tag)
+{
+	struct devproc *dp = co->dp;
+	struct vb_reply r;
+	uint32_t n = 0;
+	int rc;
+
+	for (uint32_t i = 0; i < k; i++) {
+		uint32_t p = co->list[i];
+
+		if (co->state[p] == COI_RESIDENT) {
+			co->hits++;
+			lru_touch(&co->lru, p);
+			workload_touch(dp, co->gpa_base +
+				       (uint64_t)p * VB_PAGE_SIZE, 1, tag);
+			continue;
+		}
+		if (co->state[p] == COI_PINNING)	/* twice in one list */
+			continue;
+		co->misses++;
+		rc = 0;
+		if (co->state[p] == COI_PENDING) {
+			rc = coi_flush(co, co->pending, co->n_pending);
+			co->n_pending = 0;
+			if (!rc)
+				rc = vb_client_wait(dp->client);
+		}
+		if (!rc)
+			rc = coi_make_room(co, n);
+		if (rc) {
+			coi_pin_abandon(co, n);
+			return rc;
+		}
+		co->state[p] = COI_PINNING;
+		co->pin[n++] = (struct vb_map_entry){
+			.iova = co->iova_base + (uint64_t)p * VB_PAGE_SIZE,
+			.gpa = co->gpa_base + (uint64_t)p * VB_PAGE_SIZE,
+			.npages = 1, .prot = VB_PROT_READ | VB_PROT_WRITE,
+		};
+	}
+	if (n == 0)
 		return 0;
-	co->state[p] = COI_RESIDENT;
-	lru_touch(&co->lru, p);
-	workload_touch(dp, me.gpa, 1, tag);
+	rc = workload_map(dp, co->pin, n, &r);
+	if (rc == -EPIPE || rc == -EPROTO) {
+		coi_pin_abandon(co, n);
+		return rc;
+	}
+	if (rc || r.pages_done != n)
+		workload_fail(dp, "pin of %u page(s) from page %llu: status %d pages_done %llu",
+			      n, (unsigned long long)((co->pin[0].iova -
+						       co->iova_base) /
+						      VB_PAGE_SIZE),
+			      -rc, (unsigned long long)r.pages_done);
+	/* A failed map mapped nothing (all-or-nothing); a successful one
+	 * with a wrong count still mapped the pages, so track them. */
+	if (rc) {
+		coi_pin_abandon(co, n);
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t p = (uint32_t)((co->pin[i].iova - co->iova_base) /
+					VB_PAGE_SIZE);
+
+		co->state[p] = COI_RESIDENT;
+		lru_touch(&co->lru, p);
+		workload_touch(dp, co->pin[i].gpa, 1, tag);
+	}
 	return 0;
+}
+
+/* Pages of the next operation: 1..dma_max, never more than @left. */
+static uint32_t coi_dma_len(struct coiommu *co, uint64_t *rng, uint64_t left)
+{
+	uint64_t k = 1;
+
+	/* one page per operation draws nothing: the same accesses as ever */
+	if (co->dma_max > 1)
+		k = 1 + devproc_rand(rng) % co->dma_max;
+	return (uint32_t)(k < left ? k : left);
 }
 
 static int coi_setup(struct coiommu *co, struct devproc *dp)
@@ -229,10 +299,15 @@ static int coi_setup(struct coiommu *co, struct devproc *dp)
 	if (co->cap == 0)
 		return -EINVAL;
 	co->batch_max = in->max_entries < 64 ? in->max_entries : 64;
+	co->dma_max = dp->opts.dma_pages ? (uint32_t)dp->opts.dma_pages : 1;
+	if (co->dma_max > in->max_entries || co->dma_max > co->cap)
+		return -E2BIG;
 	co->state = calloc(n, 1);
 	co->pending = calloc(co->batch_max, sizeof(*co->pending));
 	co->cdf = calloc(n, sizeof(*co->cdf));
-	if (!co->state || !co->pending || !co->cdf ||
+	co->list = calloc(co->dma_max, sizeof(*co->list));
+	co->pin = calloc(co->dma_max, sizeof(*co->pin));
+	if (!co->state || !co->pending || !co->cdf || !co->list || !co->pin ||
 	    lru_init(&co->lru, co->npages))
 		return -ENOMEM;
 	for (uint64_t i = 0; i < n; i++) {
@@ -251,6 +326,8 @@ static void coi_teardown(struct coiommu *co)
 	free(co->state);
 	free(co->pending);
 	free(co->cdf);
+	free(co->list);
+	free(co->pin);
 }
 
 int workload_coiommu_run(struct devproc *dp)
@@ -263,13 +340,19 @@ int workload_coiommu_run(struct devproc *dp)
 
 	rc = coi_setup(&co, dp);
 	if (rc) {
-		workload_fail(dp, "setup: %s (needs guest RAM, --pages and --working-set > 0)",
+		workload_fail(dp, "setup: %s (needs guest RAM, --pages and --working-set > 0, --dma-pages at most the working set and max_entries)",
 			      strerror(-rc));
 		coi_teardown(&co);
 		return rc;
 	}
-	for (uint64_t i = 0; i < dp->opts.iterations && rc == 0; i++)
-		rc = coi_access(&co, coi_pick(&co, &rng), i);
+	for (uint64_t i = 0; i < dp->opts.iterations && rc == 0;) {
+		uint32_t k = coi_dma_len(&co, &rng, dp->opts.iterations - i);
+
+		for (uint32_t j = 0; j < k; j++)
+			co.list[j] = coi_pick(&co, &rng);
+		rc = coi_dma(&co, k, i);
+		i += k;
+	}
 	if (rc == 0) {
 		rc = coi_flush(&co, co.pending, co.n_pending);
 		co.n_pending = 0;

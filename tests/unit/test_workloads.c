@@ -316,18 +316,62 @@ START_TEST(coiommu_ok)
 }
 END_TEST
 
+/*
+ * --dma-pages: an operation's misses go out as one MAP, so maps fall below
+ * the pages pinned (with one page per operation they are equal), the cap
+ * still holds, and an operation larger than the cap is refused.
+ */
+START_TEST(coiommu_batched_pins)
+{
+	struct devproc_opts o = defaults;
+	struct run r;
+
+	o.iterations = 5000;
+	run_workload(&r, "coiommu", FAULT_NONE, &o, NULL);
+	ck_assert_uint_eq(r.dp.res.errors, 0);
+	ck_assert_uint_eq(r.dp.res.maps, r.dp.res.pages_mapped);
+
+	o.dma_pages = 8;
+	run_workload(&r, "coiommu", FAULT_NONE, &o, NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.dp.res.errors, 0);
+	ck_assert_uint_eq(r.current, 0);
+	ck_assert_uint_eq(r.dp.res.pages_mapped, r.dp.res.pages_unmapped);
+	ck_assert_uint_lt(r.dp.res.maps, r.dp.res.pages_mapped);
+	ck_assert_uint_gt(r.dp.res.maps, 64);
+	ck_assert_uint_le(r.peak, 64 + 64);
+	ck_assert_uint_ge(r.peak, 64);
+
+	o.keep_mapped = true;
+	run_workload(&r, "coiommu", FAULT_NONE, &o, NULL);
+	ck_assert_uint_eq(r.dp.res.errors, 0);
+	ck_assert_uint_gt(r.current, 0);
+	ck_assert_uint_le(r.current, 64);
+
+	o.keep_mapped = false;
+	o.dma_pages = 65;	/* above the working set of 64 */
+	run_workload(&r, "coiommu", FAULT_NONE, &o, NULL);
+	ck_assert_int_eq(r.rc, -E2BIG);
+	ck_assert_uint_eq(r.dp.res.errors, 1);
+	ck_assert_uint_eq(r.dp.res.maps, 0);
+}
+END_TEST
+
 START_TEST(lies_are_caught)
 {
 	static const struct {
 		const char *workload;
 		enum fault fault;
+		uint64_t dma_pages;
 	} cases[] = {
-		{ "virtio-iommu", FAULT_DONE },
-		{ "virtio-iommu", FAULT_STATS },
-		{ "virtio-iommu", FAULT_EXIST },
-		{ "coiommu", FAULT_DONE },
-		{ "coiommu", FAULT_STATS },
-		{ "coiommu", FAULT_EXIST },
+		{ "virtio-iommu", FAULT_DONE, 0 },
+		{ "virtio-iommu", FAULT_STATS, 0 },
+		{ "virtio-iommu", FAULT_EXIST, 0 },
+		{ "coiommu", FAULT_DONE, 0 },
+		{ "coiommu", FAULT_STATS, 0 },
+		{ "coiommu", FAULT_EXIST, 0 },
+		{ "coiommu", FAULT_DONE, 8 },
+		{ "coiommu", FAULT_EXIST, 8 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -335,6 +379,7 @@ START_TEST(lies_are_caught)
 		struct run r;
 
 		o.iterations = 1000;
+		o.dma_pages = cases[i].dma_pages;
 		run_workload(&r, cases[i].workload, cases[i].fault, &o, NULL);
 		ck_assert_msg(r.dp.res.errors > 0, "%s missed fault %d",
 			      cases[i].workload, cases[i].fault);
@@ -394,6 +439,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, virtio_iommu_ok);
 	tcase_add_test(tc, coiommu_ok);
+	tcase_add_test(tc, coiommu_batched_pins);
 	tcase_add_test(tc, lies_are_caught);
 	tcase_add_test(tc, replay_matches_and_mismatches);
 	suite_add_tcase(s, tc);

@@ -6,7 +6,9 @@
 # Prints, per round:
 #   BENCH speed mode=M workload=W round=R pages=N secs=S pps=P
 #     (W virtio-iommu-64 is virtio-iommu with up to 64-page buffers,
-#      virtio-iommu-q and virtio-iommu-64q the same streams with --coalesce)
+#      virtio-iommu-q and virtio-iommu-64q the same streams with --coalesce,
+#      coiommu-16 coiommu with DMA operations of 1..16 pages whose misses
+#      are pinned by one request, --dma-pages 16)
 #     pages mapped + unmapped per second of the workload (the devproc's
 #     own timing of its workload loop; start-up is not counted), with the
 #     guest RAM populated beforehand in every mapping of it (the broker's
@@ -70,6 +72,9 @@ LARGS="--workload virtio-iommu --iterations 60 --buffers 16 --buffer-pages 64 --
 QARGS="$VARGS --coalesce"
 LQARGS="$LARGS --coalesce"
 CARGS="--workload coiommu --iterations 30000 --pages 65536 --working-set 4096 --pipeline 8"
+# The same accesses grouped in DMA operations of 1..16 pages, each
+# operation's misses pinned together (coIOMMU's batched pin notification).
+C16ARGS="$CARGS --dma-pages 16"
 
 conf() {	# extra-device-lines [populate [poll_us [ring [group]]]]
 	printf '[broker]\ncontrol = %s\npoll_us = %s\nring = %s\n[ram guest]\nsize = 256M\npopulate = %s\n' \
@@ -203,12 +208,14 @@ while [ $r -le $ROUNDS ]; do
 		speed_broker $m virtio-iommu-64 $LARGS
 		speed_broker $m virtio-iommu-64q $LQARGS
 		speed_broker $m coiommu $CARGS
+		speed_broker $m coiommu-16 $C16ARGS
 	done
 	speed_direct virtio-iommu $VARGS
 	speed_direct virtio-iommu-q $QARGS
 	speed_direct virtio-iommu-64 $LARGS
 	speed_direct virtio-iommu-64q $LQARGS
 	speed_direct coiommu $CARGS
+	speed_direct coiommu-16 $C16ARGS
 	r=$((r + 1))
 done
 CMEM="--workload coiommu --iterations 200000 --pages 65536"

@@ -299,6 +299,7 @@ int main(int argc, char **argv)
 		{ "buffers", required_argument, NULL, 'n' },
 		{ "working-set", required_argument, NULL, 's' },
 		{ "pages", required_argument, NULL, 'p' },
+		{ "dma-pages", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "pipeline", required_argument, NULL, 'P' },
 		{ "keep-mapped", no_argument, NULL, 'k' },
@@ -337,6 +338,7 @@ int main(int argc, char **argv)
 		case 'n': dp.opts.buffers = direct_num(optarg); break;
 		case 's': dp.opts.working_set = direct_num(optarg); break;
 		case 'p': dp.opts.pages = direct_num(optarg); break;
+		case 'd': dp.opts.dma_pages = direct_num(optarg); break;
 		case 'S': dp.opts.seed = direct_num(optarg); break;
 		case 'P': dp.opts.pipeline = (unsigned int)direct_num(optarg); break;
 		case 'k': dp.opts.keep_mapped = true; break;
