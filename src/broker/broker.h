@@ -17,6 +17,7 @@
 #include "broker/backend.h"
 #include "broker/config.h"
 #include "broker/memory.h"
+#include "broker/reaper.h"
 #include "broker/stats.h"
 
 struct event_base;
@@ -76,6 +77,7 @@ struct broker {
 
 	struct listener *listener;
 	struct control *control;
+	struct reaper reaper;		/* closes what clients control */
 
 	/* devprocs spawned by the broker */
 	unsigned int n_children;

@@ -26,6 +26,12 @@
  */
 #define LISTENER_HELLO_SECONDS		10
 #define LISTENER_MAX_HANDSHAKES		8
+/*
+ * Connections taken per wake-up: connecting clients cannot keep the event
+ * loop in accept() while the clients it serves wait; level-triggered, the
+ * rest wait for the next pass.
+ */
+#define LISTENER_ACCEPT_BURST		16
 
 struct listener {
 	int fd;
@@ -115,7 +121,7 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	int fd, pidfd;
 
 	(void)what;
-	for (;;) {
+	for (int i = 0; i < LISTENER_ACCEPT_BURST; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			listener_accept_failed(b->base, b->listener->ev, "listener");
@@ -124,7 +130,7 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			log_warn("SO_PEERCRED: %s; closing connection",
 				 strerror(errno));
-			close(fd);
+			reaper_close_socket(&b->reaper, fd);
 			continue;
 		}
 		/* a user's connections that never say HELLO cannot pile up */
@@ -132,7 +138,7 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			log_warn("uid %u already has %u connections without HELLO; refusing pid %d",
 				 (unsigned int)cred.uid, LISTENER_MAX_HANDSHAKES,
 				 (int)cred.pid);
-			close(fd);
+			reaper_close_socket(&b->reaper, fd);
 			continue;
 		}
 		pidfd = holder_peer_pidfd(fd, cred.pid);

@@ -272,6 +272,10 @@ int main(int argc, char **argv)
 	}
 	if (b.exit_when_done && !b.n_children)
 		log_warn("--exit-when-done without any 'spawn =' device: exiting at once");
+	/* Before the sandbox, whose filter then covers this thread too. */
+	ret = reaper_start(&b.reaper);
+	if (ret)
+		fatal("cannot start the reaper thread: %s", strerror(-ret));
 	/* Everything is open and every devproc spawned: from here on the
 	 * broker only serves. */
 	if (o.no_sandbox)

@@ -28,6 +28,7 @@
 
 /* Datagrams handled per read callback, so one client cannot hog a turn. */
 #define PEER_READ_BURST		64
+#define PEER_SCM_MAX_FD		253	/* fds in one datagram (net/scm.h) */
 
 struct peer_msg {
 	size_t len;
@@ -63,7 +64,7 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 		log_err("cannot set up peer on fd %d: %s", fd,
 			p ? strerror(errno) : "out of memory");
 		free(p);
-		close(fd);
+		reaper_close_socket(&b->reaper, fd);
 		return NULL;
 	}
 	p->b = b;
@@ -92,7 +93,7 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 			event_free(p->ev_close);
 		free(p->outq);
 		free(p);
-		close(fd);
+		reaper_close_socket(&b->reaper, fd);
 		return NULL;
 	}
 	p->reading = true;
@@ -363,8 +364,11 @@ void peer_reply_stats(struct peer *p, uint64_t id)
 						 peer_version(p), id, &s));
 }
 
-/* Close every fd a client passed us: clients never have reason to. */
-static unsigned int peer_close_fds(struct msghdr *msg)
+/*
+ * Close every fd a client passed us: clients never have reason to. On the
+ * reaper thread, since such a file's last close may block (reaper.h).
+ */
+static unsigned int peer_close_fds(struct peer *p, struct msghdr *msg)
 {
 	unsigned int n = 0;
 
@@ -376,7 +380,7 @@ static unsigned int peer_close_fds(struct msghdr *msg)
 
 		for (size_t i = 0; i < k; i++) {
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			close(fd);
+			reaper_close(&p->b->reaper, fd);
 			n++;
 		}
 	}
@@ -386,8 +390,13 @@ static unsigned int peer_close_fds(struct msghdr *msg)
 /* Receive and handle one datagram; returns false to stop reading. */
 static bool peer_read_one(struct peer *p)
 {
+	/*
+	 * Room for as many fds as one datagram can carry (the kernel's
+	 * SCM_MAX_FD): any that did not fit would be dropped inside
+	 * recvmsg(), their last close run by this thread.
+	 */
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * VB_MAX_RAM_REGIONS)];
+		char buf[CMSG_SPACE(sizeof(int) * PEER_SCM_MAX_FD)];
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = { .iov_base = p->b->rxbuf, .iov_len = VB_MSG_MAX_LEN };
@@ -407,7 +416,7 @@ static bool peer_read_one(struct peer *p)
 		peer_fail(p, "recvmsg: %s", strerror(errno));
 		return false;
 	}
-	nfds = peer_close_fds(&msg);
+	nfds = peer_close_fds(p, &msg);
 	p->b->messages_in++;
 	if (n == 0) {
 		peer_fail(p, "disconnected");
@@ -509,7 +518,8 @@ static void peer_free(struct peer *p)
 	event_free(p->ev_close);
 	if (p->ev_deadline)
 		event_free(p->ev_deadline);
-	close(p->fd);
+	/* datagrams still queued in it may carry a client's fds */
+	reaper_close_socket(&b->reaper, p->fd);
 	TAILQ_REMOVE(&b->peers, p, link);
 	b->n_peers--;
 	free(p);

@@ -10,20 +10,29 @@
  * OUTCOME is "disconnect", "ok" or an errno name (EINVAL, ERANGE, ...).
  * The ring-* attacks ask for a shared ring at HELLO and misuse it: what
  * they write into the shared memory is as untrusted as a datagram.
+ * The linger-fd* attacks hand the broker a file whose last close blocks
+ * for LINGER_SECONDS and then hold it that long (see lingering_socket()).
  * Exit status 0 when the broker did what was expected, 1 otherwise, 2 on a
  * usage or set-up error.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* sendmmsg */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/codec.h"
@@ -576,6 +585,185 @@ static int silent_connections(const char *path, int want)
 	return got == want ? 0 : 1;
 }
 
+#define LINGER_SECONDS	30
+
+/*
+ * A TCP connection whose last close blocks: its peer end, kept open here
+ * and never read, has a full receive buffer, the returned end a full send
+ * buffer and SO_LINGER, so closing it waits up to LINGER_SECONDS for data
+ * that cannot drain. *@hold gets the peer end. -errno on failure.
+ */
+static int lingering_socket(int *hold)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct linger lg = { .l_onoff = 1, .l_linger = LINGER_SECONDS };
+	socklen_t len = sizeof(sa);
+	int small = 4096, l, c = -1, srv = -1;
+	static const char junk[4096];
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0)
+		return -errno;
+	/* small buffers fill fast; the accepted end inherits SO_RCVBUF */
+	if (setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) ||
+	    bind(l, (struct sockaddr *)&sa, len) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sa, &len))
+		goto fail;
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 ||
+	    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) ||
+	    connect(c, (struct sockaddr *)&sa, len))
+		goto fail;
+	srv = accept(l, NULL, NULL);
+	if (srv < 0 || fcntl(c, F_SETFL, O_NONBLOCK))
+		goto fail;
+	while (send(c, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
+		;
+	if (errno != EAGAIN ||
+	    setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+		goto fail;
+	close(l);
+	*hold = srv;
+	return c;
+fail:
+	perror("vb-hostile: lingering socket");
+	close(l);
+	if (c >= 0)
+		close(c);
+	if (srv >= 0)
+		close(srv);
+	return -EIO;
+}
+
+static int send_with_fd(int sock, const void *p, size_t len, int fd)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl = { 0 };
+	struct iovec iov = { (void *)p, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+}
+
+/* @p alone, then @p again with @fd, in one call; how many went. */
+static int send_two(int sock, const void *p, size_t len, int fd)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl = { 0 };
+	struct iovec iov[2] = { { (void *)p, len }, { (void *)p, len } };
+	struct mmsghdr mm[2] = {
+		{ .msg_hdr = { .msg_iov = &iov[0], .msg_iovlen = 1 } },
+		{ .msg_hdr = { .msg_iov = &iov[1], .msg_iovlen = 1,
+			       .msg_control = ctl.b,
+			       .msg_controllen = sizeof(ctl.b) } },
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mm[1].msg_hdr);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmmsg(sock, mm, 2, MSG_NOSIGNAL);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;	/* only there to interrupt a lingering close */
+}
+
+/*
+ * Close our copy of the lingering end: at once when the broker still
+ * holds one. When ours is the last, the close lingers until an alarm
+ * interrupts it after 200 ms; returns whether it did.
+ */
+static bool close_lingered(int c)
+{
+	struct itimerval arm = { .it_value.tv_usec = 200 * 1000 }, off = { 0 };
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct timespec t0, t1;
+
+	sigaction(SIGALRM, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	setitimer(ITIMER_REAL, &arm, NULL);
+	close(c);
+	setitimer(ITIMER_REAL, &off, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0.tv_sec) * 1000000000L +
+	       (t1.tv_nsec - t0.tv_nsec) >= 150 * 1000 * 1000L;
+}
+
+/*
+ * Pass the broker the lingering end of a TCP connection with a datagram
+ * it must refuse, and let go of our copy at once, so that the broker's
+ * close is the last. linger-fd sends the fd with that datagram, which the
+ * broker reads; linger-fd-queued sends it in a second datagram behind it
+ * (one sendmmsg), which the broker never reads and drops with the
+ * connection. Either way the broker must cut the client off, within 10 s,
+ * and go on serving everyone else while that close waits; the peer end is
+ * held here for LINGER_SECONDS after the outcome is printed (kill this
+ * process to end the wait early).
+ *
+ * Should the broker be done with its copy before we close ours (or cut us
+ * off before the fd went), the attempt tests nothing and is made again.
+ */
+static int linger_fd(const char *path, const char *attack, int want)
+{
+	static const uint8_t garbage[8] = { 0xff, 0xff, 0xff, 0xff };
+	bool queued = !strcmp(attack, "linger-fd-queued");
+	int fd = -1, hold = -1, got, attempt;
+	unsigned int nfds;
+	ssize_t n;
+
+	for (attempt = 1; attempt <= 20; attempt++) {
+		int c = lingering_socket(&hold);
+		bool sent;
+
+		if (c < 0)
+			return 2;
+		fd = conn_open(path);
+		if (fd < 0)
+			return 2;
+		if (queued)
+			sent = send_two(fd, garbage, sizeof(garbage), c) == 2;
+		else
+			sent = !send_with_fd(fd, garbage, sizeof(garbage), c);
+		if (sent && !close_lingered(c))
+			break;
+		/* the hold end's close resets the connection: no wait */
+		close(hold);
+		if (!sent)
+			close(c);
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "vb-hostile: %s: the broker's close was never the last in 20 attempts\n",
+			attack);
+		return 2;
+	}
+	n = recv_msg(fd, &nfds, 10000);
+	got = n == 0 ? OUTCOME_DISCONNECT : n == -ETIMEDOUT ? ETIMEDOUT : EPROTO;
+	printf("vb-hostile: %s: %s (expected %s; attempt %d)\n", attack,
+	       outcome_name(got), outcome_name(want), attempt);
+	fflush(stdout);
+	close(fd);
+	sleep(LINGER_SECONDS);
+	close(hold);
+	return got == want ? 0 : 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -588,7 +776,7 @@ static void usage(FILE *f)
 		"           silent-connections | control-hangups (PATH: the control socket) |\n"
 		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
 		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
-		"           ring-kick-in-ring | ring-resize\n");
+		"           ring-kick-in-ring | ring-resize | linger-fd | linger-fd-queued\n");
 }
 
 int main(int argc, char **argv)
@@ -623,6 +811,8 @@ int main(int argc, char **argv)
 		return silent_connections(path, want);
 	if (!strcmp(argv[optind], "control-hangups"))
 		return control_hangups(path);
+	if (!strncmp(argv[optind], "linger-fd", 9))
+		return linger_fd(path, argv[optind], want);
 	c.fd = conn_open(path);
 	if (c.fd < 0)
 		return 2;

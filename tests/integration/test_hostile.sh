@@ -106,6 +106,25 @@ attack disconnect ring-kick-flood
 attack disconnect ring-kick-in-ring
 attack EPERM ring-resize
 
+# A file whose last close blocks (a TCP socket lingering on data that
+# cannot drain), passed with a datagram the broker reads or queued behind
+# one it refuses: the client is cut off, and while that close waits (30 s)
+# the broker goes on serving: a neighbour's claim and map are answered
+# within 10 s.
+for a in linger-fd linger-fd-queued; do
+	"$VB_HOSTILE" --connect "$T/broker.sock" --expect disconnect "$a" \
+		>"$T/$a.out" 2>&1 &
+	lpid=$!
+	BG_PIDS+=("$lpid")
+	wait_grep 15 "vb-hostile: $a:" "$T/$a.out"
+	check "$a -> disconnect ($(tr "\n" " " <"$T/$a.out"))" \
+		grep -q "$a: disconnect (expected disconnect;" "$T/$a.out"
+	check "a neighbour is served while the close of $a's fd waits" \
+		timeout 10 "$VB_HOSTILE" --connect "$T/broker.sock" --device 2 \
+		--expect ok valid
+	kill "$lpid"
+done
+
 # Claims: a device in use, a device this uid may not have, and an unknown one.
 "$VB_HOSTILE" --connect "$T/broker.sock" --device 1 --expect EBUSY hello \
 	>>"$T/hostile.out" 2>&1 && pass "claim of a busy device -> EBUSY" ||

@@ -34,11 +34,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
 #include "broker/broker_sandbox.h"
 #include "broker/holder.h"
+#include "broker/reaper.h"
 #include "sandbox/sandbox.h"
 #include "uapi/linux/vfio_type1v3.h"
 
@@ -315,6 +317,58 @@ START_TEST(holder_syscalls_allowed)
 	close(sv[1]);
 	assert_sigsys(run_filtered(NULL, 0, child_blocking_poll, NULL),
 		      "poll with a timeout");
+}
+END_TEST
+
+/*
+ * The reaper thread under the real policy, as the broker runs it: started
+ * before the filter is loaded (TSYNC then filters it too), it shuts down
+ * and closes a client's socket and closes an fd a client sent, while the
+ * process lives on: the other ends see the hang-up before it exits, and
+ * it exits 0, not of SIGSYS.
+ */
+START_TEST(reaper_under_policy)
+{
+	scmp_filter_ctx ctx = compile(NULL, 0);
+	struct pollfd pfd[2];
+	int sv[2], p[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct timespec ts = { .tv_sec = 5 };
+		struct reaper r = { 0 };
+
+		close(sv[1]);
+		close(p[1]);
+		if (reaper_start(&r))
+			_exit(91);
+		if (seccomp_load(ctx))
+			_exit(90);
+		reaper_close_socket(&r, sv[0]);
+		reaper_close(&r, p[0]);
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		_exit(0);
+	}
+	seccomp_release(ctx);
+	close(sv[0]);
+	close(p[0]);
+	/* no events asked for: poll waits for the hang-up (POLLHUP/POLLERR) */
+	pfd[0] = (struct pollfd){ .fd = sv[1] };
+	pfd[1] = (struct pollfd){ .fd = p[1] };
+	ck_assert_int_eq(poll(&pfd[0], 1, 4000), 1);
+	ck_assert_msg(pfd[0].revents & POLLHUP, "client socket: revents 0x%x",
+		      pfd[0].revents);
+	ck_assert_int_eq(poll(&pfd[1], 1, 4000), 1);
+	ck_assert_msg(pfd[1].revents & POLLERR, "sent fd: revents 0x%x",
+		      pfd[1].revents);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	assert_exit0(status, "reaper thread under the broker policy");
+	close(sv[1]);
+	close(p[1]);
 }
 END_TEST
 
@@ -711,6 +765,7 @@ static Suite *broker_sandbox_suite(void)
 	tcase_add_test(tc, fionread_allowed);
 	tcase_add_test(tc, ring_memfd_allowed);
 	tcase_add_test(tc, holder_syscalls_allowed);
+	tcase_add_test(tc, reaper_under_policy);
 	tcase_add_test(tc, policy_variables);
 	tcase_add_test(tc, only_data_path_iommu_ioctls);
 	tcase_add_loop_test(tc, forbidden_ioctl_is_sigsys, 0,
