@@ -297,7 +297,10 @@ static int v3_domain_replay(struct v3_iommu *iommu, struct iommu_domain *dom)
 		phys_addr_t phys = v3_dma_phys(iommu, pfn);
 		int prot = iommu->store->prot(iommu, pfn);
 
+		/* no translation breaks the invariant: never replay page 0 */
 		V3_CHECK(phys);
+		if (!phys)
+			return -EFAULT;
 		if (run_n && pfn == run_pfn + run_n && prot == run_prot &&
 		    phys == run_phys + ((phys_addr_t)run_n << PAGE_SHIFT)) {
 			run_n++;

@@ -220,7 +220,7 @@ void v3_emulated_notify_unmap(struct v3_iommu *iommu,
 	 * Unlocked peek: a device that registers after this read cannot hold
 	 * a pin in a range whose unmap finished before it.
 	 */
-	if (list_empty(&iommu->devices))
+	if (data_race(list_empty(&iommu->devices)))
 		return;
 	mutex_lock(&iommu->devices_lock);
 	list_for_each_entry(vdev, &iommu->devices, iommu_entry)
