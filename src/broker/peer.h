@@ -72,9 +72,12 @@ struct peer {
 	int ring_fd;		/* lent to WELCOME; closed with the peer */
 	int pidfd;		/* the client process, or -1 (holder.h) */
 	/* A client KICKs only after taking an idle word the broker set, so
-	 * more KICKs than announcements is a flood (dispatch_kick). */
+	 * more KICKs than announcements is a flood (dispatch_kick). An
+	 * announcement the client did not take is withdrawn when the broker
+	 * wakes, so a quiet client cannot bank KICKs over many sleeps. */
 	uint64_t ring_idle_sets;
 	uint64_t ring_kicks;
+	bool ring_announced;	/* idle word set by this sleep */
 
 	struct stats_counters stats;
 	uint64_t pages_current;

@@ -145,6 +145,7 @@ bool peer_ring_sleep(struct broker *b)
 			continue;
 		vb_ring_set_idle(&p->ring);
 		p->ring_idle_sets++;
+		p->ring_announced = true;
 	}
 	TAILQ_FOREACH(p, &b->peers, link) {
 		if (!peer_ring_live(p) || !vb_ring_readable(&p->ring))
@@ -161,8 +162,19 @@ void peer_ring_awake(struct broker *b)
 {
 	struct peer *p;
 
-	/* A KICK the client sent meanwhile arrives on the socket by itself. */
-	TAILQ_FOREACH(p, &b->peers, link)
-		if (peer_ring_live(p))
-			vb_ring_clear_idle(&p->ring);
+	/*
+	 * A KICK the client sent meanwhile arrives on the socket by itself
+	 * (it may have been read already); a word it did not take asked for
+	 * no KICK.
+	 */
+	TAILQ_FOREACH(p, &b->peers, link) {
+		bool taken;
+
+		if (!peer_ring_live(p))
+			continue;
+		taken = vb_ring_clear_idle(&p->ring);
+		if (p->ring_announced && !taken)
+			p->ring_idle_sets--;
+		p->ring_announced = false;
+	}
 }

@@ -54,6 +54,7 @@ static const struct {
 
 struct conn {
 	int fd;
+	const char *path;	/* the broker's socket */
 	uint16_t version;
 	struct vb_welcome welcome;
 	struct vb_range iova[VB_MAX_IOVA_RANGES];
@@ -410,6 +411,27 @@ static int run_ring_attack(struct conn *c, const char *a)
 		/* KICKs the broker never asked for: they would keep its socket
 		 * readable, and its loop busy, for ever */
 		for (int i = 0; i < 256; i++)
+			send_kick(c);
+		return ring_map(c, 2);
+	}
+	if (!strcmp(a, "ring-kick-banked")) {
+		/*
+		 * Stay quiet, never taking the broker's idle word, while
+		 * other connections make it sleep and wake many times; then
+		 * KICK a few times: at most one KICK may pass (the broker may
+		 * be asleep with the word set), the next must cut us off.
+		 */
+		for (int i = 0; i < 20; i++) {
+			int fd = conn_open(c->path);
+			unsigned int nfds;
+
+			if (fd < 0)
+				return EPROTO;
+			send_raw(fd, buf, 4);	/* malformed: cut off */
+			recv_msg(fd, &nfds, 5000);
+			close(fd);
+		}
+		for (int i = 0; i < 3; i++)
 			send_kick(c);
 		return ring_map(c, 2);
 	}
@@ -776,7 +798,8 @@ static void usage(FILE *f)
 		"           silent-connections | control-hangups (PATH: the control socket) |\n"
 		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
 		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
-		"           ring-kick-in-ring | ring-resize | linger-fd | linger-fd-queued\n");
+		"           ring-kick-in-ring | ring-kick-banked | ring-resize |\n"
+		"           linger-fd | linger-fd-queued\n");
 }
 
 int main(int argc, char **argv)
@@ -813,6 +836,7 @@ int main(int argc, char **argv)
 		return control_hangups(path);
 	if (!strncmp(argv[optind], "linger-fd", 9))
 		return linger_fd(path, argv[optind], want);
+	c.path = path;
 	c.fd = conn_open(path);
 	if (c.fd < 0)
 		return 2;

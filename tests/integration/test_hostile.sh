@@ -104,6 +104,7 @@ attack disconnect ring-bad-head
 attack disconnect ring-socket-request
 attack disconnect ring-kick-flood
 attack disconnect ring-kick-in-ring
+attack disconnect ring-kick-banked
 attack EPERM ring-resize
 
 # A file whose last close blocks (a TCP socket lingering on data that
