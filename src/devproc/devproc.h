@@ -40,6 +40,7 @@ struct devproc_opts {
 	uint64_t foreign_gpa;
 	bool quiet;
 	bool populate;		/* fault guest RAM in before the workload */
+	bool no_touch;		/* no write and read-back of touched pages */
 };
 
 struct devproc_result {

@@ -81,6 +81,10 @@ static void devproc_usage(FILE *f)
 "                       request queue would\n"
 "  --populate           fault all of guest RAM into this process before the\n"
 "                       workload, as a long-running device's mapping is\n"
+"  --no-touch           virtio-iommu, coiommu: do not write and read back the\n"
+"                       pages the device uses (the workload's self-check);\n"
+"                       for benchmarks of the mapping path, as a passthrough\n"
+"                       device's DMA costs its device process nothing\n"
 "  --spin-us N          busy-wait up to N us for each reply before sleeping\n"
 "                       (0); pairs with the broker's poll_us\n"
 "  --keep-mapped        coiommu: leave the working set mapped at the end;\n"
@@ -124,7 +128,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 	       O_ITER, O_BUFPAGES, O_BUFFERS, O_WSET, O_PAGES, O_SEED, O_GPA_BASE, O_GPA_SIZE,
 	       O_PIPELINE, O_POLICY, O_QUIET, O_HOLD, O_SELFTEST, O_HELP,
 	       O_KEEP, O_FOREIGN_IOVA, O_FOREIGN_GPA, O_COALESCE, O_POPULATE,
-	       O_SPIN, O_DMA_PAGES };
+	       O_SPIN, O_DMA_PAGES, O_NO_TOUCH };
 	static const struct option opts[] = {
 		{ "socket-fd", required_argument, NULL, O_SOCKET_FD },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -148,6 +152,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		{ "coalesce", no_argument, NULL, O_COALESCE },
 		{ "populate", no_argument, NULL, O_POPULATE },
 		{ "spin-us", required_argument, NULL, O_SPIN },
+		{ "no-touch", no_argument, NULL, O_NO_TOUCH },
 		{ "foreign-iova", required_argument, NULL, O_FOREIGN_IOVA },
 		{ "foreign-gpa", required_argument, NULL, O_FOREIGN_GPA },
 		{ "selftest-forbidden-syscall", no_argument, NULL, O_SELFTEST },
@@ -227,6 +232,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		case O_KEEP: o->keep_mapped = true; break;
 		case O_COALESCE: o->coalesce = true; break;
 		case O_POPULATE: o->populate = true; break;
+		case O_NO_TOUCH: o->no_touch = true; break;
 		case O_SPIN:
 			a->spin_us = (unsigned int)devproc_num("--spin-us", optarg,
 							       VB_CLIENT_SPIN_MAX_US);
@@ -267,6 +273,9 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		fatal("--keep-mapped goes with --workload virtio-iommu, coiommu or edu");
 	if (o->coalesce && strcmp(o->workload, "virtio-iommu"))
 		fatal("--coalesce goes with --workload virtio-iommu");
+	if (o->no_touch && strcmp(o->workload, "virtio-iommu") &&
+	    strcmp(o->workload, "coiommu"))
+		fatal("--no-touch goes with --workload virtio-iommu or coiommu");
 	if (a->dma_pages_set && strcmp(o->workload, "coiommu"))
 		fatal("--dma-pages goes with --workload coiommu");
 	if (a->foreign_iova_set != a->foreign_gpa_set)

@@ -306,6 +306,7 @@ int main(int argc, char **argv)
 		{ "coalesce", no_argument, NULL, 'c' },
 		{ "hold", no_argument, NULL, 'h' },
 		{ "populate", no_argument, NULL, 'F' },
+		{ "no-touch", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct vb_client client;
@@ -345,6 +346,7 @@ int main(int argc, char **argv)
 		case 'c': dp.opts.coalesce = true; break;
 		case 'h': hold = true; break;
 		case 'F': dp.opts.populate = true; break;
+		case 'T': dp.opts.no_touch = true; break;
 		default: fatal("see the header of tests/vm/e2e/direct_type1.c");
 		}
 	}
