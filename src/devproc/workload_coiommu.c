@@ -47,7 +47,7 @@ struct coiommu {
 	uint8_t *state;
 	uint32_t *pending;
 	uint32_t n_pending;
-	double *cdf;		/* cumulative zipf weights by rank */
+	uint64_t *cdf;		/* cumulative zipf weights by rank, of 2^53 */
 	uint32_t stride;	/* rank -> page scatter, coprime to npages */
 	uint64_t hits, misses;
 };
@@ -75,12 +75,16 @@ static int coi_cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * Integers only: a draw is some 16 compares, where floating point would
+ * be a software routine each on an emulated CPU (the VM benchmarks), all
+ * of it workload rather than mapping time.
+ */
 static uint32_t coi_pick(struct coiommu *co, uint64_t *rng)
 {
-	double u = (double)(devproc_rand(rng) >> 11) / (double)(1ULL << 53);
+	uint64_t u = devproc_rand(rng) >> 11;	/* below 2^53 */
 	uint32_t lo = 0, hi = co->npages - 1;
 
-	u *= co->cdf[co->npages - 1];
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
@@ -276,7 +280,7 @@ static int coi_setup(struct coiommu *co, struct devproc *dp)
 {
 	const struct vb_client_info *in = dp->info;
 	uint64_t n = dp->opts.pages, gsize;
-	double sum = 0;
+	double sum = 0, total = 0;
 	int rc;
 
 	memset(co, 0, sizeof(*co));
@@ -310,10 +314,13 @@ static int coi_setup(struct coiommu *co, struct devproc *dp)
 	if (!co->state || !co->pending || !co->cdf || !co->list || !co->pin ||
 	    lru_init(&co->lru, co->npages))
 		return -ENOMEM;
+	for (uint64_t i = 0; i < n; i++)
+		total += 1.0 / (double)(i + 1);
 	for (uint64_t i = 0; i < n; i++) {
 		sum += 1.0 / (double)(i + 1);
-		co->cdf[i] = sum;
+		co->cdf[i] = (uint64_t)(sum / total * (double)(1ULL << 53));
 	}
+	co->cdf[n - 1] = 1ULL << 53;	/* above every draw, rounding aside */
 	co->stride = (uint32_t)(n * 0.618) | 1;
 	while (coi_gcd(co->stride, n) != 1)
 		co->stride++;
