@@ -16,6 +16,10 @@
  * While they keep delivering, the loop asks libevent for socket events
  * only every LOOP_RING_PASSES passes: each such pass is a system call, and
  * under emulation a few of them per request cost more than the request.
+ * The same holds while it polls with rings in use and nothing arrives: a
+ * ring request that comes while the loop sits in such a call waits for
+ * it, and a client that waits for each answer (coIOMMU's pins) pays that
+ * on every round trip.
  * Without polling, a pass that finds the rings empty blocks at once, as
  * event_base_dispatch() would. A client whose ring fills while the loop
  * sleeps sends a KICK, which the loop announces on every ring before it
@@ -49,7 +53,7 @@ static bool loop_done(struct broker *b)
 int loop_run(struct broker *b)
 {
 	uint64_t budget = (uint64_t)b->cfg->poll_us * 1000, idle_from, seen;
-	unsigned int ring_passes = 0;
+	unsigned int ring_passes = 0, idle_passes = 0;
 
 	if (budget)
 		log_info("polling: %u us without a message before the loop blocks",
@@ -57,19 +61,29 @@ int loop_run(struct broker *b)
 	seen = b->messages_in;
 	idle_from = vb_now_ns();
 	while (!loop_done(b)) {
-		bool busy = false;
+		bool busy = false, rings;
 		int rc;
 
-		if (peer_ring_poll(b)) {
+		if (peer_ring_poll(b, &rings)) {
 			batcher_flush_now(b);
 			if (++ring_passes < LOOP_RING_PASSES)
 				continue;	/* idle_from moves below */
 			busy = true;
 		}
 		ring_passes = 0;
-		/* Without polling, only busy rings need a look at the sockets
-		 * before the loop sleeps: the blocking pass sees the rest. */
-		if (budget || busy) {
+		if (budget && !busy && rings &&
+		    ++idle_passes % LOOP_RING_PASSES) {
+			/* polling, the sockets' turn not yet come */
+			if (b->messages_in != seen) {
+				seen = b->messages_in;
+				idle_from = vb_now_ns();
+			}
+			if (vb_now_ns() - idle_from < budget)
+				continue;
+		} else if (budget || busy) {
+			/* Without polling, only busy rings need a look at the
+			 * sockets before the loop sleeps: the blocking pass sees
+			 * the rest. */
 			rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
 			if (rc)
 				return rc < 0 ? -1 : 0;	/* 1: no events left */

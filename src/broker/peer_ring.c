@@ -125,14 +125,19 @@ static bool peer_ring_live(const struct peer *p)
 	return p->ring.base && p->state == PEER_READY;
 }
 
-unsigned int peer_ring_poll(struct broker *b)
+unsigned int peer_ring_poll(struct broker *b, bool *live)
 {
 	uint64_t before = b->messages_in;
 	struct peer *p;
 
-	TAILQ_FOREACH(p, &b->peers, link)
-		if (peer_ring_live(p) && vb_ring_readable(&p->ring))
+	*live = false;
+	TAILQ_FOREACH(p, &b->peers, link) {
+		if (!peer_ring_live(p))
+			continue;
+		*live = true;
+		if (vb_ring_readable(&p->ring))
 			peer_ring_drain(p);
+	}
 	return (unsigned int)(b->messages_in - before);
 }
 

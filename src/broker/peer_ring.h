@@ -22,8 +22,8 @@ void peer_ring_destroy(struct peer *p);
 /* Queue an encoded reply, and WAKE the client if it sleeps. */
 void peer_ring_reply(struct peer *p, const void *buf, size_t len);
 /* Take what the rings hold, within each client's window; returns how
- * many messages were taken. */
-unsigned int peer_ring_poll(struct broker *b);
+ * many messages were taken, and in *@live whether any ring is in use. */
+unsigned int peer_ring_poll(struct broker *b, bool *live);
 /*
  * The loop is about to block: tell every ring so, and check them once
  * more. false when one holds work after all: the loop must not block,
