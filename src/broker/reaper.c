@@ -132,4 +132,3 @@ void reaper_close_socket(struct reaper *r, int fd)
 	shutdown(fd, SHUT_RDWR);
 	reaper_close(r, fd);
 }
-
