@@ -1,15 +1,38 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Whole-broker decisions that more than one file triggers: for now, when a
+ * Whole-broker decisions that more than one file triggers: when a
  * --exit-when-done run is over (the last spawned devproc has exited and its
- * connection is closed, in whichever order the two events arrive).
+ * connection is closed, in whichever order the two events arrive), and
+ * whether a line about a client may still be logged.
  */
 #include "broker/broker.h"
 
 #include <event2/event.h>
 
 #include "broker/peer.h"
+#include "common/clock.h"
 #include "common/log.h"
+
+/*
+ * Lines about clients: a burst as large as a busy start-up or a test of
+ * every attack needs, then as many a second as a reader keeps up with.
+ */
+#define BROKER_CLIENT_LOG_BURST	1000
+#define BROKER_CLIENT_LOG_PER_S	100
+
+bool broker_client_log(struct broker *b)
+{
+	if (!log_budget_take(&b->client_log, vb_now_ns(),
+			     BROKER_CLIENT_LOG_BURST, BROKER_CLIENT_LOG_PER_S))
+		return false;
+	if (b->client_log.dropped) {
+		log_warn("%llu line(s) about clients not logged: more than %u a second",
+			 (unsigned long long)b->client_log.dropped,
+			 BROKER_CLIENT_LOG_PER_S);
+		b->client_log.dropped = 0;
+	}
+	return true;
+}
 
 void broker_check_done(struct broker *b)
 {

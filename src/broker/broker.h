@@ -19,6 +19,7 @@
 #include "broker/memory.h"
 #include "broker/reaper.h"
 #include "broker/stats.h"
+#include "common/log.h"
 
 struct event_base;
 struct event;
@@ -94,9 +95,17 @@ struct broker {
 	bool peak_stale;		/* peak_usage not yet taken at it */
 	uint64_t prog_ns;		/* last progress line */
 	uint64_t prog_pages;		/* mapped + unmapped at it */
+
+	struct log_budget client_log;	/* see broker_client_log() */
 };
 
 /* Stop the loop if --exit-when-done and nothing is left to wait for. */
 void broker_check_done(struct broker *b);
+/*
+ * May a line about a client's coming, going or misbehaving be logged?
+ * Anyone may connect, so these lines have a budget (broker.c); the first
+ * line after some were refused says how many.
+ */
+bool broker_client_log(struct broker *b);
 
 #endif /* VB_BROKER_BROKER_H */

@@ -82,3 +82,29 @@ void log_fatal(const char *func, const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+bool log_budget_take(struct log_budget *lb, uint64_t now_ns,
+		     unsigned int burst, unsigned int per_s)
+{
+	uint64_t step = 1000000000ull / (per_s ? per_s : 1);
+
+	if (!lb->started) {
+		lb->started = true;
+		lb->tokens = burst;
+		lb->last_ns = now_ns;
+	}
+	if (now_ns - lb->last_ns >= step) {
+		uint64_t add = (now_ns - lb->last_ns) / step;
+
+		lb->tokens = add >= burst - lb->tokens ? burst :
+			     lb->tokens + (unsigned int)add;
+		/* what is left of a step counts towards the next token */
+		lb->last_ns += add * step;
+	}
+	if (lb->tokens) {
+		lb->tokens--;
+		return true;
+	}
+	lb->dropped++;
+	return false;
+}

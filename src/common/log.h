@@ -8,6 +8,7 @@
 #define VB_COMMON_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -19,6 +20,23 @@ void log_msg(enum log_level level, const char *func, const char *fmt, ...)
 /* Log at error level and exit(1): start-up failures and impossible states. */
 void log_fatal(const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+
+/*
+ * A budget for lines that other processes can cause at will (a local user
+ * connecting and misbehaving in a loop), so that they cannot flood the
+ * log, or stall the logger behind a slow reader: @burst lines at once,
+ * then @per_s a second. log_budget_take() says whether a line may go;
+ * the lines refused are counted in @dropped for the caller to report.
+ */
+struct log_budget {
+	uint64_t last_ns;	/* time the tokens were last topped up */
+	uint64_t dropped;
+	unsigned int tokens;
+	bool started;
+};
+
+bool log_budget_take(struct log_budget *lb, uint64_t now_ns,
+		     unsigned int burst, unsigned int per_s);
 
 #define log_err(...)	log_msg(LOG_LVL_ERR, __func__, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LVL_WARN, __func__, __VA_ARGS__)

@@ -786,6 +786,32 @@ static int linger_fd(const char *path, const char *attack, int want)
 	return got == want ? 0 : 1;
 }
 
+/*
+ * A thousand connections in a row, each cut off for a malformed message:
+ * every one must be cut off, and the broker must not write two thousand
+ * lines about them (its log budget; the test reads the log).
+ */
+static int log_flood(const char *path, int want)
+{
+	static const uint8_t garbage[4] = { 0xff, 0xff, 0xff, 0xff };
+	int got = OUTCOME_DISCONNECT;
+
+	for (int i = 0; i < 1000 && got == OUTCOME_DISCONNECT; i++) {
+		int fd = conn_open(path);
+		unsigned int nfds;
+
+		if (fd < 0)
+			return 2;
+		if (send_raw(fd, garbage, sizeof(garbage)) ||
+		    recv_msg(fd, &nfds, 10000) != 0)
+			got = EPROTO;
+		close(fd);
+	}
+	printf("vb-hostile: log-flood: %s (expected %s)\n", outcome_name(got),
+	       outcome_name(want));
+	return got == want ? 0 : 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -799,7 +825,7 @@ static void usage(FILE *f)
 		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
 		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
 		"           ring-kick-in-ring | ring-kick-banked | ring-resize |\n"
-		"           linger-fd | linger-fd-queued\n");
+		"           linger-fd | linger-fd-queued | log-flood\n");
 }
 
 int main(int argc, char **argv)
@@ -834,6 +860,8 @@ int main(int argc, char **argv)
 		return silent_connections(path, want);
 	if (!strcmp(argv[optind], "control-hangups"))
 		return control_hangups(path);
+	if (!strcmp(argv[optind], "log-flood"))
+		return log_flood(path, want);
 	if (!strncmp(argv[optind], "linger-fd", 9))
 		return linger_fd(path, argv[optind], want);
 	c.path = path;

@@ -126,6 +126,14 @@ for a in linger-fd linger-fd-queued; do
 	kill "$lpid"
 done
 
+# A thousand connections cut off in a row: each one is, and the broker
+# logs at most its budget of lines about clients (1000 at once, then 100 a
+# second), then says how many it left out; the claims below log the count.
+attack disconnect log-flood
+n_closed=$(grep -c 'closed: 0 request' "$T/broker.log")
+check "log-flood: the budget held back lines about clients ($n_closed of 1000+ closed lines logged)" \
+	test "$n_closed" -lt 900
+
 # Claims: a device in use, a device this uid may not have, and an unknown one.
 "$VB_HOSTILE" --connect "$T/broker.sock" --device 1 --expect EBUSY hello \
 	>>"$T/hostile.out" 2>&1 && pass "claim of a busy device -> EBUSY" ||
@@ -153,6 +161,8 @@ check "broker logged a KICK in the ring" \
 	grep -q 'KICK in the shared ring' "$T/broker.log"
 check "broker logged refusing a silent connection" \
 	grep -q 'connections without HELLO; refusing' "$T/broker.log"
+check "broker said how many lines about clients it did not log" \
+	grep -qE '[0-9]+ line\(s\) about clients not logged' "$T/broker.log"
 
 wait_grep 60 'result' "$T/good.out"
 check "well-behaved devproc saw no error" grep -q 'errors 0 result OK' "$T/good.out"
