@@ -23,6 +23,7 @@
 #include "broker/peer.h"
 #include "broker/stats.h"
 #include "proto/codec.h"
+#include "check_main.h"
 
 #define PG	VB_PAGE_SIZE
 #define A	0	/* device 1, domain "s" */
@@ -759,11 +760,5 @@ static Suite *batcher_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(batcher_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(batcher_suite());
 }

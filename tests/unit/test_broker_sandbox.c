@@ -43,6 +43,7 @@
 #include "broker/reaper.h"
 #include "sandbox/sandbox.h"
 #include "uapi/linux/vfio_type1v3.h"
+#include "check_main.h"
 
 #if __has_include(<linux/iommufd.h>)
 #include <linux/iommufd.h>
@@ -782,11 +783,5 @@ static Suite *broker_sandbox_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(broker_sandbox_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(broker_sandbox_suite());
 }

@@ -25,6 +25,7 @@
 #include "proto/codec.h"
 #include "proto/ring.h"
 #include "vfio-broker/client.h"
+#include "check_main.h"
 
 #define DEV	7
 
@@ -1132,8 +1133,6 @@ int main(void)
 {
 	Suite *s = suite_create("client");
 	TCase *tc = tcase_create("client");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, handshake);
 	tcase_add_test(tc, handshake_device_fd);
@@ -1155,9 +1154,5 @@ int main(void)
 	tcase_add_test(tc, ring_event_loop);
 	tcase_add_test(tc, ring_hangup_and_garbage);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "broker/config.h"
+#include "check_main.h"
 
 static const char good[] =
 	"# comment\n"
@@ -360,11 +361,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(config_suite());
 }

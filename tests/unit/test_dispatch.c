@@ -28,6 +28,7 @@
 #include "broker/holder.h"
 #include "broker/peer.h"
 #include "proto/codec.h"
+#include "check_main.h"
 
 static const char conf[] =
 	"[broker]\nmax_entries = 100\nwindow = 9\n"
@@ -604,11 +605,5 @@ static Suite *dispatch_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dispatch_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(dispatch_suite());
 }

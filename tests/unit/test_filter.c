@@ -21,6 +21,7 @@
 
 #include "sandbox/filter.h"
 #include "sandbox/sandbox.h"
+#include "check_main.h"
 
 static struct filter_error err;
 
@@ -405,11 +406,5 @@ static Suite *filter_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(filter_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(filter_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "devproc/guest_mem.h"
 #include "vfio-broker/client.h"
+#include "check_main.h"
 
 static struct vb_client_info in;
 
@@ -84,16 +85,10 @@ int main(void)
 {
 	Suite *s = suite_create("guest_mem");
 	TCase *tc = tcase_create("guest_mem");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, lookup_and_sharing);
 	tcase_add_test(tc, bad_geometry);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "check_main.h"
 
 #define MS	1000000ull	/* ns */
 
@@ -54,15 +55,9 @@ int main(void)
 {
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("budget");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, burst_then_rate);
 	tcase_add_test(tc, idle_saves_at_most_the_burst);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devproc/lru.h"
+#include "check_main.h"
 
 START_TEST(basic_order)
 {
@@ -93,15 +94,9 @@ int main(void)
 {
 	Suite *s = suite_create("lru");
 	TCase *tc = tcase_create("lru");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, basic_order);
 	tcase_add_test(tc, against_model);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "broker/policy.h"
+#include "check_main.h"
 
 #define PG	VB_PAGE_SIZE
 #define TOP	(UINT64_MAX - PG + 1)	/* last page of the 64-bit space */
@@ -241,11 +242,5 @@ static Suite *policy_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(policy_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(policy_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "devproc/replay_trace.h"
 #include "vfio-broker/client.h"
+#include "check_main.h"
 
 static char err[512];
 
@@ -200,8 +201,6 @@ int main(void)
 {
 	Suite *s = suite_create("replay_trace");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, parse_all_forms);
 	tcase_add_test(tc, reject_bad_lines);
@@ -211,9 +210,5 @@ int main(void)
 	tcase_add_test(tc, numbers_and_nul);
 	tcase_add_test(tc, shipped_example);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(s);
 }

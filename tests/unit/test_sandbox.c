@@ -19,6 +19,7 @@
 
 #include "sandbox/filter.h"
 #include "sandbox/sandbox.h"
+#include "check_main.h"
 
 static const char child_policy[] =
 	"exit_group: 1\n"
@@ -231,16 +232,10 @@ int main(void)
 {
 	Suite *s = suite_create("sandbox");
 	TCase *tc = tcase_create("enter");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, entered_state);
 	tcase_add_test(tc, forbidden_after_entry);
 	tcase_add_test(tc, failure_exits);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(s);
 }

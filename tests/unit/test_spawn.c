@@ -24,6 +24,7 @@
 #include "broker/peer.h"
 #include "broker/spawn.h"
 #include "proto/codec.h"
+#include "check_main.h"
 
 static char self[PATH_MAX];
 
@@ -206,9 +207,7 @@ static Suite *spawn_suite(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
 	ssize_t n;
-	int failed;
 
 	if (argc > 1 && !strcmp(argv[1], "--child"))
 		return child_main(argc, argv);
@@ -216,9 +215,5 @@ int main(int argc, char **argv)
 	if (n <= 0)
 		return EXIT_FAILURE;
 	self[n] = '\0';
-	sr = srunner_create(spawn_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(spawn_suite());
 }

@@ -10,6 +10,7 @@
 #include "broker/control.h"
 #include "broker/domain.h"
 #include "broker/stats.h"
+#include "check_main.h"
 
 START_TEST(hist_buckets)
 {
@@ -139,11 +140,5 @@ static Suite *stats_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(stats_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(stats_suite());
 }

@@ -19,6 +19,7 @@
 #include "devproc/devproc.h"
 #include "devproc/replay_trace.h"
 #include "proto/codec.h"
+#include "check_main.h"
 
 #define WIN_START	0x100000ull
 #define WIN_PAGES	4096u
@@ -467,8 +468,6 @@ int main(void)
 {
 	Suite *s = suite_create("workloads");
 	TCase *tc = tcase_create("workloads");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, virtio_iommu_ok);
@@ -478,9 +477,5 @@ int main(void)
 	tcase_add_test(tc, lies_are_caught);
 	tcase_add_test(tc, replay_matches_and_mismatches);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return vb_check_run(s);
 }
