@@ -47,7 +47,7 @@ struct coiommu {
 	uint8_t *state;
 	uint32_t *pending;
 	uint32_t n_pending;
-	uint64_t *cdf;		/* cumulative zipf weights by rank, of 2^53 */
+	uint64_t *cdf;		/* cumulative zipf weights by rank, x 2^40 */
 	uint32_t stride;	/* rank -> page scatter, coprime to npages */
 	uint64_t hits, misses;
 };
@@ -82,13 +82,14 @@ static int coi_cmp_u32(const void *a, const void *b)
  */
 static uint32_t coi_pick(struct coiommu *co, uint64_t *rng)
 {
-	uint64_t u = devproc_rand(rng) >> 11;	/* below 2^53 */
+	/* the total is below 2^46: the modulo's bias is below 2^-18 */
+	uint64_t u = devproc_rand(rng) % co->cdf[co->npages - 1];
 	uint32_t lo = 0, hi = co->npages - 1;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (co->cdf[mid] < u)
+		if (co->cdf[mid] <= u)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -161,12 +162,17 @@ static int coi_flush(struct coiommu *co, uint32_t *pages, uint32_t n)
 	return rc;
 }
 
+/* The page the operation's @i-th pin entry maps. */
+static uint32_t coi_pin_page(const struct coiommu *co, uint32_t i)
+{
+	return (uint32_t)((co->pin[i].iova - co->iova_base) / VB_PAGE_SIZE);
+}
+
 /* A page of an operation that ends early was not pinned after all. */
 static void coi_pin_abandon(struct coiommu *co, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
-		co->state[(co->pin[i].iova - co->iova_base) / VB_PAGE_SIZE] =
-			COI_NONE;
+		co->state[coi_pin_page(co, i)] = COI_NONE;
 }
 
 /* Room in the working set for one more page, by unpinning the LRU one. */
@@ -243,11 +249,9 @@ static int coi_dma(struct coiommu *co, uint32_t k, uint64_t tag)
 		return rc;
 	}
 	if (rc || r.pages_done != n)
-		workload_fail(dp, "pin of %u page(s) from page %llu: status %d pages_done %llu",
-			      n, (unsigned long long)((co->pin[0].iova -
-						       co->iova_base) /
-						      VB_PAGE_SIZE),
-			      -rc, (unsigned long long)r.pages_done);
+		workload_fail(dp, "pin of %u page(s) from page %u: status %d pages_done %llu",
+			      n, coi_pin_page(co, 0), -rc,
+			      (unsigned long long)r.pages_done);
 	/* A failed map mapped nothing (all-or-nothing); a successful one
 	 * with a wrong count still mapped the pages, so track them. */
 	if (rc) {
@@ -255,8 +259,7 @@ static int coi_dma(struct coiommu *co, uint32_t k, uint64_t tag)
 		return 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t p = (uint32_t)((co->pin[i].iova - co->iova_base) /
-					VB_PAGE_SIZE);
+		uint32_t p = coi_pin_page(co, i);
 
 		co->state[p] = COI_RESIDENT;
 		lru_touch(&co->lru, p);
@@ -280,7 +283,7 @@ static int coi_setup(struct coiommu *co, struct devproc *dp)
 {
 	const struct vb_client_info *in = dp->info;
 	uint64_t n = dp->opts.pages, gsize;
-	double sum = 0, total = 0;
+	double sum = 0;
 	int rc;
 
 	memset(co, 0, sizeof(*co));
@@ -314,13 +317,11 @@ static int coi_setup(struct coiommu *co, struct devproc *dp)
 	if (!co->state || !co->pending || !co->cdf || !co->list || !co->pin ||
 	    lru_init(&co->lru, co->npages))
 		return -ENOMEM;
-	for (uint64_t i = 0; i < n; i++)
-		total += 1.0 / (double)(i + 1);
+	/* H(n) < 23 for n < 2^32, so sums x 2^40 stay below 2^46 */
 	for (uint64_t i = 0; i < n; i++) {
 		sum += 1.0 / (double)(i + 1);
-		co->cdf[i] = (uint64_t)(sum / total * (double)(1ULL << 53));
+		co->cdf[i] = (uint64_t)(sum * (double)(1ULL << 40));
 	}
-	co->cdf[n - 1] = 1ULL << 53;	/* above every draw, rounding aside */
 	co->stride = (uint32_t)(n * 0.618) | 1;
 	while (coi_gcd(co->stride, n) != 1)
 		co->stride++;
