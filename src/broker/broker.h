@@ -107,5 +107,11 @@ void broker_check_done(struct broker *b);
  * line after some were refused says how many.
  */
 bool broker_client_log(struct broker *b);
+/* log_msg() at @level, within that budget (lines not logged cost none). */
+#define client_log(b, level, ...)					\
+	do {								\
+		if (log_enabled(level) && broker_client_log(b))	\
+			log_msg(level, __func__, __VA_ARGS__);		\
+	} while (0)
 
 #endif /* VB_BROKER_BROKER_H */

@@ -200,11 +200,11 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		peer_fail(p, "cannot send WELCOME");
 		return 0;
 	}
-	if (broker_client_log(p->b))
-		log_info("%s: claimed device %u (domain %u), protocol v%u, uid %u, requests through %s",
-			 p->name, dev->id, dev->domain->id, version,
-			 (unsigned int)p->uid,
-			 p->ring.base ? "a shared ring" : "the socket");
+	client_log(p->b, LOG_LVL_INFO,
+		   "%s: claimed device %u (domain %u), protocol v%u, uid %u, requests through %s",
+		   p->name, dev->id, dev->domain->id, version,
+		   (unsigned int)p->uid,
+		   p->ring.base ? "a shared ring" : "the socket");
 	return 0;
 }
 

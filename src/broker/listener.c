@@ -128,18 +128,18 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-			if (broker_client_log(b))
-				log_warn("SO_PEERCRED: %s; closing connection",
-					 strerror(errno));
+			client_log(b, LOG_LVL_WARN,
+				   "SO_PEERCRED: %s; closing connection",
+				   strerror(errno));
 			reaper_close_socket(&b->reaper, fd);
 			continue;
 		}
 		/* a user's connections that never say HELLO cannot pile up */
 		if (peer_count_new(b, cred.uid) >= LISTENER_MAX_HANDSHAKES) {
-			if (broker_client_log(b))
-				log_warn("uid %u already has %u connections without HELLO; refusing pid %d",
-					 (unsigned int)cred.uid,
-					 LISTENER_MAX_HANDSHAKES, (int)cred.pid);
+			client_log(b, LOG_LVL_WARN,
+				   "uid %u already has %u connections without HELLO; refusing pid %d",
+				   (unsigned int)cred.uid,
+				   LISTENER_MAX_HANDSHAKES, (int)cred.pid);
 			reaper_close_socket(&b->reaper, fd);
 			continue;
 		}

@@ -179,12 +179,11 @@ void peer_fail(struct peer *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	if (broker_client_log(p->b)) {
-		if (!strcmp(reason, "disconnected"))
-			log_info("%s: disconnected", p->name);
-		else
-			log_warn("%s: dropping client: %s", p->name, reason);
-	}
+	if (!strcmp(reason, "disconnected"))
+		client_log(p->b, LOG_LVL_INFO, "%s: disconnected", p->name);
+	else
+		client_log(p->b, LOG_LVL_WARN, "%s: dropping client: %s",
+			   p->name, reason);
 	peer_schedule_close(p);
 }
 
@@ -192,8 +191,8 @@ void peer_finish(struct peer *p, const char *reason)
 {
 	if (p->state == PEER_DEAD)
 		return;
-	if (broker_client_log(p->b))
-		log_info("%s: refusing client: %s", p->name, reason);
+	client_log(p->b, LOG_LVL_INFO, "%s: refusing client: %s", p->name,
+		   reason);
 	p->state = PEER_CLOSING;
 	peer_update_read(p);
 	if (!p->outq_len && p->state != PEER_DEAD)
@@ -502,12 +501,12 @@ static void peer_free(struct peer *p)
 		p->dev->unreleased = released < 0;
 		p->dev->owner = NULL;
 	}
-	if (broker_client_log(b))
-		log_info("%s: closed: %llu request(s), %llu page(s) mapped, %llu unmapped, %llu error(s)",
-			 p->name, (unsigned long long)p->stats.requests,
-			 (unsigned long long)p->stats.pages_mapped,
-			 (unsigned long long)p->stats.pages_unmapped,
-			 (unsigned long long)p->stats.errors);
+	client_log(b, LOG_LVL_INFO,
+		   "%s: closed: %llu request(s), %llu page(s) mapped, %llu unmapped, %llu error(s)",
+		   p->name, (unsigned long long)p->stats.requests,
+		   (unsigned long long)p->stats.pages_mapped,
+		   (unsigned long long)p->stats.pages_unmapped,
+		   (unsigned long long)p->stats.errors);
 	while (p->outq_len) {
 		free(p->outq[p->outq_head]);
 		p->outq_head = (p->outq_head + 1) % p->outq_cap;
