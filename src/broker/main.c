@@ -218,7 +218,13 @@ int main(int argc, char **argv)
 	int ret, sig_fd;
 
 	main_parse(argc, argv, &o);
-	log_init("vfio-broker", o.syslog, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_init("vfio-broker", o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	ret = o.syslog ? log_to_syslog(LOG_SYSLOG_PATH) : 0;
+	if (ret)
+		fatal("--syslog: cannot connect to %s: %s", LOG_SYSLOG_PATH,
+		      strerror(-ret));
+	/* a stalled log reader must not stall every client with it */
+	log_never_block();
 	/* Replies to a vanished client must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -12,7 +12,20 @@
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-void log_init(const char *ident, bool use_syslog, enum log_level level);
+/* Lines go to stderr until log_to_syslog() says otherwise. */
+void log_init(const char *ident, enum log_level level);
+/*
+ * Send lines to the syslog socket at @path (LOG_SYSLOG_PATH) instead,
+ * connected now, never waiting on it: 0, or -errno and stderr stays.
+ */
+#define LOG_SYSLOG_PATH "/dev/log"
+int log_to_syslog(const char *path);
+/*
+ * For a server that must not stall behind its log reader: a line that
+ * stderr (a pipe or a socket) cannot take at once is dropped, and the
+ * next line that goes out says how many were. Syslog never waits.
+ */
+void log_never_block(void);
 void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *func, const char *fmt, ...)

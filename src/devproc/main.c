@@ -436,7 +436,7 @@ int main(int argc, char **argv)
 	bool ok;
 
 	devproc_std_fds();
-	log_init("vfio-devproc", false, LOG_LVL_INFO);
+	log_init("vfio-devproc", LOG_LVL_INFO);
 	devproc_parse(argc, argv, &a);
 	if (a.opts.quiet)
 		log_set_level(LOG_LVL_WARN);

@@ -520,7 +520,7 @@ int main(int argc, char **argv)
 	int i, group = -1;
 	void *buf;
 
-	log_init("conformance", false, LOG_LVL_WARN);
+	log_init("conformance", LOG_LVL_WARN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 1; i < argc && argv[i][0] == '-'; i += 2) {
 		if (i + 1 >= argc)

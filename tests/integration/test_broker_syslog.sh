@@ -3,10 +3,11 @@
 # --syslog under the broker's seccomp filter. In a private mount namespace
 # (so the machine's /dev is untouched) a stand-in syslogd listens on
 # /dev/log. Lines the broker logs after its sandbox entry must arrive there
-# (glibc's syslog() sends on the socket openlog() connected at start-up);
-# when the syslogd goes away mid-run, syslog()'s attempt to open a new
-# socket is refused softly and the broker keeps serving, then shuts down
-# cleanly.
+# (sent without waiting on the socket connected at start-up); when the
+# syslogd goes away mid-run, the broker keeps serving, then shuts down
+# cleanly; when a syslogd stops reading (stopped with SIGSTOP), a flood of
+# lines does not stall the broker, and once it reads again the broker
+# reports how many lines it dropped.
 . "$(dirname "$0")/lib.sh"
 
 SINK=$(dirname "$VB_HOSTILE")/vb-syslog-sink
@@ -73,6 +74,37 @@ echo \$? >"$T/stats2.rc"
 kill -TERM \$bp
 wait \$bp
 echo \$? >"$T/run2.rc"
+
+# 3: a syslogd that stops reading.
+"$SINK" /dev/log >"$T/syslog3.txt" 2>&1 &
+sp=\$!
+for _ in \$(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
+"$VB_BROKER" -c "$T/listen.conf" --syslog >"$T/run3.out" 2>"$T/run3.err" &
+bp=\$!
+for _ in \$(seq 100); do
+	"$VB_BROKERCTL" -s "$T/control.sock" stats >/dev/null 2>&1 && break
+	sleep 0.1
+done
+kill -STOP \$sp
+# about a thousand lines about clients, far more than the socket queues
+"$VB_HOSTILE" --connect "$T/broker.sock" --expect disconnect log-flood \
+	>"$T/flood3.out" 2>&1
+echo \$? >"$T/flood3.rc"
+timeout 60 "$VB_DEVPROC" --connect "$T/broker.sock" --device 1 \
+	--workload virtio-iommu --iterations 100 >"$T/d3.out" 2>&1
+echo \$? >"$T/d3.rc"
+kill -CONT \$sp
+# a line after the stall carries the report
+"$VB_DEVPROC" --connect "$T/broker.sock" --device 1 --workload virtio-iommu \
+	--iterations 10 >"$T/d4.out" 2>&1
+for _ in \$(seq 100); do
+	grep -q 'line(s) lost' "$T/syslog3.txt" 2>/dev/null && break
+	sleep 0.1
+done
+kill -TERM \$bp
+wait \$bp
+echo \$? >"$T/run3.rc"
+kill \$sp
 INNER
 
 rc1=$(cat "$T/run1.rc" 2>/dev/null)
@@ -98,4 +130,15 @@ check "control socket still answers" \
 rc2=$(cat "$T/run2.rc" 2>/dev/null)
 check "broker without syslogd exits 0 on SIGTERM (status ${rc2:-none})" \
 	test "${rc2:-x}" = 0
+
+check "a log flood into a syslogd that stopped reading: clients cut off as they should be" \
+	test "$(cat "$T/flood3.rc" 2>/dev/null)" = 0
+check "a client during the stall: OK within 60 s (the broker did not wait on syslog)" \
+	bash -c "[ \"\$(cat '$T/d3.rc')\" = 0 ] && grep -q 'result OK' '$T/d3.out'"
+check "once syslogd read again, the broker said how many lines it dropped" \
+	grep -q 'vfio-broker\[[0-9]*\]: log: [0-9]* line(s) lost: the log reader did not keep up' \
+	"$T/syslog3.txt"
+rc3=$(cat "$T/run3.rc" 2>/dev/null)
+check "broker after the stall exits 0 on SIGTERM (status ${rc3:-none})" \
+	test "${rc3:-x}" = 0
 finish

@@ -318,7 +318,7 @@ int main(int argc, char **argv)
 	char line[512];
 	int n;
 
-	log_init("vb-direct-type1", false, LOG_LVL_WARN);
+	log_init("vb-direct-type1", LOG_LVL_WARN);
 	memset(&dp, 0, sizeof(dp));
 	dp.opts.device_id = 1;
 	dp.opts.iterations = 100;
