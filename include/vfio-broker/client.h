@@ -16,7 +16,8 @@
  *    reads replies and runs the completion callbacks, always in submission
  *    order.
  *
- * A handle is not thread-safe; use one per thread or lock around it.
+ * A handle is not thread-safe. The broker lets one handle claim a device,
+ * so the threads of one device share its handle under their own lock.
  */
 #ifndef VFIO_BROKER_CLIENT_H
 #define VFIO_BROKER_CLIENT_H
@@ -60,6 +61,8 @@ int vb_client_connect(const char *path, uint32_t device_id,
 /* Handshake over an already connected SOCK_SEQPACKET socket; the handle
  * takes ownership of @fd, also on failure. */
 int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out);
+/* Completes what is outstanding with -ECANCELED, then frees the handle.
+ * Allowed in a callback: the handle goes when the call that ran it returns. */
 void vb_client_close(struct vb_client *c);
 
 const struct vb_client_info *vb_client_get_info(const struct vb_client *c);
@@ -102,7 +105,8 @@ int vb_client_submit_sync(struct vb_client *c, vb_client_done_fn done,
 			  void *arg, uint64_t *id);
 /* Deliver completions that have arrived, waiting up to @timeout_ms
  * (-1: until at least one arrives, 0: never). Returns how many were
- * delivered, or a negative errno (-EPIPE when the broker hung up). */
+ * delivered, or a negative errno (-EPIPE when the broker hung up, which
+ * it also reports when nothing is outstanding). */
 int vb_client_poll(struct vb_client *c, int timeout_ms);
 /* Deliver completions until nothing is outstanding. */
 int vb_client_wait(struct vb_client *c);

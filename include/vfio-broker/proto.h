@@ -56,7 +56,7 @@ enum vb_msg_type {
 	VB_MSG_WELCOME = 128,	/* broker -> client, answers HELLO */
 	VB_MSG_REPLY = 129,	/* broker -> client, answers any request */
 	VB_MSG_STATS_REPLY = 130, /* broker -> client, answers STATS */
-	VB_MSG_WAKE = 131,	/* broker -> client: the ring holds replies */
+	VB_MSG_WAKE = 131	/* broker -> client: the ring holds replies */
 };
 
 struct vb_hdr {

@@ -14,7 +14,10 @@
  * always sees exactly one completion per submitted request.
  *
  * A completion is removed from the FIFO before its callback runs, so a
- * callback may submit further requests.
+ * callback may submit further requests. It may also close the handle: the
+ * calls that run callbacks count themselves in c->depth, and a close from
+ * inside one only marks the handle; the outermost of them frees it on its
+ * way out. Closing completes what is still outstanding with -ECANCELED.
  *
  * The client asks for a shared ring at HELLO. When the broker grants one,
  * requests and replies travel through it (transport_ring.c) and the socket
@@ -57,6 +60,8 @@ struct vb_client {
 	unsigned int spin_us;	/* see vb_client_set_spin() */
 	struct vb_ring ring;	/* ring.base NULL: requests use the socket */
 	bool ring_armed;	/* our idle word is left set, see client_recv */
+	unsigned int depth;	/* calls in progress that may run callbacks */
+	bool closing;		/* closed from a callback: free when depth is 0 */
 	uint8_t buf[VB_MSG_MAX_LEN];	/* tx and rx, one at a time */
 };
 
@@ -190,13 +195,38 @@ static ssize_t client_recv(struct vb_client *c, int timeout_ms, bool arm,
 	}
 }
 
-int vb_client_poll(struct vb_client *c, int timeout_ms)
+/*
+ * Nothing is outstanding, so the socket has nothing to say but that the
+ * broker is gone (or, against the protocol, a reply to nothing). An event
+ * loop that polls vb_client_fd() sees the hangup as readable forever; it
+ * learns it here instead of spinning.
+ */
+static int client_check_idle(struct vb_client *c)
+{
+	int fds[VB_MAX_RAM_REGIONS];
+	unsigned int nfds;
+	ssize_t n;
+
+	n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
+			   VB_MAX_RAM_REGIONS, &nfds, 0, 0);
+	if (n == -EAGAIN)
+		return 0;
+	if (n >= 0) {
+		transport_close_fds(fds, nfds);
+		n = -EPROTO;
+	}
+	return client_die(c, n == -EMSGSIZE ? -EPROTO : (int)n);
+}
+
+static int client_poll(struct vb_client *c, int timeout_ms)
 {
 	int delivered = 0;
 
 	if (c->dead)
 		return c->dead;
-	while (c->count) {
+	if (!c->count)
+		return client_check_idle(c);
+	while (c->count && !c->closing) {
 		int fds[VB_MAX_RAM_REGIONS];
 		unsigned int nfds;
 		ssize_t n;
@@ -222,15 +252,35 @@ int vb_client_poll(struct vb_client *c, int timeout_ms)
 	return delivered;
 }
 
+static void client_free(struct vb_client *c);
+
+/* Every public call that may run callbacks goes in and out through these. */
+static void client_enter(struct vb_client *c)
+{
+	c->depth++;
+}
+
+static int client_leave(struct vb_client *c, int rc)
+{
+	if (--c->depth == 0 && c->closing)
+		client_free(c);
+	return rc;
+}
+
+int vb_client_poll(struct vb_client *c, int timeout_ms)
+{
+	client_enter(c);
+	return client_leave(c, client_poll(c, timeout_ms));
+}
+
 int vb_client_wait(struct vb_client *c)
 {
-	while (c->count) {
-		int rc = vb_client_poll(c, -1);
+	int rc = 0;
 
-		if (rc < 0)
-			return rc;
-	}
-	return c->dead;
+	client_enter(c);
+	while (c->count && rc >= 0)
+		rc = client_poll(c, -1);
+	return client_leave(c, rc < 0 ? rc : c->dead);
 }
 
 static int client_submit(struct vb_client *c, uint16_t type, const void *e,
@@ -290,24 +340,34 @@ static int client_submit(struct vb_client *c, uint16_t type, const void *e,
 	return 0;
 }
 
+/* A failed send completes what is outstanding: callbacks may run. */
+static int client_submit_public(struct vb_client *c, uint16_t type,
+				const void *e, uint32_t count,
+				vb_client_done_fn done, void *arg, uint64_t *id)
+{
+	client_enter(c);
+	return client_leave(c, client_submit(c, type, e, count, done, arg,
+					     NULL, id));
+}
+
 int vb_client_submit_map(struct vb_client *c, const struct vb_map_entry *e,
 			 uint32_t count, vb_client_done_fn done, void *arg,
 			 uint64_t *id)
 {
-	return client_submit(c, VB_MSG_MAP, e, count, done, arg, NULL, id);
+	return client_submit_public(c, VB_MSG_MAP, e, count, done, arg, id);
 }
 
 int vb_client_submit_unmap(struct vb_client *c,
 			   const struct vb_unmap_entry *e, uint32_t count,
 			   vb_client_done_fn done, void *arg, uint64_t *id)
 {
-	return client_submit(c, VB_MSG_UNMAP, e, count, done, arg, NULL, id);
+	return client_submit_public(c, VB_MSG_UNMAP, e, count, done, arg, id);
 }
 
 int vb_client_submit_sync(struct vb_client *c, vb_client_done_fn done,
 			  void *arg, uint64_t *id)
 {
-	return client_submit(c, VB_MSG_SYNC, NULL, 0, done, arg, NULL, id);
+	return client_submit_public(c, VB_MSG_SYNC, NULL, 0, done, arg, id);
 }
 
 struct client_call {
@@ -324,16 +384,19 @@ static void client_call_done(void *arg, uint64_t id, const struct vb_reply *r)
 	call->reply = *r;
 }
 
-/* Submit and wait for this request; earlier completions run first. */
-static int client_call(struct vb_client *c, uint16_t type, const void *e,
-		       uint32_t count, struct vb_stats *stats,
-		       struct vb_reply *res)
+/*
+ * Submit and wait for this request; earlier completions run first. A
+ * callback of theirs that closes the handle completes this one too.
+ */
+static int client_call_wait(struct vb_client *c, uint16_t type,
+			    const void *e, uint32_t count,
+			    struct vb_stats *stats, struct vb_reply *res)
 {
 	struct client_call call = { .done = false };
 	int rc;
 
 	while (c->count == c->cap) {
-		rc = vb_client_poll(c, -1);
+		rc = client_poll(c, -1);
 		if (rc < 0)
 			return rc;
 	}
@@ -342,13 +405,22 @@ static int client_call(struct vb_client *c, uint16_t type, const void *e,
 	if (rc)
 		return rc;
 	while (!call.done) {
-		rc = vb_client_poll(c, -1);
+		rc = client_poll(c, -1);
 		if (rc < 0 && !call.done)
 			return rc;
 	}
 	if (res)
 		*res = call.reply;
 	return -call.reply.status;
+}
+
+static int client_call(struct vb_client *c, uint16_t type, const void *e,
+		       uint32_t count, struct vb_stats *stats,
+		       struct vb_reply *res)
+{
+	client_enter(c);
+	return client_leave(c, client_call_wait(c, type, e, count, stats,
+						res));
 }
 
 int vb_client_map(struct vb_client *c, const struct vb_map_entry *e,
@@ -379,8 +451,20 @@ int vb_client_stats(struct vb_client *c, struct vb_stats *out)
 	return rc;
 }
 
-/* Check what the broker granted before trusting it for sizes. */
-static int client_check_welcome(const struct vb_welcome *w)
+/* A page-aligned, non-empty range that does not wrap. */
+static bool client_range_ok(uint64_t start, uint64_t size)
+{
+	return size && !((start | size) % VB_PAGE_SIZE) &&
+	       start + size - 1 >= start;
+}
+
+/*
+ * Check what the broker granted before trusting it for sizes, and the
+ * geometry of its windows and RAM regions before a caller mmap()s them.
+ */
+static int client_check_welcome(const struct vb_welcome *w,
+				const struct vb_range *iova,
+				const struct vb_ram_region *ram)
 {
 	if (w->version < VB_PROTO_VERSION_MIN ||
 	    w->version > VB_PROTO_VERSION_MAX)
@@ -391,6 +475,14 @@ static int client_check_welcome(const struct vb_welcome *w)
 		return -EPROTO;
 	if (w->window < 1)
 		return -EPROTO;
+	for (unsigned int i = 0; i < w->n_iova; i++)
+		if (!client_range_ok(iova[i].start, iova[i].size))
+			return -EPROTO;
+	for (unsigned int i = 0; i < w->n_ram; i++)
+		if (!client_range_ok(ram[i].gpa, ram[i].size) ||
+		    ram[i].offset % VB_PAGE_SIZE ||
+		    ram[i].offset + ram[i].size < ram[i].offset)
+			return -EPROTO;
 	return 0;
 }
 
@@ -462,19 +554,20 @@ static int client_handshake(struct vb_client *c, uint32_t device_id)
 	if (rc == 0 && m.hdr.id != 0)
 		rc = -EPROTO;
 	if (rc == 0 && m.hdr.type == VB_MSG_REPLY) {
-		/* The broker refused: its status is the answer. */
-		rc = vb_msg_reply(&m, &r);
-		if (rc == 0)
-			rc = r.status > 0 && r.status < 4096 ? -r.status :
-							      -EPROTO;
-	} else if (rc == 0) {
-		rc = vb_msg_welcome(&m, &w, c->info.iova, c->info.ram);
-		if (rc == 0)
-			rc = client_check_welcome(&w);
-	}
-	if (rc) {
+		/* The broker refused: its status is the answer, as it is. */
 		transport_close_fds(fds, nfds);
-		return rc == -EMSGSIZE || rc == -EPROTONOSUPPORT ? -EPROTO : rc;
+		if (vb_msg_reply(&m, &r))
+			return -EPROTO;
+		return r.status > 0 && r.status < 4096 ? -r.status : -EPROTO;
+	}
+	if (rc == 0)
+		rc = vb_msg_welcome(&m, &w, c->info.iova, c->info.ram);
+	if (rc == 0)
+		rc = client_check_welcome(&w, c->info.iova, c->info.ram);
+	if (rc) {
+		/* whatever the codec says: the broker broke the protocol */
+		transport_close_fds(fds, nfds);
+		return -EPROTO;
 	}
 	c->info.version = w.version;
 	c->info.device_id = w.device_id;
@@ -550,10 +643,8 @@ int vb_client_connect(const char *path, uint32_t device_id,
 	return vb_client_open_fd(fd, device_id, out);
 }
 
-void vb_client_close(struct vb_client *c)
+static void client_free(struct vb_client *c)
 {
-	if (!c)
-		return;
 	for (unsigned int i = 0; i < VB_MAX_RAM_REGIONS; i++)
 		if (c->info.ram_fd[i] >= 0)
 			close(c->info.ram_fd[i]);
@@ -565,4 +656,14 @@ void vb_client_close(struct vb_client *c)
 		munmap(c->ring.base, c->ring.layout.size);
 	free(c->fifo);
 	free(c);
+}
+
+void vb_client_close(struct vb_client *c)
+{
+	if (!c || c->closing)
+		return;
+	c->closing = true;
+	client_enter(c);
+	client_die(c, -ECANCELED);
+	client_leave(c, 0);
 }

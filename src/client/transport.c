@@ -8,16 +8,30 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "vfio-broker/proto.h"
 
 int transport_wait(int fd, short events, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
-	int n;
+	uint64_t deadline = 0;
+	int n, left = timeout_ms;
 
-	do {
-		n = poll(&p, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
+	if (timeout_ms > 0)
+		deadline = vb_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	for (;;) {
+		n = poll(&p, 1, left);
+		if (n >= 0 || errno != EINTR)
+			break;
+		/* a signal must not restart the wait from the beginning */
+		if (timeout_ms > 0) {
+			uint64_t now = vb_now_ns();
+
+			if (now >= deadline)
+				return -EAGAIN;
+			left = (int)((deadline - now + 999999) / 1000000);
+		}
+	}
 	if (n < 0)
 		return -errno;
 	if (n == 0)

@@ -68,6 +68,12 @@ void workload_fail(struct devproc *dp, const char *fmt, ...);
 unsigned int workload_depth(const struct devproc *dp);
 /* Wait until fewer than the pipeline depth are outstanding. */
 int workload_make_room(struct devproc *dp);
+/*
+ * Wait out whatever is still outstanding before a workload frees what its
+ * callbacks point to: closing the handle would otherwise run them (with
+ * ECANCELED) on freed memory.
+ */
+void workload_drain(struct devproc *dp);
 int workload_submit_map(struct devproc *dp, const struct vb_map_entry *e,
 			uint32_t n, vb_client_done_fn done, void *arg);
 int workload_submit_unmap(struct devproc *dp, const struct vb_unmap_entry *e,

@@ -53,6 +53,13 @@ int workload_make_room(struct devproc *dp)
 	return 0;
 }
 
+void workload_drain(struct devproc *dp)
+{
+	/* a dead handle has completed everything already */
+	if (vb_client_outstanding(dp->client))
+		(void)vb_client_wait(dp->client);
+}
+
 void workload_note_map(struct devproc *dp, const struct vb_reply *r)
 {
 	dp->res.pages_mapped += r->pages_done;

@@ -330,6 +330,7 @@ static int coi_setup(struct coiommu *co, struct devproc *dp)
 
 static void coi_teardown(struct coiommu *co)
 {
+	workload_drain(co->dp);
 	lru_free(&co->lru);
 	free(co->state);
 	free(co->pending);

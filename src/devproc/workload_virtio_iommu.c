@@ -228,6 +228,7 @@ int workload_virtio_iommu_run(struct devproc *dp)
 				 (unsigned long long)(it + 1));
 	}
 out:
+	workload_drain(dp);
 	free(bufs);
 	free(reqs);
 	free(me);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +20,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "proto/codec.h"
 #include "proto/ring.h"
 #include "vfio-broker/client.h"
@@ -74,6 +77,11 @@ static void send_with_fds(int fd, const void *msg, size_t len, const int *fds,
  * landed where (with VB_WELCOME_F_DEVICE_FD, fd n_ram plays the device fd).
  * @ring_fd >= 0 goes last, as the shared ring.
  */
+/* Region 0 of the next WELCOMEs, for tests of bad geometry. */
+static struct vb_ram_region fake_ram0 = {
+	.size = 0x10000, .flags = VB_RAM_F_SHARED,
+};
+
 static void fake_welcome_r(int bfd, unsigned int n_ram, unsigned int nfds,
 			   uint32_t window, uint32_t max_entries,
 			   uint16_t flags, int ring_fd)
@@ -94,6 +102,7 @@ static void fake_welcome_r(int bfd, unsigned int n_ram, unsigned int nfds,
 		ram[i].size = 0x10000;
 		ram[i].flags = VB_RAM_F_SHARED;
 	}
+	ram[0] = fake_ram0;
 	/* the encoder wants the fds to match; build the body for n_ram */
 	w.window = window ? window : 1;
 	w.max_entries = max_entries ? max_entries : 1;
@@ -335,6 +344,28 @@ static void q_refused_zero(int bfd)
 	memcpy(buf + sizeof(struct vb_hdr), &zero, sizeof(zero));
 	fake_raw(bfd, buf, (size_t)n);
 }
+static void q_refused_eprotonosupport(int bfd)
+{
+	fake_reply_v(bfd, 0, 0, EPROTONOSUPPORT, 0, VB_NO_INDEX);
+}
+static void q_ram_welcome(int bfd, uint64_t gpa, uint64_t size, uint64_t off)
+{
+	struct vb_ram_region good = fake_ram0;
+
+	fake_ram0.gpa = gpa;
+	fake_ram0.size = size;
+	fake_ram0.offset = off;
+	fake_welcome(bfd, 1, 1, 8, 16);
+	fake_ram0 = good;
+}
+static void q_ram_unaligned(int bfd) { q_ram_welcome(bfd, 0, 0x10800, 0); }
+static void q_ram_empty(int bfd) { q_ram_welcome(bfd, 0, 0, 0); }
+static void q_ram_wraps(int bfd) { q_ram_welcome(bfd, -0x1000ull, 0x2000, 0); }
+static void q_ram_offset(int bfd) { q_ram_welcome(bfd, 0, 0x10000, 0x200); }
+static void q_ram_offset_wraps(int bfd)
+{
+	q_ram_welcome(bfd, 0, 0x10000, -0x1000ull);
+}
 static void q_refused_v1(int bfd) { fake_reply_v(bfd, 1, 0, EPERM, 0, VB_NO_INDEX); }
 static void q_hangup(int bfd) { shutdown(bfd, SHUT_WR); }
 /* flag set, but only the memfds came: the device fd is missing */
@@ -368,6 +399,13 @@ START_TEST(handshake_refusals)
 		{ q_too_many_fds, -EPROTO, "more fds than the protocol allows" },
 		{ q_refused_eperm, -EPERM, "refused with EPERM" },
 		{ q_refused_ebusy, -EBUSY, "refused with EBUSY" },
+		{ q_refused_eprotonosupport, -EPROTONOSUPPORT,
+		  "refused with EPROTONOSUPPORT (no common version)" },
+		{ q_ram_unaligned, -EPROTO, "RAM region of a page and a half" },
+		{ q_ram_empty, -EPROTO, "empty RAM region" },
+		{ q_ram_wraps, -EPROTO, "RAM region wrapping past 2^64" },
+		{ q_ram_offset, -EPROTO, "RAM region at an unaligned offset" },
+		{ q_ram_offset_wraps, -EPROTO, "RAM region whose offset wraps" },
 		{ q_refused_zero, -EPROTO, "REPLY with status 0" },
 		{ q_refused_v1, -EPROTO, "refusal with a version before one was chosen" },
 		{ q_hangup, -EPIPE, "hangup" },
@@ -1077,7 +1115,7 @@ START_TEST(unsolicited_reply)
 	fake_reply(bfd, 1, 0, 0, VB_NO_INDEX);
 	ck_assert_int_eq(vb_client_sync(c), 0);
 	fake_reply(bfd, 5, 0, 0, VB_NO_INDEX);	/* answers nothing */
-	ck_assert_int_eq(vb_client_poll(c, 0), 0);	/* nothing expected */
+	ck_assert_int_eq(vb_client_poll(c, 0), -EPROTO);
 	ck_assert_int_eq(vb_client_sync(c), -EPROTO);
 	vb_client_close(c);
 	close(bfd);
@@ -1115,6 +1153,137 @@ START_TEST(callback_may_submit)
 }
 END_TEST
 
+/*
+ * The broker goes away while nothing is outstanding: an event loop that
+ * polls vb_client_fd() sees it readable (the hangup) and must learn it from
+ * vb_client_poll(), or it would spin on a readable fd forever.
+ */
+START_TEST(idle_hangup)
+{
+	struct pollfd p;
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);	/* all quiet */
+	close(bfd);
+	p = (struct pollfd){ .fd = vb_client_fd(c), .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, 0), 1);
+	ck_assert_int_eq(vb_client_poll(c, 0), -EPIPE);
+	ck_assert_int_eq(vb_client_poll(c, 0), -EPIPE);	/* sticky */
+	vb_client_close(c);
+}
+END_TEST
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Signals interrupt the wait but do not restart its timeout. */
+START_TEST(timeout_despite_signals)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct itimerval every_20ms = {
+		.it_interval = { .tv_usec = 20000 },
+		.it_value = { .tv_usec = 20000 },
+	};
+	struct rec rec = { 0 };
+	struct vb_client *c;
+	uint64_t t0, ms;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, NULL), 0);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &every_20ms, NULL), 0);
+	t0 = vb_now_ns();
+	/* no answer comes: 0 delivered once 100 ms are up, not never */
+	ck_assert_int_eq(vb_client_poll(c, 100), 0);
+	ms = (vb_now_ns() - t0) / 1000000;
+	every_20ms = (struct itimerval){ 0 };
+	setitimer(ITIMER_REAL, &every_20ms, NULL);
+	ck_assert_msg(ms >= 95 && ms < 2000, "waited %llu ms for 100",
+		      (unsigned long long)ms);
+	ck_assert_uint_eq(rec.n, 0);
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
+/* Closing completes every outstanding request, once, with -ECANCELED. */
+START_TEST(close_cancels_outstanding)
+{
+	struct rec rec = { 0 };
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, NULL), 0);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	vb_client_close(c);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_int_eq(rec.status[0], ECANCELED);
+	ck_assert_int_eq(rec.status[1], ECANCELED);
+	close(bfd);
+}
+END_TEST
+
+struct closer {
+	struct vb_client *c;
+	struct rec rec;
+};
+
+static void close_on_first(void *arg, uint64_t id, const struct vb_reply *r)
+{
+	struct closer *cl = arg;
+
+	rec_done(&cl->rec, id, r);
+	if (cl->rec.n == 1) {
+		vb_client_close(cl->c);
+		vb_client_close(cl->c);	/* twice: still harmless */
+	}
+}
+
+/*
+ * A callback may close its own handle, inside vb_client_poll() or inside a
+ * synchronous call that ran it: the handle is freed on the way out (ASan
+ * builds catch a use after free), the other requests are cancelled.
+ */
+START_TEST(callback_may_close)
+{
+	struct closer cl = { 0 };
+	int bfd, bfd2;
+
+	cl.c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_submit_sync(cl.c, close_on_first, &cl,
+					       NULL), 0);
+	ck_assert_int_eq(vb_client_submit_sync(cl.c, close_on_first, &cl,
+					       NULL), 0);
+	ck_assert_int_eq(vb_client_submit_sync(cl.c, close_on_first, &cl,
+					       NULL), 0);
+	fake_reply(bfd, 1, 0, 0, VB_NO_INDEX);
+	fake_reply(bfd, 2, 0, 0, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_poll(cl.c, -1), 1);	/* then it is gone */
+	ck_assert_uint_eq(cl.rec.n, 3);
+	ck_assert_int_eq(cl.rec.status[0], 0);
+	ck_assert_int_eq(cl.rec.status[1], ECANCELED);
+	ck_assert_int_eq(cl.rec.status[2], ECANCELED);
+	close(bfd);
+
+	/* closed by an earlier request's callback while vb_client_sync waits */
+	memset(&cl, 0, sizeof(cl));
+	cl.c = open_client(&bfd2, 4);
+	ck_assert_int_eq(vb_client_submit_sync(cl.c, close_on_first, &cl,
+					       NULL), 0);
+	fake_reply(bfd2, 1, 0, 0, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_sync(cl.c), -ECANCELED);
+	ck_assert_uint_eq(cl.rec.n, 1);
+	close(bfd2);
+}
+END_TEST
+
 START_TEST(connect_errors)
 {
 	struct vb_client *c = (struct vb_client *)1;
@@ -1147,6 +1316,10 @@ int main(void)
 	tcase_add_test(tc, unsolicited_reply);
 	tcase_add_test(tc, callback_may_submit);
 	tcase_add_test(tc, connect_errors);
+	tcase_add_test(tc, idle_hangup);
+	tcase_add_test(tc, timeout_despite_signals);
+	tcase_add_test(tc, close_cancels_outstanding);
+	tcase_add_test(tc, callback_may_close);
 	tcase_add_test(tc, ring_calls);
 	tcase_add_test(tc, ring_too_small);
 	tcase_add_test(tc, ring_opt_out);
