@@ -64,13 +64,17 @@ int loop_run(struct broker *b)
 		bool busy = false, rings;
 		int rc;
 
+		/*
+		 * Counted since the sockets' last look, not in a row: a client
+		 * that publishes just after an empty pass and just before the
+		 * loop would block makes busy and empty passes alternate.
+		 */
 		if (peer_ring_poll(b, &rings)) {
 			batcher_flush_now(b);
 			if (++ring_passes < LOOP_RING_PASSES)
 				continue;	/* idle_from moves below */
 			busy = true;
 		}
-		ring_passes = 0;
 		if (budget && !busy && rings &&
 		    ++idle_passes % LOOP_RING_PASSES) {
 			/* polling, the sockets' turn not yet come */
@@ -85,6 +89,7 @@ int loop_run(struct broker *b)
 			 * sockets before the loop sleeps: the blocking pass sees
 			 * the rest. */
 			rc = event_base_loop(b->base, EVLOOP_NONBLOCK);
+			ring_passes = 0;
 			if (rc)
 				return rc < 0 ? -1 : 0;	/* 1: no events left */
 			if (loop_done(b))
@@ -100,6 +105,7 @@ int loop_run(struct broker *b)
 		if (!peer_ring_sleep(b))
 			continue;
 		rc = event_base_loop(b->base, EVLOOP_ONCE);
+		ring_passes = 0;
 		peer_ring_awake(b);
 		if (rc)
 			return rc < 0 ? -1 : 0;

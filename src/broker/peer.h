@@ -9,7 +9,10 @@
  * Flow control: the peer stops reading (EV_READ off) while
  *   pending (requests not yet answered) + queued replies >= window,
  * so a flooding client waits in its own socket buffer, never in ours; the
- * outgoing queue can therefore never hold more than window + 1 datagrams.
+ * outgoing queue can therefore never hold more than window + 1 datagrams
+ * (window replies and the WELCOME). Its room is one more: a ring client's
+ * WAKEs share it, and one that leaves them unread is dropped when it is
+ * full.
  *
  * A peer granted a shared ring (peer_ring.c) exchanges requests and replies
  * through it; its socket then carries only KICK datagrams in and WAKE

@@ -17,3 +17,10 @@ target_compile_definitions(test_broker_sandbox PRIVATE
 if(VB_KERNEL_UAPI_DIR AND EXISTS ${VB_KERNEL_UAPI_DIR}/linux/iommufd.h)
   target_compile_options(test_broker_sandbox PRIVATE -idirafter ${VB_KERNEL_UAPI_DIR})
 endif()
+
+# The event loop itself, compiled in with the rings and the batcher stubbed
+# by the test (so vbbroker's peer_ring.o and batcher.o are never linked).
+vb_unit_test(test_loop
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_loop.c
+          ${PROJECT_SOURCE_DIR}/src/broker/loop.c
+  LIBS vbbroker)
