@@ -83,6 +83,17 @@ int vb_client_fd(const struct vb_client *c);
 #define VB_CLIENT_SPIN_MAX_US	1000000u
 int vb_client_set_spin(struct vb_client *c, unsigned int usec);
 
+/*
+ * The longest the library waits for the broker (a synchronous call's
+ * reply, vb_client_wait(), room to send, a WAKE it is owed), in
+ * milliseconds; -1, the default, waits for ever. When it passes, the
+ * handle is dead with -ETIMEDOUT and what is outstanding completes with
+ * ETIMEDOUT: after a broker missed a reply, later replies could not be
+ * matched safely. vb_client_poll()'s own timeout is not affected.
+ * -EINVAL for 0 or below -1. Since 1.1 (VFIOBROKER_1.1).
+ */
+int vb_client_set_timeout(struct vb_client *c, int timeout_ms);
+
 /* Synchronous calls. */
 int vb_client_map(struct vb_client *c, const struct vb_map_entry *e,
 		  uint32_t count, struct vb_reply *res);

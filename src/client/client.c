@@ -58,6 +58,7 @@ struct vb_client {
 	struct client_slot *fifo;
 	unsigned int cap, head, count;
 	unsigned int spin_us;	/* see vb_client_set_spin() */
+	int timeout_ms;		/* see vb_client_set_timeout(); -1: none */
 	struct vb_ring ring;	/* ring.base NULL: requests use the socket */
 	bool ring_armed;	/* our idle word is left set, see client_recv */
 	unsigned int depth;	/* calls in progress that may run callbacks */
@@ -85,6 +86,14 @@ int vb_client_set_spin(struct vb_client *c, unsigned int usec)
 	if (usec > VB_CLIENT_SPIN_MAX_US)
 		return -EINVAL;
 	c->spin_us = usec;
+	return 0;
+}
+
+int vb_client_set_timeout(struct vb_client *c, int timeout_ms)
+{
+	if (timeout_ms == 0 || timeout_ms < -1)
+		return -EINVAL;
+	c->timeout_ms = timeout_ms;
 	return 0;
 }
 
@@ -179,7 +188,7 @@ static ssize_t client_recv(struct vb_client *c, int timeout_ms, bool arm,
 				      c->spin_us);
 	*nfds = 0;
 	rc = transport_ring_disarm(c->fd, &c->ring, c->info.version,
-				   &c->ring_armed);
+				   &c->ring_armed, c->timeout_ms);
 	if (rc)
 		return rc;
 	for (;;) {
@@ -189,7 +198,8 @@ static ssize_t client_recv(struct vb_client *c, int timeout_ms, bool arm,
 			return n < 0 ? -EPROTO : n;
 		rc = transport_ring_wait(c->fd, &c->ring, c->info.version,
 					 timeout_ms, c->spin_us,
-					 arm ? &c->ring_armed : NULL);
+					 arm ? &c->ring_armed : NULL,
+					 c->timeout_ms);
 		if (rc)
 			return rc;
 	}
@@ -252,6 +262,19 @@ static int client_poll(struct vb_client *c, int timeout_ms)
 	return delivered;
 }
 
+/*
+ * Wait for at least one completion, for as long as vb_client_set_timeout()
+ * allows: a broker that does not answer in that time kills the handle.
+ */
+static int client_poll_limited(struct vb_client *c)
+{
+	int rc = client_poll(c, c->timeout_ms);
+
+	if (rc == 0 && c->count && !c->dead)
+		return client_die(c, -ETIMEDOUT);
+	return rc;
+}
+
 static void client_free(struct vb_client *c);
 
 /* Every public call that may run callbacks goes in and out through these. */
@@ -279,7 +302,7 @@ int vb_client_wait(struct vb_client *c)
 
 	client_enter(c);
 	while (c->count && rc >= 0)
-		rc = client_poll(c, -1);
+		rc = client_poll_limited(c);
 	return client_leave(c, rc < 0 ? rc : c->dead);
 }
 
@@ -324,9 +347,10 @@ static int client_submit(struct vb_client *c, uint16_t type, const void *e,
 		rc = vb_ring_send(&c->ring, c->buf, (uint32_t)len);
 		if (rc)
 			return client_die(c, -EPROTO);
-		rc = transport_ring_kick(c->fd, &c->ring, c->info.version);
+		rc = transport_ring_kick(c->fd, &c->ring, c->info.version,
+					 c->timeout_ms);
 	} else {
-		rc = transport_send(c->fd, c->buf, (size_t)len);
+		rc = transport_send(c->fd, c->buf, (size_t)len, c->timeout_ms);
 	}
 	if (rc)
 		return client_die(c, rc);
@@ -396,7 +420,7 @@ static int client_call_wait(struct vb_client *c, uint16_t type,
 	int rc;
 
 	while (c->count == c->cap) {
-		rc = client_poll(c, -1);
+		rc = client_poll_limited(c);
 		if (rc < 0)
 			return rc;
 	}
@@ -405,7 +429,7 @@ static int client_call_wait(struct vb_client *c, uint16_t type,
 	if (rc)
 		return rc;
 	while (!call.done) {
-		rc = client_poll(c, -1);
+		rc = client_poll_limited(c);
 		if (rc < 0 && !call.done)
 			return rc;
 	}
@@ -541,7 +565,7 @@ static int client_handshake(struct vb_client *c, uint32_t device_id)
 	n = vb_encode_hello(c->buf, sizeof(c->buf), 0, &h);
 	if (n < 0)
 		return (int)n;
-	rc = transport_send(c->fd, c->buf, (size_t)n);
+	rc = transport_send(c->fd, c->buf, (size_t)n, CLIENT_HANDSHAKE_MS);
 	if (rc)
 		return rc;
 	n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
@@ -609,6 +633,7 @@ int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
 	}
 	c->fd = fd;
 	c->next_id = 1;
+	c->timeout_ms = -1;
 	for (unsigned int i = 0; i < VB_MAX_RAM_REGIONS; i++)
 		c->info.ram_fd[i] = -1;
 	c->info.device_fd = -1;

@@ -42,7 +42,7 @@ int transport_wait(int fd, short events, int timeout_ms)
 	return 0;
 }
 
-int transport_send(int fd, const void *buf, size_t len)
+int transport_send(int fd, const void *buf, size_t len, int timeout_ms)
 {
 	/* sendmsg rather than send: glibc's send() is the sendto syscall, and
 	 * one syscall for both directions keeps the seccomp policy short. */
@@ -63,9 +63,9 @@ int transport_send(int fd, const void *buf, size_t len)
 			return -EPIPE;
 		if (errno != EAGAIN)
 			return -errno;
-		rc = transport_wait(fd, POLLOUT, -1);
+		rc = transport_wait(fd, POLLOUT, timeout_ms);
 		if (rc)
-			return rc;
+			return rc == -EAGAIN ? -ETIMEDOUT : rc;
 	}
 }
 

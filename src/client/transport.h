@@ -42,8 +42,9 @@ static inline bool transport_spin_more(struct transport_spin *s)
  * @timeout_ms (-1: never), -EBADF for a bad fd. */
 int transport_wait(int fd, short events, int timeout_ms);
 
-/* Send one datagram. -EPIPE when the peer is gone. */
-int transport_send(int fd, const void *buf, size_t len);
+/* Send one datagram, waiting up to @timeout_ms (-1: forever) for room.
+ * -EPIPE when the peer is gone, -ETIMEDOUT when no room came. */
+int transport_send(int fd, const void *buf, size_t len, int timeout_ms);
 
 /*
  * Receive one datagram into @buf, with up to @max_fds fds (close-on-exec)

@@ -7,7 +7,8 @@
 #include "client/transport.h"
 #include "proto/codec.h"
 
-int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version)
+int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version,
+			int timeout_ms)
 {
 	uint8_t buf[sizeof(struct vb_hdr)];
 	ssize_t n;
@@ -17,7 +18,7 @@ int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version)
 	n = vb_encode_simple(buf, sizeof(buf), version, VB_MSG_KICK, 0);
 	if (n < 0)
 		return (int)n;
-	return transport_send(fd, buf, (size_t)n);
+	return transport_send(fd, buf, (size_t)n, timeout_ms);
 }
 
 /* Read one datagram, which must be a WAKE. */
@@ -57,34 +58,38 @@ static bool transport_ring_spin(const struct vb_ring *r, unsigned int spin_us)
 
 /*
  * Take our idle word back: 0 when it was still ours. If the broker took
- * it first, its one WAKE is sent or on the way and is read now, or the
- * next sleep would end at once: 1 then, or the error reading it when the
- * ring has nothing either.
+ * it first, its one WAKE is sent or on the way and is read now (waiting at
+ * most @wake_ms, -1: forever), or the next sleep would end at once: 1
+ * then, or the error reading it when the ring has nothing either.
  */
-static int transport_ring_unidle(int fd, struct vb_ring *r, uint16_t version)
+static int transport_ring_unidle(int fd, struct vb_ring *r, uint16_t version,
+				 int wake_ms)
 {
 	int wake;
 
 	if (!vb_ring_clear_idle(r))
 		return 0;
-	wake = transport_ring_read_wake(fd, version, -1);
+	wake = transport_ring_read_wake(fd, version, wake_ms);
+	if (wake == -EAGAIN)
+		wake = -ETIMEDOUT;
 	return wake && !vb_ring_readable(r) ? wake : 1;
 }
 
 int transport_ring_disarm(int fd, struct vb_ring *r, uint16_t version,
-			  bool *armed)
+			  bool *armed, int wake_ms)
 {
 	int rc;
 
 	if (!*armed)
 		return 0;
 	*armed = false;
-	rc = transport_ring_unidle(fd, r, version);
+	rc = transport_ring_unidle(fd, r, version, wake_ms);
 	return rc < 0 ? rc : 0;
 }
 
 int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
-			int timeout_ms, unsigned int spin_us, bool *armed)
+			int timeout_ms, unsigned int spin_us, bool *armed,
+			int wake_ms)
 {
 	int rc = 0, wake;
 
@@ -99,7 +104,7 @@ int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
 		*armed = true;
 		return -EAGAIN;
 	}
-	wake = transport_ring_unidle(fd, r, version);
+	wake = transport_ring_unidle(fd, r, version, wake_ms);
 	if (wake)
 		return wake < 0 ? wake : 0;
 	if (vb_ring_readable(r))

@@ -15,7 +15,8 @@
 #include "proto/ring.h"
 
 /* After vb_ring_send(): KICK the broker if it announced it sleeps. */
-int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version);
+int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version,
+			int timeout_ms);
 
 /*
  * Wait until the ring holds a reply: spin up to @spin_us first, then sleep
@@ -28,10 +29,14 @@ int transport_ring_kick(int fd, struct vb_ring *r, uint16_t version);
  * its own event loop, and the broker's next reply must make it readable
  * with a WAKE. transport_ring_disarm() takes the word back (reading that
  * WAKE if it was sent) before the ring is read again.
+ *
+ * A WAKE the broker owes (it took the idle word) is read waiting at most
+ * @wake_ms (-1: forever): -ETIMEDOUT when it does not come.
  */
 int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
-			int timeout_ms, unsigned int spin_us, bool *armed);
+			int timeout_ms, unsigned int spin_us, bool *armed,
+			int wake_ms);
 int transport_ring_disarm(int fd, struct vb_ring *r, uint16_t version,
-			  bool *armed);
+			  bool *armed, int wake_ms);
 
 #endif /* VB_CLIENT_TRANSPORT_RING_H */

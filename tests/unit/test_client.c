@@ -275,7 +275,7 @@ START_TEST(handshake)
 	vb_client_close(c);
 	close(bfd);
 	ck_assert_int_eq(count_fds(), before);
-	ck_assert_str_eq(vb_client_version(), "1.0.0");
+	ck_assert_str_eq(vb_client_version(), "1.1.0");
 }
 END_TEST
 
@@ -1284,6 +1284,48 @@ START_TEST(callback_may_close)
 }
 END_TEST
 
+/*
+ * A broker that stops answering: with a timeout set, a synchronous call
+ * gives up with -ETIMEDOUT and the handle is dead; without one it would
+ * wait for ever (Check's timeout would fail the test). Socket and ring.
+ */
+static void expect_timeout(struct vb_client *c)
+{
+	struct rec rec = { 0 };
+	uint64_t t0;
+
+	ck_assert_int_eq(vb_client_set_timeout(c, 0), -EINVAL);
+	ck_assert_int_eq(vb_client_set_timeout(c, -2), -EINVAL);
+	ck_assert_int_eq(vb_client_set_timeout(c, 100), 0);
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, NULL), 0);
+	t0 = vb_now_ns();
+	ck_assert_int_eq(vb_client_sync(c), -ETIMEDOUT);
+	ck_assert_uint_lt((vb_now_ns() - t0) / 1000000, 2000);
+	/* the earlier request completed with the same error, once */
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_int_eq(rec.status[0], ETIMEDOUT);
+	ck_assert_int_eq(vb_client_poll(c, 0), -ETIMEDOUT);
+	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL),
+			 -ETIMEDOUT);
+}
+
+START_TEST(timeout_on_silent_broker)
+{
+	struct fake_ring fr;
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	expect_timeout(c);
+	vb_client_close(c);
+	close(bfd);
+
+	c = open_ring_client(&fr, 4);
+	expect_timeout(c);
+	close_ring_client(c, &fr);
+}
+END_TEST
+
 START_TEST(connect_errors)
 {
 	struct vb_client *c = (struct vb_client *)1;
@@ -1320,6 +1362,7 @@ int main(void)
 	tcase_add_test(tc, timeout_despite_signals);
 	tcase_add_test(tc, close_cancels_outstanding);
 	tcase_add_test(tc, callback_may_close);
+	tcase_add_test(tc, timeout_on_silent_broker);
 	tcase_add_test(tc, ring_calls);
 	tcase_add_test(tc, ring_too_small);
 	tcase_add_test(tc, ring_opt_out);

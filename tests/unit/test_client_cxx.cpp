@@ -19,5 +19,5 @@ int main()
 	int rc = vb_client_open_fd(sv[0], VB_DEVICE_ANY, &c);
 	if (rc != -EPIPE || c != nullptr)
 		return 1;
-	return std::strcmp(vb_client_version(), "1.0.0") == 0 ? 0 : 1;
+	return std::strcmp(vb_client_version(), "1.1.0") == 0 ? 0 : 1;
 }
