@@ -44,13 +44,20 @@ for _ in \$(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
 	>"$T/run1.out" 2>"$T/run1.err"
 echo \$? >"$T/run1.rc"
 
+# listen_broker N: a --syslog broker on the listening socket as \$bp, once
+# its control socket answers; its output in run<N>.out and .err.
+listen_broker() {
+	"$VB_BROKER" -c "$T/listen.conf" --syslog >"$T/run\$1.out" \
+		2>"$T/run\$1.err" &
+	bp=\$!
+	for _ in \$(seq 100); do
+		"$VB_BROKERCTL" -s "$T/control.sock" stats >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+}
+
 # 2: syslogd goes away while the broker serves.
-"$VB_BROKER" -c "$T/listen.conf" --syslog >"$T/run2.out" 2>"$T/run2.err" &
-bp=\$!
-for _ in \$(seq 100); do
-	"$VB_BROKERCTL" -s "$T/control.sock" stats >/dev/null 2>&1 && break
-	sleep 0.1
-done
+listen_broker 2
 "$VB_DEVPROC" --connect "$T/broker.sock" --device 1 --workload virtio-iommu \
 	--iterations 100 >"$T/d1.out" 2>&1 &
 dp=\$!
@@ -79,12 +86,7 @@ echo \$? >"$T/run2.rc"
 "$SINK" /dev/log >"$T/syslog3.txt" 2>&1 &
 sp=\$!
 for _ in \$(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
-"$VB_BROKER" -c "$T/listen.conf" --syslog >"$T/run3.out" 2>"$T/run3.err" &
-bp=\$!
-for _ in \$(seq 100); do
-	"$VB_BROKERCTL" -s "$T/control.sock" stats >/dev/null 2>&1 && break
-	sleep 0.1
-done
+listen_broker 3
 kill -STOP \$sp
 # about a thousand lines about clients, far more than the socket queues
 "$VB_HOSTILE" --connect "$T/broker.sock" --expect disconnect log-flood \
