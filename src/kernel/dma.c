@@ -721,6 +721,39 @@ static int v3_dma_map_entry(struct v3_iommu *iommu,
 	return 0;
 }
 
+/*
+ * Undo the first @done pages a batch mapped (whole entries from the first,
+ * up to part of entry @last) and give back the charge of all @total.
+ */
+static void v3_dma_map_undo(struct v3_iommu *iommu,
+			    const struct vfio_iommu_type1v3_map_entry *entries,
+			    u32 nr, u32 last, u64 done, u64 total)
+{
+	struct v3_dma_unmap_ctx ctx;
+	unsigned long pfn;
+	u32 j;
+
+	v3_dma_ctx_init(&ctx, done);
+	for (j = 0; j <= last && j < nr && done; j++) {
+		u64 n = min_t(u64, entries[j].npages, done);
+
+		pfn = entries[j].iova >> PAGE_SHIFT;
+		v3_dma_unmap_range(iommu, &ctx, pfn, pfn + n - 1);
+		done -= n;
+	}
+	v3_dma_ctx_flush(iommu, &ctx);
+	v3_dma_ctx_free(&ctx);
+	v3_dma_account(iommu, -(long)total);
+}
+
+void v3_dma_map_revert(struct v3_iommu *iommu,
+		       const struct vfio_iommu_type1v3_map_entry *entries,
+		       u32 nr, u64 total)
+{
+	lockdep_assert_held(&iommu->lock);
+	v3_dma_map_undo(iommu, entries, nr, nr - 1, total, total);
+}
+
 int v3_dma_map(struct v3_iommu *iommu,
 	       const struct vfio_iommu_type1v3_map_entry *entries,
 	       u32 nr, u32 *failed, u64 *pages_done)
@@ -788,24 +821,10 @@ int v3_dma_map(struct v3_iommu *iommu,
 		ret = v3_dma_sync_map(iommu, first, last);
 
 	if (ret) {
-		struct v3_dma_unmap_ctx ctx;
-		unsigned long pfn;
-		u32 j;
-
 		/* a failed sync after the last entry blames no entry */
 		*failed = i < nr ? i : U32_MAX;
-		/* undo whole entries before i, then the head of entry i */
-		v3_dma_ctx_init(&ctx, done);
-		for (j = 0; j <= i && j < nr && done; j++) {
-			u64 n = min_t(u64, entries[j].npages, done);
-
-			pfn = entries[j].iova >> PAGE_SHIFT;
-			v3_dma_unmap_range(iommu, &ctx, pfn, pfn + n - 1);
-			done -= n;
-		}
-		v3_dma_ctx_flush(iommu, &ctx);
-		v3_dma_ctx_free(&ctx);
-		v3_dma_account(iommu, -(long)total);
+		/* whole entries before i, then the head of entry i */
+		v3_dma_map_undo(iommu, entries, nr, i, done, total);
 		return ret;
 	}
 

@@ -324,6 +324,8 @@ static long v3_main_map_batch(struct v3_iommu *iommu, union v3_main_args *a,
 			      void __user *uarg)
 {
 	struct vfio_iommu_type1v3_map_batch *b = &a->map_batch;
+	const size_t off_failed = offsetof(typeof(*b), failed_index);
+	const size_t off_done = offsetof(typeof(*b), pages_done);
 	struct vfio_iommu_type1v3_map_entry *entries;
 	u32 failed = U32_MAX;
 	u64 done = 0;
@@ -331,19 +333,30 @@ static long v3_main_map_batch(struct v3_iommu *iommu, union v3_main_args *a,
 
 	entries = v3_main_copy_entries(b->entries, b->nr_entries,
 				       sizeof(*entries));
-	if (IS_ERR(entries)) {
-		ret = PTR_ERR(entries);
-	} else {
-		mutex_lock(&iommu->lock);
-		ret = v3_dma_map(iommu, entries, b->nr_entries, &failed,
-				 &done);
-		mutex_unlock(&iommu->lock);
-		kvfree(entries);
+	if (IS_ERR(entries))
+		return v3_main_batch_out(uarg, off_failed, off_done, failed,
+					 done, PTR_ERR(entries));
+
+	mutex_lock(&iommu->lock);
+	ret = v3_dma_map(iommu, entries, b->nr_entries, &failed, &done);
+	if (!ret) {
+		/*
+		 * The answer is part of the batch: a caller that cannot be
+		 * told what was mapped gets nothing mapped. Written under the
+		 * lock, so no other call can touch the batch's pages before
+		 * they are taken back.
+		 */
+		ret = v3_main_batch_out(uarg, off_failed, off_done, failed,
+					done, 0);
+		if (ret)
+			v3_dma_map_revert(iommu, entries, b->nr_entries, done);
 	}
-	return v3_main_batch_out(uarg,
-				 offsetof(typeof(*b), failed_index),
-				 offsetof(typeof(*b), pages_done),
-				 failed, done, ret);
+	mutex_unlock(&iommu->lock);
+	kvfree(entries);
+	if (done)	/* answered above, or unanswerable */
+		return ret;
+	return v3_main_batch_out(uarg, off_failed, off_done, failed, done,
+				 ret);
 }
 
 static long v3_main_unmap_batch(struct v3_iommu *iommu, union v3_main_args *a,

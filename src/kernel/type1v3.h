@@ -223,6 +223,10 @@ static inline void v3_store_erase(struct v3_iommu *iommu, unsigned long pfn,
 int v3_dma_map(struct v3_iommu *iommu,
 	       const struct vfio_iommu_type1v3_map_entry *entries,
 	       u32 nr, u32 *failed, u64 *pages_done);
+/* Take back a whole batch v3_dma_map() mapped, still under iommu->lock. */
+void v3_dma_map_revert(struct v3_iommu *iommu,
+		       const struct vfio_iommu_type1v3_map_entry *entries,
+		       u32 nr, u64 total);
 /* @entry_done: NULL, or @nr zeroed slots for each entry's own count */
 int v3_dma_unmap(struct v3_iommu *iommu,
 		 const struct vfio_iommu_type1v3_unmap_entry *entries,

@@ -425,10 +425,39 @@ int t_conf_eexist(enum vt_mode mode)
 }
 
 /*
+ * A batch whose header the kernel can read but not write back to (a
+ * read-only page): it would map, but the caller could not learn so, so
+ * it fails with EFAULT and leaves nothing mapped, pinned or charged.
+ */
+static int map_unanswerable(struct conf *c,
+			    struct vfio_iommu_type1v3_map_entry *e, uint32_t n)
+{
+	struct vfio_iommu_type1v3_map_batch *b;
+	int ret;
+
+	b = mmap(NULL, VT_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b == MAP_FAILED)
+		return -1;
+	*b = (struct vfio_iommu_type1v3_map_batch){
+		.argsz = sizeof(*b), .nr_entries = n,
+		.failed_index = 0x5a5a5a5a, .entries = (uintptr_t)e,
+		.pages_done = 0x5a5a5a5a,
+	};
+	mprotect(b, VT_PAGE, PROT_READ);
+	ret = ioctl(c->ctx.container, VFIO_IOMMU_MAP_DMA_BATCH, b) ? -errno : 0;
+	munmap(b, VT_PAGE);
+	CHECK_ERR(ret, EFAULT, "a batch whose answer cannot be written");
+	conf_expect(c, 0, "after the unanswerable batch");
+	return 0;
+}
+
+/*
  * Batch of 8 entries of 1, 4 or 7 pages; entry k fails in turn, by an
  * already-mapped last page (EEXIST), by a vaddr running into a hole
  * (EFAULT, found while pinning after entries 0..k-1 are mapped) and by an
- * unaligned IOVA (EINVAL, found by validation).
+ * unaligned IOVA (EINVAL, found by validation); then the whole batch with
+ * an answer that cannot be written back (EFAULT, taken back whole).
  */
 int t_conf_rollback(enum vt_mode mode)
 {
@@ -466,6 +495,7 @@ int t_conf_rollback(enum vt_mode mode)
 		MAP_FAILS(&c, e, 8, EINVAL, (uint32_t)k, 0, what);
 		e[k] = saved;
 	}
+	RUN(map_unanswerable(&c, e, 8));
 	MAP_OK(&c, e, 8, total, "the whole batch");
 	u = ue(X, 16 * 8);
 	UNMAP_OK(&c, &u, 1, total, 0, "unmap the batch");
