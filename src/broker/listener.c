@@ -39,6 +39,51 @@ struct listener {
 	struct event *ev;
 };
 
+/*
+ * May @path be removed to bind a new socket there? Only a socket nobody
+ * listens on: a stale one an earlier broker left behind (the sandboxed
+ * broker cannot remove its sockets at exit). Any other file is someone
+ * else's, and a live socket is another broker's: both are refused.
+ */
+static int listener_path_free(const char *path,
+			      const struct sockaddr_un *sa, int type)
+{
+	struct stat st;
+	int fd, err;
+
+	if (lstat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;
+		err = errno;
+		log_err("%s: %s", path, strerror(err));
+		return -err;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("%s exists and is not a socket; not replacing it", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		log_err("socket: %s", strerror(err));
+		return -err;
+	}
+	err = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? errno : 0;
+	close(fd);
+	if (err == ECONNREFUSED) {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			err = errno;
+			log_err("unlink %s: %s", path, strerror(err));
+			return -err;
+		}
+		return 0;
+	}
+	/* accepted, backlog full (EAGAIN), or a socket of another type */
+	log_err("%s: another process listens there (%s); not replacing it",
+		path, err ? strerror(err) : "it accepted a connection");
+	return -EADDRINUSE;
+}
+
 int listener_bind_unix(const char *path, int type, unsigned int mode)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -55,12 +100,9 @@ int listener_bind_unix(const char *path, int type, unsigned int mode)
 		log_err("socket: %s", strerror(err));
 		return -err;
 	}
-	/* A stale socket from an earlier run would make bind fail. */
-	if (unlink(path) < 0 && errno != ENOENT) {
-		err = errno;
-		log_err("unlink %s: %s", path, strerror(err));
+	err = -listener_path_free(path, &sa, type);
+	if (err)
 		goto fail;
-	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = errno;
 		log_err("bind %s: %s", path, strerror(err));

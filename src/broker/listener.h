@@ -13,7 +13,11 @@
 int listener_open(struct broker *b, const char *path);
 void listener_close(struct broker *b);
 
-/* Shared with control.c: bind a fresh AF_UNIX socket of @type at @path. */
+/*
+ * Shared with control.c: bind a fresh AF_UNIX socket of @type at @path,
+ * replacing only a stale socket there (-EEXIST for any other file,
+ * -EADDRINUSE when something listens on it).
+ */
 int listener_bind_unix(const char *path, int type, unsigned int mode);
 
 /* Shared accept error handling: logs, and backs off when out of fds. */
