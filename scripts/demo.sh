@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The main job (README): build, then start the broker with several sandboxed
 # device processes running mixed workloads (virtio-iommu streaming and
-# coIOMMU pin-on-demand). The broker uses the best backend it finds and the
-# sim backend where there is no VFIO; it prints progress every second and a
-# summary when the last devproc has finished.
+# coIOMMU pin-on-demand). Every device of examples/demo.conf is a sim
+# device, so `backend = auto` picks the sim backend on any machine; a
+# config naming VFIO groups gets the best kernel backend there is. The
+# broker prints progress every second and a summary when the last devproc
+# has finished; `vfio-brokerctl -s /tmp/demo.ctl stats` reads it meanwhile.
 #
 #   demo.sh [CONFIG]   default: examples/demo.conf
 set -eu

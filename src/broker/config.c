@@ -63,13 +63,22 @@ int config_parse_size(const char *s, uint64_t *out)
 {
 	unsigned long long v;
 	unsigned int shift = 0;
+	const char *digits = s;
+	int base = 10;
 	char *end;
 
-	if (!*s || *s == '-' || isspace((unsigned char)*s))
+	/* no sign, no space; and no octal: "010" is ten, as it reads */
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = s + 2;
+		base = 16;
+	}
+	if (!isxdigit((unsigned char)*digits))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
+	v = strtoull(digits, &end, base);
+	if (errno || end == digits)
 		return -EINVAL;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;

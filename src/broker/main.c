@@ -68,6 +68,9 @@ static void main_usage(FILE *f)
 	      "      --summary-json FILE also write the exit summary as JSON\n"
 	      "      --syslog            log to syslog instead of stderr\n"
 	      "      --no-sandbox        DEBUGGING ONLY: keep capabilities, no seccomp\n"
+	      "      --selftest-forbidden-ioctl\n"
+	      "                          test hook: issue a forbidden ioctl after sandbox\n"
+	      "                          entry (a working filter ends the broker: SIGSYS)\n"
 	      "  -v, --verbose           debug logging\n"
 	      "  -h, --help              this text\n", f);
 }

@@ -11,6 +11,7 @@
  *      devproc never holds it outside the sandbox, and never a container
  *      or group fd at all.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -105,19 +106,25 @@ static void devproc_usage(FILE *f)
 "  --help               this text\n"
 "\n"
 "Prints one line 'vfio-devproc: device D workload W: requests R maps M\n"
-"unmaps U pages_mapped P errors E result X' where X is OK or FAIL, and\n"
-"exits 0 or 1 accordingly.\n",
+"unmaps U pages_mapped P pages_unmapped Q seconds S pages_per_s V\n"
+"errors E result X' where X is OK or FAIL, and exits 0 or 1 accordingly.\n",
 		sandbox_policy_dir());
 }
 
 static uint64_t devproc_num(const char *opt, const char *s, uint64_t max)
 {
+	/* decimal, or hex after 0x; a leading 0 is not octal */
+	int base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
+	const char *digits = base == 16 ? s + 2 : s;
 	unsigned long long v;
 	char *end;
 
+	if (!isxdigit((unsigned char)*digits) ||
+	    (base == 10 && !isdigit((unsigned char)*digits)))
+		fatal("%s: bad number '%s'", opt, s);
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || !*s || *end || *s == '-' || v > max)
+	v = strtoull(digits, &end, base);
+	if (errno || *end || v > max)
 		fatal("%s: bad number '%s'", opt, s);
 	return v;
 }

@@ -44,6 +44,9 @@ foreach(bad "--workload;virtio-iommu"
             "--socket-fd;5;--workload;coiommu;--trace;/x"
             "--socket-fd;1;--workload;coiommu"
             "--socket-fd;5;--workload;coiommu;--pages;-1"
+            "--socket-fd;5;--workload;coiommu;--pages;+1"
+            "--socket-fd;5;--workload;coiommu;--pages;0x"
+            "--socket-fd;5;--workload;coiommu;--pipeline;65537"
             "--socket-fd;5;--workload;coiommu;extra"
             "--socket-fd;5;--workload;replay;--trace;/x;--keep-mapped")
   string(MD5 h "${bad}")

@@ -173,6 +173,19 @@ START_TEST(sizes)
 	ck_assert_int_eq(config_parse_size("0x", &v), -EINVAL);
 	ck_assert_int_eq(config_parse_size("16777216T", &v), -ERANGE);
 	ck_assert_int_eq(config_parse_size("18446744073709551616", &v), -EINVAL);
+	/* a leading 0 is decimal, not octal; only 0x changes the base */
+	ck_assert_int_eq(config_parse_size("010", &v), 0);
+	ck_assert_uint_eq(v, 10);
+	ck_assert_int_eq(config_parse_size("08", &v), 0);
+	ck_assert_uint_eq(v, 8);
+	ck_assert_int_eq(config_parse_size("0X10", &v), 0);
+	ck_assert_uint_eq(v, 16);
+	/* no sign or space, also not behind the 0x */
+	ck_assert_int_eq(config_parse_size("+1", &v), -EINVAL);
+	ck_assert_int_eq(config_parse_size(" 1", &v), -EINVAL);
+	ck_assert_int_eq(config_parse_size("0x-1", &v), -EINVAL);
+	ck_assert_int_eq(config_parse_size("0x+1", &v), -EINVAL);
+	ck_assert_int_eq(config_parse_size("0x 1", &v), -EINVAL);
 }
 END_TEST
 
