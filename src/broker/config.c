@@ -74,7 +74,9 @@ int config_parse_size(const char *s, uint64_t *out)
 		digits = s + 2;
 		base = 16;
 	}
-	if (!isxdigit((unsigned char)*digits))
+	/* strtoull would take a second 0x too */
+	if (!isxdigit((unsigned char)*digits) ||
+	    (base == 16 && digits[0] == '0' && (digits[1] | 0x20) == 'x'))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(digits, &end, base);

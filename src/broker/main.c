@@ -203,6 +203,17 @@ static void main_config_override(struct config *cfg, const struct main_opts *o)
 		snprintf(cfg->backend, sizeof(cfg->backend), "%s", o->backend);
 }
 
+/* libevent's own warnings go through the log, which never waits either. */
+static void main_libevent_log(int severity, const char *msg)
+{
+	enum log_level l = severity >= EVENT_LOG_ERR ? LOG_LVL_ERR :
+			   severity >= EVENT_LOG_WARN ? LOG_LVL_WARN :
+			   severity >= EVENT_LOG_MSG ? LOG_LVL_INFO :
+			   LOG_LVL_DEBUG;
+
+	log_msg(l, "libevent", "%s", msg);
+}
+
 /* True when every device is a sim device (no IOMMU group to open). */
 static bool main_sim_devices(const struct config *cfg)
 {
@@ -227,7 +238,11 @@ int main(int argc, char **argv)
 		fatal("--syslog: cannot connect to %s: %s", LOG_SYSLOG_PATH,
 		      strerror(-ret));
 	/* a stalled log reader must not stall every client with it */
-	log_never_block();
+	ret = log_never_block();
+	if (ret)
+		log_warn("stderr is a pipe that cannot be opened again without blocking (%s): a reader that stops can stall the broker; use --syslog or a file",
+			 strerror(-ret));
+	event_set_log_callback(main_libevent_log);
 	/* Replies to a vanished client must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -253,9 +253,11 @@ void stats_progress(struct broker *b)
 	stats_total(b, &t);
 	pages = t.pages_mapped + t.pages_unmapped;
 	dt = (double)(now - (b->prog_ns ? b->prog_ns : b->start_ns)) / 1e9;
-	fprintf(stderr, "progress: %u client(s), %" PRIu64 " mapped, %" PRIu64
-		" unmapped, %.0f pages/s, %" PRIu64 " mapped now, %" PRIu64
-		" error(s)\n", b->n_peers, t.pages_mapped, t.pages_unmapped,
+	/* a log line: it must never wait for a stalled reader either */
+	log_msg(LOG_LVL_INFO, "progress", "%u client(s), %" PRIu64
+		" mapped, %" PRIu64 " unmapped, %.0f pages/s, %" PRIu64
+		" mapped now, %" PRIu64 " error(s)", b->n_peers,
+		t.pages_mapped, t.pages_unmapped,
 		dt > 0 ? (double)(pages - b->prog_pages) / dt : 0.0,
 		b->mapped_now, t.errors);
 	b->prog_ns = now;

@@ -70,8 +70,10 @@ static int transport_ring_unidle(int fd, struct vb_ring *r, uint16_t version,
 	if (!vb_ring_clear_idle(r))
 		return 0;
 	wake = transport_ring_read_wake(fd, version, wake_ms);
+	/* a WAKE owed and not come in time: the broker missed its limit,
+	 * and one arriving later could not be told from a stray one */
 	if (wake == -EAGAIN)
-		wake = -ETIMEDOUT;
+		return -ETIMEDOUT;
 	return wake && !vb_ring_readable(r) ? wake : 1;
 }
 

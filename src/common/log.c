@@ -58,27 +58,29 @@ int log_to_syslog(const char *path)
 	return 0;
 }
 
-void log_never_block(void)
+int log_never_block(void)
 {
 	struct stat st;
 	int fd;
 
 	if (log_state.fd != STDERR_FILENO || fstat(STDERR_FILENO, &st))
-		return;
+		return 0;
 	if (S_ISSOCK(st.st_mode)) {
 		log_state.send = true;
-		return;
+		return 0;
 	}
 	if (!S_ISFIFO(st.st_mode))
-		return;
+		return 0;
 	/*
 	 * O_NONBLOCK on fd 2 itself would change the open file that a shell
 	 * or a supervisor shares with us; opening the pipe again through
 	 * /proc gives this process a non-blocking file of its own.
 	 */
 	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0)
-		log_state.fd = fd;
+	if (fd < 0)
+		return -errno;
+	log_state.fd = fd;
+	return 0;
 }
 
 void log_set_level(enum log_level level)

@@ -24,8 +24,10 @@ int log_to_syslog(const char *path);
  * For a server that must not stall behind its log reader: a line that
  * stderr (a pipe or a socket) cannot take at once is dropped, and the
  * next line that goes out says how many were. Syslog never waits.
+ * -errno when stderr is a pipe that cannot be opened again (no /proc, or
+ * another user's pipe): it then stays blocking.
  */
-void log_never_block(void);
+int log_never_block(void);
 void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *func, const char *fmt, ...)

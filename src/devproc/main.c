@@ -120,7 +120,8 @@ static uint64_t devproc_num(const char *opt, const char *s, uint64_t max)
 	char *end;
 
 	if (!isxdigit((unsigned char)*digits) ||
-	    (base == 10 && !isdigit((unsigned char)*digits)))
+	    (base == 10 && !isdigit((unsigned char)*digits)) ||
+	    (base == 16 && digits[0] == '0' && (digits[1] | 0x20) == 'x'))
 		fatal("%s: bad number '%s'", opt, s);
 	errno = 0;
 	v = strtoull(digits, &end, base);

@@ -46,6 +46,7 @@ foreach(bad "--workload;virtio-iommu"
             "--socket-fd;5;--workload;coiommu;--pages;-1"
             "--socket-fd;5;--workload;coiommu;--pages;+1"
             "--socket-fd;5;--workload;coiommu;--pages;0x"
+            "--socket-fd;5;--workload;coiommu;--pages;0x0x10"
             "--socket-fd;5;--workload;coiommu;--pipeline;65537"
             "--socket-fd;5;--workload;coiommu;extra"
             "--socket-fd;5;--workload;replay;--trace;/x;--keep-mapped")

@@ -186,6 +186,8 @@ START_TEST(sizes)
 	ck_assert_int_eq(config_parse_size("0x-1", &v), -EINVAL);
 	ck_assert_int_eq(config_parse_size("0x+1", &v), -EINVAL);
 	ck_assert_int_eq(config_parse_size("0x 1", &v), -EINVAL);
+	ck_assert_int_eq(config_parse_size("0x0x10", &v), -EINVAL);
+	ck_assert_int_eq(config_parse_size("0X0x1", &v), -EINVAL);
 }
 END_TEST
 
