@@ -323,6 +323,30 @@ static void send_kick(struct conn *c)
 		send_raw(c->fd, buf, (size_t)n);
 }
 
+/*
+ * @n KICKs in one sendmmsg(), so they sit in the broker's socket together
+ * and one read takes them all: with separate sends, a loaded host could
+ * let the broker read, sleep (announcing it) and read again in between,
+ * and each of those sleeps would rightly allow one more KICK.
+ */
+static void send_kicks(struct conn *c, unsigned int n)
+{
+	struct mmsghdr m[8];
+	struct iovec iov;
+	ssize_t len = vb_encode_simple(buf, sizeof(buf), c->version,
+				       VB_MSG_KICK, 0);
+
+	if (len <= 0 || n > 8)
+		return;
+	iov = (struct iovec){ .iov_base = buf, .iov_len = (size_t)len };
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov,
+						      .msg_iovlen = 1 } };
+	if (sendmmsg(c->fd, m, n, MSG_NOSIGNAL) != (int)n)
+		fprintf(stderr, "vb-hostile: sendmmsg of %u KICKs: %s\n", n,
+			strerror(errno));
+}
+
 /* As the library does: a KICK only when the broker said it sleeps. */
 static void ring_kick(struct conn *c)
 {
@@ -418,8 +442,9 @@ static int run_ring_attack(struct conn *c, const char *a)
 		/*
 		 * Stay quiet, never taking the broker's idle word, while
 		 * other connections make it sleep and wake many times; then
-		 * KICK a few times: at most one KICK may pass (the broker may
-		 * be asleep with the word set), the next must cut us off.
+		 * KICK 8 times at once: at most one KICK may pass (the broker
+		 * may be asleep with the word set), the next must cut us off.
+		 * With the 20 sleeps banked, all 8 would pass.
 		 */
 		for (int i = 0; i < 20; i++) {
 			int fd = conn_open(c->path);
@@ -431,8 +456,7 @@ static int run_ring_attack(struct conn *c, const char *a)
 			recv_msg(fd, &nfds, 5000);
 			close(fd);
 		}
-		for (int i = 0; i < 3; i++)
-			send_kick(c);
+		send_kicks(c, 8);
 		return ring_map(c, 2);
 	}
 	if (!strcmp(a, "ring-kick-in-ring")) {
