@@ -8,8 +8,12 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -84,10 +88,43 @@ static int listener_path_free(const char *path,
 	return -EADDRINUSE;
 }
 
+/*
+ * Held from the check of @path until the new socket listens there: two
+ * brokers started together on one stale path would otherwise both find it
+ * stale, and the second would replace the first's new socket. The lock
+ * file (PATH.lock) stays; the lock itself goes with the process.
+ */
+static int listener_lock(const char *path)
+{
+	char lock[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock))
+		return -ENAMETOOLONG;
+	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = errno;
+		log_err("%s: %s", lock, strerror(err));
+		return -err;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = errno;
+		close(fd);
+		if (err == EWOULDBLOCK) {
+			log_err("%s: another process is binding a socket there now (%s is locked)",
+				path, lock);
+			return -EADDRINUSE;
+		}
+		log_err("flock %s: %s", lock, strerror(err));
+		return -err;
+	}
+	return fd;
+}
+
 int listener_bind_unix(const char *path, int type, unsigned int mode)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
+	int fd, err, lock = -1;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		log_err("socket path too long: %s", path);
@@ -99,6 +136,11 @@ int listener_bind_unix(const char *path, int type, unsigned int mode)
 		err = errno;
 		log_err("socket: %s", strerror(err));
 		return -err;
+	}
+	lock = listener_lock(path);
+	if (lock < 0) {
+		err = -lock;
+		goto fail;
 	}
 	err = -listener_path_free(path, &sa, type);
 	if (err)
@@ -118,8 +160,11 @@ int listener_bind_unix(const char *path, int type, unsigned int mode)
 		log_err("listen %s: %s", path, strerror(err));
 		goto fail;
 	}
+	close(lock);	/* listening: the check now sees a live socket */
 	return fd;
 fail:
+	if (lock >= 0)
+		close(lock);
 	close(fd);
 	return -err;
 }

@@ -3,7 +3,8 @@
 # The broker binds its sockets only where nothing else is: a file that is
 # not a socket is never removed, a socket another broker listens on is not
 # taken over (the first keeps serving), and only a stale socket, left by a
-# broker that is gone, is replaced.
+# broker that is gone, is replaced. Between its check and its listen a
+# broker holds PATH.lock, so two starting at once cannot both replace.
 . "$(dirname "$0")/lib.sh"
 
 conf() { # SOCKET CONTROL
@@ -56,4 +57,19 @@ start_broker "$T/a.conf"
 	--iterations 20 >"$T/d2.out" 2>&1
 check "a new broker replaces the stale sockets and serves" \
 	grep -q 'result OK' "$T/d2.out"
+
+# 4: another broker is between its check and its listen (it holds the
+# path's lock): this one must not check and replace meanwhile
+conf "$T/race.sock" "$T/race.ctl" >"$T/r.conf"
+flock -n "$T/race.sock.lock" sleep 30 &
+holder=$!
+BG_PIDS+=("$holder")
+sleep 0.3
+timeout 20 "$VB_BROKER" -c "$T/r.conf" >/dev/null 2>"$T/b5.log"
+rc=$?
+check "a path locked by another broker's bind: start-up fails (status $rc)" \
+	test "$rc" -ne 0 -a "$rc" -ne 124
+check "... saying so" grep -q 'another process is binding a socket there now' \
+	"$T/b5.log"
+kill "$holder"
 finish
