@@ -152,42 +152,49 @@ END_TEST
 
 START_TEST(sizes)
 {
-	uint64_t v;
+	static const struct {
+		const char *in;
+		int rc;
+		uint64_t v;
+	} cases[] = {
+		{ "4096", 0, 4096 },
+		{ "0x1000", 0, 4096 },
+		{ "4k", 0, 4096 },
+		{ "2G", 0, 2ull << 30 },
+		{ "1T", 0, 1ull << 40 },
+		{ "0xffffffffffffffff", 0, UINT64_MAX },
+		{ "", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },
+		{ "12Q", -EINVAL, 0 },
+		{ "4KB", -EINVAL, 0 },
+		{ "0x", -EINVAL, 0 },
+		{ "16777216T", -ERANGE, 0 },
+		{ "18446744073709551616", -EINVAL, 0 },
+		/* a leading 0 is decimal, not octal; only 0x changes the base */
+		{ "010", 0, 10 },
+		{ "08", 0, 8 },
+		{ "0X10", 0, 16 },
+		/* no sign or space, also not behind the 0x, and one 0x only */
+		{ "+1", -EINVAL, 0 },
+		{ " 1", -EINVAL, 0 },
+		{ "0x-1", -EINVAL, 0 },
+		{ "0x+1", -EINVAL, 0 },
+		{ "0x 1", -EINVAL, 0 },
+		{ "0x0x10", -EINVAL, 0 },
+		{ "0X0x1", -EINVAL, 0 },
+	};
 
-	ck_assert_int_eq(config_parse_size("4096", &v), 0);
-	ck_assert_uint_eq(v, 4096);
-	ck_assert_int_eq(config_parse_size("0x1000", &v), 0);
-	ck_assert_uint_eq(v, 4096);
-	ck_assert_int_eq(config_parse_size("4k", &v), 0);
-	ck_assert_uint_eq(v, 4096);
-	ck_assert_int_eq(config_parse_size("2G", &v), 0);
-	ck_assert_uint_eq(v, 2ull << 30);
-	ck_assert_int_eq(config_parse_size("1T", &v), 0);
-	ck_assert_uint_eq(v, 1ull << 40);
-	ck_assert_int_eq(config_parse_size("0xffffffffffffffff", &v), 0);
-	ck_assert_uint_eq(v, UINT64_MAX);
-	ck_assert_int_eq(config_parse_size("", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("-1", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("12Q", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("4KB", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("0x", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("16777216T", &v), -ERANGE);
-	ck_assert_int_eq(config_parse_size("18446744073709551616", &v), -EINVAL);
-	/* a leading 0 is decimal, not octal; only 0x changes the base */
-	ck_assert_int_eq(config_parse_size("010", &v), 0);
-	ck_assert_uint_eq(v, 10);
-	ck_assert_int_eq(config_parse_size("08", &v), 0);
-	ck_assert_uint_eq(v, 8);
-	ck_assert_int_eq(config_parse_size("0X10", &v), 0);
-	ck_assert_uint_eq(v, 16);
-	/* no sign or space, also not behind the 0x */
-	ck_assert_int_eq(config_parse_size("+1", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size(" 1", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("0x-1", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("0x+1", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("0x 1", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("0x0x10", &v), -EINVAL);
-	ck_assert_int_eq(config_parse_size("0X0x1", &v), -EINVAL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 0;
+		int rc = config_parse_size(cases[i].in, &v);
+
+		ck_assert_msg(rc == cases[i].rc, "'%s': rc %d, want %d",
+			      cases[i].in, rc, cases[i].rc);
+		if (!rc)
+			ck_assert_msg(v == cases[i].v, "'%s': %llu, want %llu",
+				      cases[i].in, (unsigned long long)v,
+				      (unsigned long long)cases[i].v);
+	}
 }
 END_TEST
 
