@@ -94,7 +94,7 @@ bool log_enabled(enum log_level level)
 }
 
 /* One call per line, so lines of concurrent writers do not mix. */
-static bool log_out(const char *buf, size_t len)
+static void log_out(const char *buf, size_t len)
 {
 	ssize_t n;
 
@@ -104,11 +104,10 @@ static bool log_out(const char *buf, size_t len)
 		n = write(log_state.fd, buf, len);
 	if (n < 0) {
 		log_state.lost++;
-		return false;
+		return;
 	}
 	/* only a stream socket takes part of a line; end it with the next */
 	log_state.cut = (size_t)n < len;
-	return true;
 }
 
 static void log_line(enum log_level level, const char *func, const char *msg)
