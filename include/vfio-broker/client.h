@@ -61,6 +61,18 @@ int vb_client_connect(const char *path, uint32_t device_id,
 /* Handshake over an already connected SOCK_SEQPACKET socket; the handle
  * takes ownership of @fd, also on failure. */
 int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out);
+/*
+ * The same with VB_CLIENT_* @flags (since 1.1, VFIOBROKER_1.1); -EINVAL for
+ * an unknown flag (open_fd still takes @fd). VB_CLIENT_NO_RING: do not ask
+ * for a shared ring, for a broker from before it (which drops a client that
+ * asks), without touching the environment (VB_CLIENT_RING=0, which still
+ * turns the ring off for every handle).
+ */
+#define VB_CLIENT_NO_RING	(1u << 0)
+int vb_client_connect_flags(const char *path, uint32_t device_id,
+			    uint32_t flags, struct vb_client **out);
+int vb_client_open_fd_flags(int fd, uint32_t device_id, uint32_t flags,
+			    struct vb_client **out);
 /* Completes what is outstanding with -ECANCELED, then frees the handle.
  * Allowed in a callback: the handle goes when the call that ran it returns. */
 void vb_client_close(struct vb_client *c);

@@ -537,22 +537,27 @@ static int client_map_ring(struct vb_client *c, int fd)
 	return 0;
 }
 
-/* VB_CLIENT_RING=0 in the environment: talk to a broker from before the
- * ring, which drops a client that asks for one. */
-static uint32_t client_hello_flags(void)
+/*
+ * VB_CLIENT_NO_RING, or VB_CLIENT_RING=0 in the environment: talk to a
+ * broker from before the ring, which drops a client that asks for one.
+ */
+static uint32_t client_hello_flags(uint32_t flags)
 {
 	const char *v = getenv("VB_CLIENT_RING");
 
-	return v && !strcmp(v, "0") ? 0 : VB_HELLO_F_RING;
+	if ((flags & VB_CLIENT_NO_RING) || (v && !strcmp(v, "0")))
+		return 0;
+	return VB_HELLO_F_RING;
 }
 
-static int client_handshake(struct vb_client *c, uint32_t device_id)
+static int client_handshake(struct vb_client *c, uint32_t device_id,
+			    uint32_t flags)
 {
 	struct vb_hello h = {
 		.min_version = VB_PROTO_VERSION_MIN,
 		.max_version = VB_PROTO_VERSION_MAX,
 		.device_id = device_id,
-		.flags = client_hello_flags(),
+		.flags = client_hello_flags(flags),
 	};
 	int fds[VB_MAX_WELCOME_FDS];
 	struct vb_welcome w;
@@ -620,12 +625,17 @@ static int client_handshake(struct vb_client *c, uint32_t device_id)
 	return rc;
 }
 
-int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
+int vb_client_open_fd_flags(int fd, uint32_t device_id, uint32_t flags,
+			    struct vb_client **out)
 {
 	struct vb_client *c;
 	int rc;
 
 	*out = NULL;
+	if (flags & ~VB_CLIENT_NO_RING) {
+		close(fd);
+		return -EINVAL;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -637,7 +647,7 @@ int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
 	for (unsigned int i = 0; i < VB_MAX_RAM_REGIONS; i++)
 		c->info.ram_fd[i] = -1;
 	c->info.device_fd = -1;
-	rc = client_handshake(c, device_id);
+	rc = client_handshake(c, device_id, flags);
 	if (rc) {
 		vb_client_close(c);
 		return rc;
@@ -646,13 +656,20 @@ int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
 	return 0;
 }
 
-int vb_client_connect(const char *path, uint32_t device_id,
-		      struct vb_client **out)
+int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
+{
+	return vb_client_open_fd_flags(fd, device_id, 0, out);
+}
+
+int vb_client_connect_flags(const char *path, uint32_t device_id,
+			    uint32_t flags, struct vb_client **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
 	*out = NULL;
+	if (flags & ~VB_CLIENT_NO_RING)
+		return -EINVAL;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
@@ -665,7 +682,13 @@ int vb_client_connect(const char *path, uint32_t device_id,
 		close(fd);
 		return err;
 	}
-	return vb_client_open_fd(fd, device_id, out);
+	return vb_client_open_fd_flags(fd, device_id, flags, out);
+}
+
+int vb_client_connect(const char *path, uint32_t device_id,
+		      struct vb_client **out)
+{
+	return vb_client_connect_flags(path, device_id, 0, out);
 }
 
 static void client_free(struct vb_client *c)

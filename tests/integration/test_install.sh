@@ -62,6 +62,7 @@ check "1.0's functions keep VFIOBROKER_1, 1.1's come in VFIOBROKER_1.1" \
 	bash -c "objdump -T '$libdir'/libvfiobroker.so.1 >'$T/syms' &&
 		grep -q 'VFIOBROKER_1 *vb_client_map\$' '$T/syms' &&
 		grep -q 'VFIOBROKER_1.1 *vb_client_set_timeout\$' '$T/syms' &&
+		grep -q 'VFIOBROKER_1.1 *vb_client_open_fd_flags\$' '$T/syms' &&
 		! grep -q ' vb_[a-z_]*\$' <(grep -v ' vb_client_' '$T/syms')"
 check "the installed library's soname is libvfiobroker.so.1" \
 	bash -c "objdump -p '$libdir'/libvfiobroker.so.1 | grep -q 'SONAME *libvfiobroker.so.1'"

@@ -748,6 +748,39 @@ START_TEST(ring_opt_out)
 	vb_client_close(c);
 	close(bfd);
 	unsetenv("VB_CLIENT_RING");
+
+	/* the same without the environment, by flag */
+	pair(&cfd, &bfd);
+	fake_welcome(bfd, 1, 1, 4, 16);
+	ck_assert_int_eq(vb_client_open_fd_flags(cfd, DEV, VB_CLIENT_NO_RING,
+						 &c), 0);
+	m = fake_read(bfd, 0);
+	ck_assert_int_eq(vb_msg_hello(&m, &h), 0);
+	ck_assert_uint_eq(h.flags, 0);
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
+/* An unknown flag is refused before anything is sent; open takes the fd. */
+START_TEST(unknown_open_flag)
+{
+	struct vb_client *c = (struct vb_client *)1;
+	int cfd, bfd, before;
+
+	pair(&cfd, &bfd);
+	before = count_fds();
+	ck_assert_int_eq(vb_client_open_fd_flags(cfd, DEV, 1u << 7, &c),
+			 -EINVAL);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(count_fds(), before - 1);	/* cfd closed */
+	/* the peer sees the hangup and no HELLO before it */
+	ck_assert_int_eq(recv(bfd, buf, sizeof(buf), MSG_DONTWAIT), 0);
+	close(bfd);
+	c = (struct vb_client *)1;
+	ck_assert_int_eq(vb_client_connect_flags("/nonexistent/vb.sock", DEV,
+						 1u << 7, &c), -EINVAL);
+	ck_assert_ptr_null(c);
 }
 END_TEST
 
@@ -1366,6 +1399,7 @@ int main(void)
 	tcase_add_test(tc, ring_calls);
 	tcase_add_test(tc, ring_too_small);
 	tcase_add_test(tc, ring_opt_out);
+	tcase_add_test(tc, unknown_open_flag);
 	tcase_add_test(tc, ring_kick);
 	tcase_add_test(tc, ring_event_loop);
 	tcase_add_test(tc, ring_hangup_and_garbage);
