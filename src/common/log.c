@@ -23,7 +23,9 @@ static struct {
 	bool syslog;		/* fd is syslog's: its line format */
 	bool cut;		/* the last line went out in part */
 	uint64_t lost;		/* lines not written since the last report */
-} log_state = { "vfio-broker", LOG_LVL_INFO, STDERR_FILENO };
+} log_state = {
+	.ident = "vfio-broker", .level = LOG_LVL_INFO, .fd = STDERR_FILENO,
+};
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 static const int log_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
