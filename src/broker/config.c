@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/parse.h"
 
 enum config_section { SEC_NONE, SEC_BROKER, SEC_RAM, SEC_DEVICE };
 
@@ -61,26 +62,11 @@ static char *config_trim(char *s)
 
 int config_parse_size(const char *s, uint64_t *out)
 {
-	unsigned long long v;
 	unsigned int shift = 0;
-	const char *digits = s;
-	int base = 10;
+	uint64_t v;
 	char *end;
 
-	/* no sign, no space; and no octal: "010" is ten, as it reads */
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		digits = s + 2;
-		base = 16;
-	}
-	/* strtoull would take a second 0x too */
-	if (!isxdigit((unsigned char)*digits) ||
-	    (base == 16 && digits[0] == '0' && (digits[1] | 0x20) == 'x'))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(digits, &end, base);
-	if (errno || end == digits)
+	if (vb_parse_u64(s, &end, &v))
 		return -EINVAL;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;
@@ -93,7 +79,7 @@ int config_parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	if (shift && v > (UINT64_MAX >> shift))
 		return -ERANGE;
-	*out = (uint64_t)v << shift;
+	*out = v << shift;
 	return 0;
 }
 

@@ -11,7 +11,6 @@
  *      devproc never holds it outside the sandbox, and never a container
  *      or group fd at all.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -29,6 +28,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "devproc/devproc.h"
 #include "devproc/replay_trace.h"
 #include "sandbox/filter.h"
@@ -113,19 +113,10 @@ static void devproc_usage(FILE *f)
 
 static uint64_t devproc_num(const char *opt, const char *s, uint64_t max)
 {
-	/* decimal, or hex after 0x; a leading 0 is not octal */
-	int base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
-	const char *digits = base == 16 ? s + 2 : s;
-	unsigned long long v;
+	uint64_t v;
 	char *end;
 
-	if (!isxdigit((unsigned char)*digits) ||
-	    (base == 10 && !isdigit((unsigned char)*digits)) ||
-	    (base == 16 && digits[0] == '0' && (digits[1] | 0x20) == 'x'))
-		fatal("%s: bad number '%s'", opt, s);
-	errno = 0;
-	v = strtoull(digits, &end, base);
-	if (errno || *end || v > max)
+	if (vb_parse_u64(s, &end, &v) || *end || v > max)
 		fatal("%s: bad number '%s'", opt, s);
 	return v;
 }
