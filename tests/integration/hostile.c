@@ -314,15 +314,6 @@ static struct vb_ring_hdr *ring_hdr(const struct conn *c)
 	return (struct vb_ring_hdr *)c->ring.base;
 }
 
-static void send_kick(struct conn *c)
-{
-	ssize_t n = vb_encode_simple(buf, sizeof(buf), c->version,
-				     VB_MSG_KICK, 0);
-
-	if (n > 0)
-		send_raw(c->fd, buf, (size_t)n);
-}
-
 /*
  * @n KICKs in one sendmmsg(), so they sit in the broker's socket together
  * and one read takes them all: with separate sends, a loaded host could
@@ -351,7 +342,7 @@ static void send_kicks(struct conn *c, unsigned int n)
 static void ring_kick(struct conn *c)
 {
 	if (vb_ring_take_peer_idle(&c->ring))
-		send_kick(c);
+		send_kicks(c, 1);
 }
 
 /* The answer to a ring request: its status, or OUTCOME_DISCONNECT. */
@@ -435,7 +426,7 @@ static int run_ring_attack(struct conn *c, const char *a)
 		/* KICKs the broker never asked for: they would keep its socket
 		 * readable, and its loop busy, for ever */
 		for (int i = 0; i < 256; i++)
-			send_kick(c);
+			send_kicks(c, 1);
 		return ring_map(c, 2);
 	}
 	if (!strcmp(a, "ring-kick-banked")) {

@@ -64,7 +64,10 @@ conf "$T/race.sock" "$T/race.ctl" >"$T/r.conf"
 flock -n "$T/race.sock.lock" sleep 30 &
 holder=$!
 BG_PIDS+=("$holder")
-sleep 0.3
+for _ in $(seq 100); do	# until the holder has the lock
+	flock -n "$T/race.sock.lock" true || break
+	sleep 0.05
+done
 timeout 20 "$VB_BROKER" -c "$T/r.conf" >/dev/null 2>"$T/b5.log"
 rc=$?
 check "a path locked by another broker's bind: start-up fails (status $rc)" \
