@@ -13,6 +13,7 @@
  * by a failed allocation.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,26 +88,39 @@ static size_t backend_runs_chunk_for(const struct backend_runs *rs,
 	return lo ? lo - 1 : 0;
 }
 
+/*
+ * The first run of @ch whose last address (@by_last) or first address is
+ * at or above @iova; ch->n if none is.
+ */
+static size_t backend_runs_search(const struct backend_runs_chunk *ch,
+				  uint64_t iova, bool by_last)
+{
+	size_t lo = 0, hi = ch->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t key = by_last ? backend_runs_last(&ch->r[mid]) :
+					 ch->r[mid].iova;
+
+		if (key < iova)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int backend_runs_find_from(const struct backend_runs *rs, uint64_t iova,
 			   struct backend_run *out)
 {
 	const struct backend_runs_chunk *ch;
-	size_t ci, lo, hi;
+	size_t ci, lo;
 
 	if (!rs->nc)
 		return -ENOENT;
 	ci = backend_runs_chunk_for(rs, iova);
 	ch = rs->c[ci];
-	lo = 0;
-	hi = ch->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (backend_runs_last(&ch->r[mid]) < iova)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = backend_runs_search(ch, iova, true);
 	if (lo == ch->n) {
 		if (++ci == rs->nc)
 			return -ENOENT;
@@ -194,22 +208,13 @@ int backend_runs_insert(struct backend_runs *rs, const struct backend_run *r)
 int backend_runs_remove(struct backend_runs *rs, uint64_t iova)
 {
 	struct backend_runs_chunk *ch;
-	size_t ci, lo, hi;
+	size_t ci, lo;
 
 	if (!rs->nc)
 		return -ENOENT;
 	ci = backend_runs_chunk_for(rs, iova);
 	ch = rs->c[ci];
-	lo = 0;
-	hi = ch->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ch->r[mid].iova < iova)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = backend_runs_search(ch, iova, false);
 	if (lo == ch->n || ch->r[lo].iova != iova)
 		return -ENOENT;
 	rs->nruns--;
