@@ -164,6 +164,36 @@ static int edu_copy_check(struct edu_ctx *c, uint64_t s_iova, const uint8_t *src
 	return 0;
 }
 
+/*
+ * After a read the IOMMU had to refuse, learn what reached the device:
+ * map @m's page, read the device buffer out into @out and unmap it again.
+ * *@leaked: the buffer held @forbidden's bytes, so the refused read did
+ * fetch them. The read-out itself must land (a refused read leaves the
+ * buffer in a state of QEMU's choosing, so only "not @forbidden and not
+ * the filler" can be asked), or it tells nothing about the read.
+ */
+static int edu_read_out(struct edu_ctx *c, const struct vb_map_entry *m,
+			uint8_t *out, const uint8_t *forbidden, bool *leaked)
+{
+	struct vb_unmap_entry u = { m->iova, 1 };
+	int rc;
+
+	*leaked = false;
+	rc = edu_map(c, m, 1);
+	if (rc)
+		return rc;
+	memset(out, EDU_UNTOUCHED, VB_PAGE_SIZE);
+	rc = edu_xfer(c, m->iova, true);
+	if (rc)
+		return rc;
+	if (!memcmp(out, forbidden, EDU_LEN))
+		*leaked = true;
+	else if (edu_bytes_are(out, EDU_LEN, EDU_UNTOUCHED))
+		workload_fail(c->dp, "read-out through IOVA 0x%llx did not arrive",
+			      (unsigned long long)m->iova);
+	return edu_unmap(c, &u, 1);
+}
+
 static int edu_round(struct edu_ctx *c, uint64_t i)
 {
 	struct devproc *dp = c->dp;
@@ -184,6 +214,7 @@ static int edu_round(struct edu_ctx *c, uint64_t i)
 	struct vb_unmap_entry ue[2] = { { s_iova, 1 }, { d_iova, 1 } };
 	uint8_t *src = edu_page(c, s_gpa), *dst = edu_page(c, d_gpa);
 	uint8_t before[EDU_LEN];
+	bool leaked;
 	int rc;
 
 	if (!src || !dst)
@@ -220,25 +251,12 @@ static int edu_round(struct edu_ctx *c, uint64_t i)
 	rc = edu_xfer_refused(c, s_iova, false);
 	if (rc)
 		return rc;
-	me[1].iova = d_iova;
-	rc = edu_map(c, &me[1], 1);
-	if (rc)
-		return rc;
-	memset(dst, EDU_UNTOUCHED, VB_PAGE_SIZE);
-	rc = edu_xfer(c, d_iova, true);
-	/* The read-out must have landed (a refused read leaves the device
-	 * buffer in a state of QEMU's choosing, so only "not ours and not
-	 * the filler" can be asked), or it tells nothing about the read. */
-	if (!rc && !memcmp(dst, before, EDU_LEN))
+	rc = edu_read_out(c, &me[1], dst, before, &leaked);
+	if (leaked)
 		workload_fail(dp, "the device read GPA 0x%llx through unmapped IOVA 0x%llx",
 			      (unsigned long long)s_gpa,
 			      (unsigned long long)s_iova);
-	else if (!rc && edu_bytes_are(dst, EDU_LEN, EDU_UNTOUCHED))
-		workload_fail(dp, "read-out through IOVA 0x%llx did not arrive",
-			      (unsigned long long)d_iova);
-	if (rc)
-		return rc;
-	return edu_unmap(c, &ue[1], 1);
+	return rc;
 }
 
 /*
@@ -255,6 +273,7 @@ static int edu_foreign(struct edu_ctx *c, uint64_t iova, uint64_t gpa)
 	struct vb_unmap_entry ue = { own_iova, 1 };
 	uint8_t *theirs = edu_page(c, gpa), *own = edu_page(c, own_gpa);
 	uint8_t snap[VB_PAGE_SIZE];
+	bool leaked;
 	int rc;
 
 	if (!theirs || !own)
@@ -289,22 +308,12 @@ static int edu_foreign(struct edu_ctx *c, uint64_t iova, uint64_t gpa)
 	rc = edu_xfer_refused(c, iova, false);
 	if (rc)
 		return rc;
-	rc = edu_map(c, &me, 1);
-	if (rc)
-		return rc;
-	memset(own, EDU_UNTOUCHED, VB_PAGE_SIZE);
-	rc = edu_xfer(c, own_iova, true);
-	if (!rc && !memcmp(own, snap, EDU_LEN))
+	rc = edu_read_out(c, &me, own, snap, &leaked);
+	if (leaked)
 		workload_fail(dp, "the device read the other device's GPA 0x%llx through foreign IOVA 0x%llx",
 			      (unsigned long long)gpa,
 			      (unsigned long long)iova);
-	else if (!rc && edu_bytes_are(own, EDU_LEN, EDU_UNTOUCHED))
-		workload_fail(dp, "read-out through IOVA 0x%llx did not arrive",
-			      (unsigned long long)own_iova);
-	if (rc)
-		return rc;
-	rc = edu_unmap(c, &ue, 1);
-	if (!rc && !dp->opts.quiet)
+	if (!rc && !leaked && !dp->opts.quiet)
 		log_info("edu: foreign IOVA 0x%llx (GPA 0x%llx) unreachable in both directions",
 			 (unsigned long long)iova, (unsigned long long)gpa);
 	return rc;
