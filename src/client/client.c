@@ -475,41 +475,6 @@ int vb_client_stats(struct vb_client *c, struct vb_stats *out)
 	return rc;
 }
 
-/* A page-aligned, non-empty range that does not wrap. */
-static bool client_range_ok(uint64_t start, uint64_t size)
-{
-	return size && !((start | size) % VB_PAGE_SIZE) &&
-	       start + size - 1 >= start;
-}
-
-/*
- * Check what the broker granted before trusting it for sizes, and the
- * geometry of its windows and RAM regions before a caller mmap()s them.
- */
-static int client_check_welcome(const struct vb_welcome *w,
-				const struct vb_range *iova,
-				const struct vb_ram_region *ram)
-{
-	if (w->version < VB_PROTO_VERSION_MIN ||
-	    w->version > VB_PROTO_VERSION_MAX)
-		return -EPROTO;
-	if (w->page_size != VB_PAGE_SIZE)
-		return -EPROTO;
-	if (w->max_entries < 1 || w->max_entries > VB_MAX_ENTRIES_HARD)
-		return -EPROTO;
-	if (w->window < 1)
-		return -EPROTO;
-	for (unsigned int i = 0; i < w->n_iova; i++)
-		if (!client_range_ok(iova[i].start, iova[i].size))
-			return -EPROTO;
-	for (unsigned int i = 0; i < w->n_ram; i++)
-		if (!client_range_ok(ram[i].gpa, ram[i].size) ||
-		    ram[i].offset % VB_PAGE_SIZE ||
-		    ram[i].offset + ram[i].size < ram[i].offset)
-			return -EPROTO;
-	return 0;
-}
-
 /*
  * Map the ring the broker sent. Its size is in its own header, read
  * through a first one-page mapping: fstat() may be denied to a sandboxed
@@ -591,8 +556,6 @@ static int client_handshake(struct vb_client *c, uint32_t device_id,
 	}
 	if (rc == 0)
 		rc = vb_msg_welcome(&m, &w, c->info.iova, c->info.ram);
-	if (rc == 0)
-		rc = client_check_welcome(&w, c->info.iova, c->info.ram);
 	if (rc) {
 		/* whatever the codec says: the broker broke the protocol */
 		transport_close_fds(fds, nfds);

@@ -159,9 +159,28 @@ static int codec_check_welcome(const struct vb_welcome *w)
 	return 0;
 }
 
+/* A page-aligned, non-empty range that does not wrap. */
+static bool codec_range_ok(uint64_t start, uint64_t size)
+{
+	return size && !((start | size) % VB_PAGE_SIZE) &&
+	       start + size - 1 >= start;
+}
+
+/*
+ * A client mmap()s RAM regions and sizes its requests by the IOVA
+ * windows, so their geometry is part of a WELCOME's validity.
+ */
+static int codec_check_iova(const struct vb_range *r)
+{
+	return codec_range_ok(r->start, r->size) ? 0 : -EPROTO;
+}
+
 static int codec_check_ram(const struct vb_ram_region *r)
 {
 	if (r->reserved || (r->flags & ~VB_RAM_F_SHARED))
+		return -EPROTO;
+	if (!codec_range_ok(r->gpa, r->size) || r->offset % VB_PAGE_SIZE ||
+	    r->offset + r->size < r->offset)
 		return -EPROTO;
 	return 0;
 }
@@ -181,8 +200,9 @@ unsigned int vb_welcome_nfds(const struct vb_welcome *w)
 
 static int codec_decode_welcome(struct vb_msg *m, unsigned int nfds)
 {
-	const uint8_t *ram;
+	const uint8_t *iova, *ram;
 	struct vb_welcome w;
+	struct vb_range range;
 	struct vb_ram_region r;
 	uint16_t i;
 	int ret;
@@ -195,7 +215,14 @@ static int codec_decode_welcome(struct vb_msg *m, unsigned int nfds)
 		return -EPROTO;
 	if (nfds != vb_welcome_nfds(&w))
 		return -EPROTO;
-	ram = m->body + sizeof(w) + w.n_iova * sizeof(struct vb_range);
+	iova = m->body + sizeof(w);
+	for (i = 0; i < w.n_iova; i++) {
+		memcpy(&range, iova + i * sizeof(range), sizeof(range));
+		ret = codec_check_iova(&range);
+		if (ret)
+			return ret;
+	}
+	ram = iova + w.n_iova * sizeof(struct vb_range);
 	for (i = 0; i < w.n_ram; i++) {
 		memcpy(&r, ram + i * sizeof(r), sizeof(r));
 		ret = codec_check_ram(&r);
@@ -403,6 +430,9 @@ ssize_t vb_encode_welcome(void *buf, size_t cap, uint64_t id,
 
 	if (!w || codec_check_welcome(w) || !iova || (w->n_ram && !ram))
 		return -EINVAL;
+	for (i = 0; i < w->n_iova; i++)
+		if (codec_check_iova(&iova[i]))
+			return -EINVAL;
 	for (i = 0; i < w->n_ram; i++)
 		if (codec_check_ram(&ram[i]))
 			return -EINVAL;

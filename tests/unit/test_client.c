@@ -102,7 +102,6 @@ static void fake_welcome_r(int bfd, unsigned int n_ram, unsigned int nfds,
 		ram[i].size = 0x10000;
 		ram[i].flags = VB_RAM_F_SHARED;
 	}
-	ram[0] = fake_ram0;
 	/* the encoder wants the fds to match; build the body for n_ram */
 	w.window = window ? window : 1;
 	w.max_entries = max_entries ? max_entries : 1;
@@ -115,6 +114,9 @@ static void fake_welcome_r(int bfd, unsigned int n_ram, unsigned int nfds,
 	memcpy(buf + sizeof(struct vb_hdr) +
 	       offsetof(struct vb_welcome, max_entries),
 	       &max_entries, sizeof(max_entries));
+	if (n_ram)
+		memcpy(buf + sizeof(struct vb_hdr) + sizeof(w) + sizeof(iova),
+		       &fake_ram0, sizeof(fake_ram0));
 	for (unsigned int i = 0; i < nfds; i++) {
 		fds[i] = memfd_create("ram", MFD_CLOEXEC);
 		ck_assert_int_ge(fds[i], 0);

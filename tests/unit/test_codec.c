@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -806,6 +807,63 @@ START_TEST(test_welcome_counts)
 END_TEST
 
 /*
+ * A client mmap()s the RAM regions and sizes requests by the IOVA windows:
+ * every range must be page-aligned, non-empty and must not wrap, and a
+ * region's memfd offset page-aligned and not wrapping. Decode refuses a
+ * WELCOME that breaks this (-EPROTO), encode will not write one (-EINVAL).
+ */
+START_TEST(test_welcome_geometry)
+{
+	static const struct {
+		bool ram;	/* else IOVA window */
+		uint64_t start, size, offset;
+		const char *what;
+	} bad[] = {
+		{ false, 0x1000, 0, 0, "empty window" },
+		{ false, 0x1800, 0x1000, 0, "unaligned window start" },
+		{ false, 0x1000, 0x1800, 0, "unaligned window size" },
+		{ false, -0x1000ull, 0x2000, 0, "window wrapping past 2^64" },
+		{ true, 0, 0, 0, "empty region" },
+		{ true, 0x800, 0x1000, 0, "unaligned region GPA" },
+		{ true, 0, 0x10800, 0, "region of a page and a half" },
+		{ true, -0x1000ull, 0x2000, 0, "region wrapping past 2^64" },
+		{ true, 0, 0x1000, 0x200, "unaligned memfd offset" },
+		{ true, 0, 0x2000, -0x1000ull, "memfd offset wrapping" },
+	};
+	struct vb_welcome w = good_welcome(2, 2);
+	struct vb_range good_iova;
+	struct vb_ram_region good_ram;
+
+	fill_ranges();
+	ck_assert_int_eq(welcome_patched(w, 0, 2), 0);
+	good_iova = iovas[1];
+	good_ram = rams[1];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (bad[i].ram) {
+			rams[1].gpa = bad[i].start;
+			rams[1].size = bad[i].size;
+			rams[1].offset = bad[i].offset;
+		} else {
+			iovas[1].start = bad[i].start;
+			iovas[1].size = bad[i].size;
+		}
+		ck_assert_msg(welcome_patched(w, 0, 2) == -EPROTO,
+			      "decode accepted: %s", bad[i].what);
+		ck_assert_msg(vb_encode_welcome(buf, BIG, 1, &w, iovas,
+						rams) == -EINVAL,
+			      "encode accepted: %s", bad[i].what);
+		iovas[1] = good_iova;
+		rams[1] = good_ram;
+	}
+	/* the last page of the address space is a range like any other */
+	iovas[1].start = -0x1000ull;
+	iovas[1].size = 0x1000;
+	ck_assert_int_eq(welcome_patched(w, 0, 2), 0);
+	iovas[1] = good_iova;
+}
+END_TEST
+
+/*
  * The fd rule: nfds == n_ram, + 1 with DEVICE_FD, + 1 with RING, for every
  * combination of the two flags, at every boundary of n_ram, including the
  * largest WELCOME (8 + 2 fds).
@@ -1058,6 +1116,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, test_fds_rules);
 	tcase_add_test(tc, test_hello_reserved);
 	tcase_add_test(tc, test_welcome_counts);
+	tcase_add_test(tc, test_welcome_geometry);
 	tcase_add_test(tc, test_welcome_fields);
 	tcase_add_test(tc, test_welcome_device_fd);
 	tcase_add_test(tc, test_encode_errors);
