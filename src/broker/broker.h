@@ -26,7 +26,6 @@ struct event;
 struct peer;
 struct request;
 struct listener;
-struct control;
 
 struct domain {
 	uint32_t id;
@@ -77,7 +76,7 @@ struct broker {
 	uint64_t batch_gen;		/* numbers backend calls, see batcher.c */
 
 	struct listener *listener;
-	struct control *control;
+	struct listener *control;
 	struct reaper reaper;		/* closes what clients control */
 
 	/* devprocs spawned by the broker */

@@ -24,12 +24,6 @@
 
 #define CONTROL_LINE_MAX	128
 
-struct control {
-	int fd;
-	char *path;
-	struct event *ev;
-};
-
 char *control_answer(struct broker *b, const char *line)
 {
 	char *out = NULL;
@@ -161,42 +155,15 @@ static void control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 int control_open(struct broker *b, const char *path)
 {
-	struct control *c = calloc(1, sizeof(*c));
-	int fd;
+	int rc = listener_socket_open(b, path, SOCK_STREAM, 0600,
+				      control_accept_cb, &b->control);
 
-	if (!c)
-		return -ENOMEM;
-	fd = listener_bind_unix(path, SOCK_STREAM, 0600);
-	if (fd < 0) {
-		free(c);
-		return fd;
-	}
-	c->fd = fd;
-	c->path = strdup(path);
-	c->ev = event_new(b->base, fd, EV_READ | EV_PERSIST, control_accept_cb, b);
-	if (!c->path || !c->ev || event_add(c->ev, NULL)) {
-		if (c->ev)
-			event_free(c->ev);
-		free(c->path);
-		close(fd);
-		free(c);
-		return -ENOMEM;
-	}
-	b->control = c;
-	log_info("control socket %s", path);
-	return 0;
+	if (!rc)
+		log_info("control socket %s", path);
+	return rc;
 }
 
 void control_close(struct broker *b)
 {
-	struct control *c = b->control;
-
-	if (!c)
-		return;
-	event_free(c->ev);
-	close(c->fd);
-	unlink(c->path);
-	free(c->path);
-	free(c);
-	b->control = NULL;
+	listener_socket_close(&b->control);
 }

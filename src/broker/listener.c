@@ -37,12 +37,6 @@
  */
 #define LISTENER_ACCEPT_BURST		16
 
-struct listener {
-	int fd;
-	char *path;
-	struct event *ev;
-};
-
 /*
  * May @path be removed to bind a new socket there? Only a socket nobody
  * listens on: a stale one an earlier broker left behind (the sandboxed
@@ -250,21 +244,23 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-int listener_open(struct broker *b, const char *path)
+int listener_socket_open(struct broker *b, const char *path, int type,
+			 unsigned int mode, void (*cb)(int, short, void *),
+			 struct listener **out)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	int fd;
 
 	if (!l)
 		return -ENOMEM;
-	fd = listener_bind_unix(path, SOCK_SEQPACKET, 0666);
+	fd = listener_bind_unix(path, type, mode);
 	if (fd < 0) {
 		free(l);
 		return fd;
 	}
 	l->fd = fd;
 	l->path = strdup(path);
-	l->ev = event_new(b->base, fd, EV_READ | EV_PERSIST, listener_accept_cb, b);
+	l->ev = event_new(b->base, fd, EV_READ | EV_PERSIST, cb, b);
 	if (!l->path || !l->ev || event_add(l->ev, NULL)) {
 		if (l->ev)
 			event_free(l->ev);
@@ -273,14 +269,13 @@ int listener_open(struct broker *b, const char *path)
 		free(l);
 		return -ENOMEM;
 	}
-	b->listener = l;
-	log_info("listening on %s", path);
+	*out = l;
 	return 0;
 }
 
-void listener_close(struct broker *b)
+void listener_socket_close(struct listener **lp)
 {
-	struct listener *l = b->listener;
+	struct listener *l = *lp;
 
 	if (!l)
 		return;
@@ -289,5 +284,20 @@ void listener_close(struct broker *b)
 	unlink(l->path);
 	free(l->path);
 	free(l);
-	b->listener = NULL;
+	*lp = NULL;
+}
+
+int listener_open(struct broker *b, const char *path)
+{
+	int rc = listener_socket_open(b, path, SOCK_SEQPACKET, 0666,
+				      listener_accept_cb, &b->listener);
+
+	if (!rc)
+		log_info("listening on %s", path);
+	return rc;
+}
+
+void listener_close(struct broker *b)
+{
+	listener_socket_close(&b->listener);
 }

@@ -13,6 +13,27 @@
 int listener_open(struct broker *b, const char *path);
 void listener_close(struct broker *b);
 
+struct event;
+struct event_base;
+
+/* A bound AF_UNIX socket the event loop watches for connections. */
+struct listener {
+	int fd;
+	char *path;
+	struct event *ev;
+};
+
+/*
+ * Shared with control.c: bind @path (listener_bind_unix) and call @cb with
+ * @b whenever it is readable; *@out is the new socket. 0 or -errno.
+ */
+int listener_socket_open(struct broker *b, const char *path, int type,
+			 unsigned int mode, void (*cb)(int, short, void *),
+			 struct listener **out);
+
+/* Stop watching *@l, close it and remove its path; *@l becomes NULL. */
+void listener_socket_close(struct listener **l);
+
 /*
  * Shared with control.c: bind a fresh AF_UNIX socket of @type at @path,
  * replacing only a stale socket there (-EEXIST for any other file,
@@ -21,8 +42,6 @@ void listener_close(struct broker *b);
 int listener_bind_unix(const char *path, int type, unsigned int mode);
 
 /* Shared accept error handling: logs, and backs off when out of fds. */
-struct event;
-struct event_base;
 void listener_accept_failed(struct event_base *base, struct event *ev,
 			    const char *what);
 
