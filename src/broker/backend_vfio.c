@@ -91,8 +91,12 @@ static uint32_t backend_vfio_prot_flags(uint32_t prot)
 	return f;
 }
 
-static int backend_vfio_ready(struct backend_domain *d)
+/* May @d take a map or unmap? @res starts as "nothing done, no entry". */
+static int backend_vfio_ready(struct backend_domain *d,
+			      struct backend_result *res)
 {
+	res->failed_index = VB_NO_INDEX;
+	res->pages_done = 0;
 	if (d->iommu_set)
 		return 0;
 	log_err("domain %u: no group attached yet, the IOMMU type is not set",
@@ -198,9 +202,7 @@ static int backend_vfio_v3_map(struct backend_domain *d,
 	uint64_t pages = 0;
 	int ret;
 
-	res->failed_index = VB_NO_INDEX;
-	res->pages_done = 0;
-	ret = backend_vfio_ready(d);
+	ret = backend_vfio_ready(d, res);
 	if (ret)
 		return ret;
 	for (off = 0; off < n; off += chunk) {
@@ -250,9 +252,7 @@ static int backend_vfio_v3_unmap(struct backend_domain *d,
 	uint64_t pages;
 	int ret;
 
-	res->failed_index = VB_NO_INDEX;
-	res->pages_done = 0;
-	ret = backend_vfio_ready(d);
+	ret = backend_vfio_ready(d, res);
 	if (ret)
 		return ret;
 	/* per-entry counts, when wanted, come from the module (ENTRY_DONE) */
@@ -412,13 +412,10 @@ static int backend_vfio_type1_map(struct backend_domain *d,
 				  const struct backend_map_entry *e, size_t n,
 				  struct backend_result *res)
 {
-	int ret = backend_vfio_ready(d);
+	int ret = backend_vfio_ready(d, res);
 
-	if (ret) {
-		res->failed_index = VB_NO_INDEX;
-		res->pages_done = 0;
+	if (ret)
 		return ret;
-	}
 	return backend_runs_map(d->runs, &d->kernel, e, n, res);
 }
 
@@ -426,13 +423,10 @@ static int backend_vfio_type1_unmap(struct backend_domain *d,
 				    const struct backend_unmap_entry *e,
 				    size_t n, struct backend_result *res)
 {
-	int ret = backend_vfio_ready(d);
+	int ret = backend_vfio_ready(d, res);
 
-	if (ret) {
-		res->failed_index = VB_NO_INDEX;
-		res->pages_done = 0;
+	if (ret)
 		return ret;
-	}
 	return backend_runs_unmap(d->runs, &d->kernel, e, n, res);
 }
 
