@@ -103,6 +103,8 @@ START_TEST(map_einval)
 	/* npages whose byte length does not fit in 64 bits */
 	ck_assert_int_eq(map(0x100000, 0, (UINT64_MAX >> 12) + 1, 3, 0), -EINVAL);
 	ck_assert_int_eq(map(0x100000, 0, UINT64_MAX, 3, 0), -EINVAL);
+	/* ... and one whose length wraps to a single page */
+	ck_assert_int_eq(map(0x100000, 0, (UINT64_MAX >> 12) + 2, 3, 0), -EINVAL);
 	/* iova + length past 2^64 */
 	ck_assert_int_eq(map(TOP, 0, 2, 3, 0), -EINVAL);
 	ck_assert_int_eq(map(TOP - PG, 0, 3, 3, 0), -EINVAL);
@@ -111,11 +113,24 @@ START_TEST(map_einval)
 }
 END_TEST
 
+/* Each permission passes, and reaches the backend as it was asked. */
 START_TEST(map_each_prot)
 {
-	ck_assert_int_eq(map(0x100000, 0, 1, VB_PROT_READ, 0), 0);
-	ck_assert_int_eq(map(0x100000, 0, 1, VB_PROT_WRITE, 0), 0);
-	ck_assert_int_eq(map(0x100000, 0, 1, VB_PROT_READ | VB_PROT_WRITE, 0), 0);
+	static const uint32_t prots[] = {
+		VB_PROT_READ, VB_PROT_WRITE, VB_PROT_READ | VB_PROT_WRITE,
+	};
+
+	for (size_t i = 0; i < sizeof(prots) / sizeof(prots[0]); i++) {
+		struct vb_map_entry e = { 0x100000, PG, 2, prots[i], 0 };
+		struct backend_map_entry out = { 0 };
+
+		ck_assert_int_eq(policy_check_map(&lim, &e, &out), 0);
+		ck_assert_uint_eq(out.prot, prots[i]);
+		ck_assert_uint_eq(out.iova, 0x100000);
+		ck_assert_uint_eq(out.npages, 2);
+		ck_assert_ptr_eq((void *)(uintptr_t)out.vaddr,
+				 mem.r[0].va + PG);
+	}
 }
 END_TEST
 
@@ -198,6 +213,7 @@ START_TEST(unmap_rules)
 	ck_assert_int_eq(unmap(0x100000 + 1, 1), -EINVAL);
 	ck_assert_int_eq(unmap(0x100000, 0), -EINVAL);
 	ck_assert_int_eq(unmap(0x100000, UINT64_MAX), -EINVAL);
+	ck_assert_int_eq(unmap(0x100000, (UINT64_MAX >> 12) + 2), -EINVAL);
 	ck_assert_int_eq(unmap(TOP, 2), -EINVAL);
 	ck_assert_int_eq(unmap(0x100000, 16), 0);
 	ck_assert_int_eq(unmap(0x100000, 17 + 16), -ERANGE);
