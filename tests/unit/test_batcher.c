@@ -417,6 +417,17 @@ START_TEST(refused_in_place)
 	/* the refused ones never reached the backend */
 	ck_assert_uint_eq(br.domains[0].stats.batches, 1);
 	ck_assert_uint_eq(br.domains[0].stats.errors, 4);
+
+	/* several bad entries: the first one names the error and the index */
+	struct vb_map_entry two_bad[3] = {
+		{ WA + 4 * PG, 0, 1, 3, 0 },
+		{ WA + 5 * PG + 1, 0, 1, 3, 0 },	/* unaligned: EINVAL */
+		{ WB, 0, 1, 3, 0 },			/* B's window: ERANGE */
+	};
+
+	i1 = map_n(A, two_bad, 3);
+	batcher_flush(&br);
+	expect(A, i1, EINVAL, 1, 0);
 	ck_assert_uint_eq(mapped(0), 2);
 	ck_assert_uint_eq(mapped(1), 0);
 }
@@ -527,6 +538,7 @@ END_TEST
 static struct backend_ops failing_ops;
 
 static bool bad_names_index = true;
+static bool bad_partial;	/* the failing entry unmaps its first page */
 
 /*
  * With bad_names_index false the backend names no failing entry and
@@ -550,6 +562,16 @@ static int unmap_failing_at_bad(struct backend_domain *d,
 	ck_assert_int_eq(ret, 0);
 	for (size_t i = k; bad_names_index && res->entry_pages && i < n; i++)
 		res->entry_pages[i] = 0;
+	if (bad_partial) {
+		/* the failing entry got as far as its first page */
+		struct backend_unmap_entry first = { BAD, 1 };
+		struct backend_result sub = { .entry_pages = NULL };
+
+		ck_assert_int_eq(sim_unmap(d, &first, 1, &sub), 0);
+		res->pages_done += sub.pages_done;
+		if (res->entry_pages)
+			res->entry_pages[k] = sub.pages_done;
+	}
 	res->failed_index = bad_names_index ? (uint32_t)k : VB_NO_INDEX;
 	return -ENOSPC;
 }
@@ -613,6 +635,88 @@ END_TEST
 START_TEST(merged_unmap_fails_without_index)
 {
 	merged_unmap_failing(false);
+}
+END_TEST
+
+/*
+ * The failing entry itself unmapped a page before it failed: that page
+ * is a hole now, so the request is credited with it (and B gets 3 + 1)
+ * before it is issued again alone.
+ */
+START_TEST(merged_unmap_failing_entry_partly_done)
+{
+	struct vb_unmap_entry be[2] = { { WB, 3 }, { BAD, 2 } };
+	uint8_t buf[256];
+	uint64_t i1, i2;
+
+	failing_ops = *br.be->ops;
+	sim_unmap = failing_ops.unmap;
+	failing_ops.unmap = unmap_failing_at_bad;
+	br.be->ops = &failing_ops;
+	bad_partial = true;
+
+	map_five_pages();
+	i1 = map1(B, BAD, 0, 1);
+	batcher_flush(&br);
+	expect(B, i1, 0, VB_NO_INDEX, 1);
+	i1 = unmap1(A, WA, 1);
+	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
+	batcher_flush(&br);
+	expect(A, i1, 0, VB_NO_INDEX, 1);
+	expect(B, i2, ENOSPC, 1, 4);
+	ck_assert_uint_eq(P[B]->pages_current, 0);
+	ck_assert_uint_eq(br.mapped_now, 1);	/* A's page 2 */
+	bad_partial = false;
+}
+END_TEST
+
+/*
+ * A merged call never carries more than BATCHER_MAX_MERGE entries (the
+ * size of the scratch arrays): more queued requests than that take two
+ * backend calls, and every one is answered.
+ */
+START_TEST(merge_bounded)
+{
+	static struct vb_unmap_entry e[64];
+	static uint8_t buf[VB_MSG_MAX_LEN];
+	const unsigned int nreq = BATCHER_MAX_MERGE / 64 + 2;
+	uint64_t first = next_id;
+
+	for (unsigned int i = 0; i < 64; i++)
+		e[i] = (struct vb_unmap_entry){ WA + i * PG, 1 };
+	for (unsigned int i = 0; i < nreq; i++)
+		feed(A, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++,
+					     e, 64));
+	ck_assert_uint_eq(br.domains[0].n_pending, nreq);
+	batcher_flush(&br);
+	ck_assert_uint_eq(br.domains[0].stats.batches, 2);
+	ck_assert_uint_eq(br.domains[0].stats.batch_entries.max,
+			  BATCHER_MAX_MERGE);
+	for (unsigned int i = 0; i < nreq; i++)
+		expect(A, first + i, 0, VB_NO_INDEX, 0);
+}
+END_TEST
+
+/*
+ * batcher_drop_peer() takes a closing client's queued requests out of
+ * its domain's queue, so none is issued for it and nothing keeps
+ * pointing at the peer once it is freed.
+ */
+START_TEST(drop_peer_dequeues)
+{
+	uint64_t ib;
+
+	map1(A, WA, 0, 2);
+	map1(A, WA + 4 * PG, 0, 1);
+	ib = map1(B, WB, 0, 3);
+	ck_assert_uint_eq(br.domains[0].n_pending, 3);
+	batcher_drop_peer(&br, P[A]);
+	ck_assert_uint_eq(br.domains[0].n_pending, 1);
+	batcher_flush(&br);
+	expect(B, ib, 0, VB_NO_INDEX, 3);
+	expect_none(A);
+	ck_assert_uint_eq(br.domains[0].stats.batches, 1);
+	ck_assert_uint_eq(mapped(0), 3);
 }
 END_TEST
 
@@ -749,6 +853,9 @@ static Suite *batcher_suite(void)
 	tcase_add_test(tc, merged_unmap_without_entry_counts);
 	tcase_add_test(tc, merged_unmap_fails_part_way);
 	tcase_add_test(tc, merged_unmap_fails_without_index);
+	tcase_add_test(tc, merged_unmap_failing_entry_partly_done);
+	tcase_add_test(tc, merge_bounded);
+	tcase_add_test(tc, drop_peer_dequeues);
 	tcase_add_test(tc, flush_not_held_back_by_socket_events);
 	tcase_add_test(tc, dead_peer_skipped);
 	tcase_add_test(tc, cleanup_on_close);
