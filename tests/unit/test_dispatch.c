@@ -483,6 +483,69 @@ START_TEST(refused_peer_is_closed)
 }
 END_TEST
 
+static void close_fds(const int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void send_simple(struct peer *p, uint16_t type)
+{
+	uint8_t buf[64];
+	struct vb_msg m;
+	ssize_t n = vb_encode_simple(buf, sizeof(buf), 1, type, 77);
+
+	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_BROKER, 1, 0, &m), 0);
+	dispatch_message(p, &m);
+}
+
+/*
+ * A ring client may KICK once per time the broker asked for one (its idle
+ * announcements); the first KICK beyond that drops it, even the very
+ * first one when nothing was asked.
+ */
+START_TEST(kick_allowance)
+{
+	struct vb_hello h = { 1, 1, 1, VB_HELLO_F_RING, 0 };
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	struct vb_welcome w;
+	uint8_t buf[64];
+	struct vb_msg m;
+	struct peer *p;
+	int fds[VB_MAX_WELCOME_FDS];
+	int fd = connect_as(1000, 1, &p);
+	ssize_t n = vb_encode_hello(buf, sizeof(buf), 5, &h);
+
+	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_BROKER, 0, 0, &m), 0);
+	ck_assert_int_eq(dispatch_message(p, &m), 0);
+	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
+	close_fds(fds, vb_welcome_nfds(&w));
+	ck_assert(w.flags & VB_WELCOME_F_RING);
+	ck_assert_ptr_nonnull(p->ring.base);
+
+	p->ring_idle_sets = 2;
+	send_simple(p, VB_MSG_KICK);
+	send_simple(p, VB_MSG_KICK);
+	ck_assert_int_eq(p->state, PEER_READY);
+	send_simple(p, VB_MSG_KICK);
+	ck_assert_int_ne(p->state, PEER_READY);
+	close(fd);
+
+	/* nothing asked for: the first KICK is one too many */
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+	fd = connect_as(1000, 1, &p);
+	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_BROKER, 0, 0, &m), 0);
+	ck_assert_int_eq(dispatch_message(p, &m), 0);
+	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
+	close_fds(fds, vb_welcome_nfds(&w));
+	ck_assert_uint_eq(p->ring_idle_sets, 0);
+	send_simple(p, VB_MSG_KICK);
+	ck_assert_int_ne(p->state, PEER_READY);
+	close(fd);
+}
+END_TEST
+
 START_TEST(no_common_version)
 {
 	struct peer *p;
@@ -588,6 +651,7 @@ static Suite *dispatch_suite(void)
 	/* hello_deadline waits 2 s; Check's 4 s default flakes under load */
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, welcome_device_fd);
+	tcase_add_test(tc, kick_allowance);
 	tcase_add_test(tc, device_fd_holder);
 	tcase_add_test(tc, peer_pidfd);
 	tcase_add_test(tc, welcome_contents);
