@@ -784,6 +784,10 @@ START_TEST(test_welcome_counts)
 	ck_assert_int_eq(welcome_patched(w, 0, 8), 0);	/* 432 bytes */
 	w = good_welcome(0, 1);
 	ck_assert_int_eq(welcome_patched(w, 16, 1), -EPROTO);
+	/* no IOVA window at all, with a length that fits that count */
+	ck_assert_int_eq(welcome_patched(w, 0, 1), -EPROTO);
+	ck_assert_int_eq(vb_encode_welcome(buf, BIG, 1, &w, iovas, rams),
+			 -EINVAL);
 	w = good_welcome(9, 0);
 	ck_assert_int_eq(welcome_patched(w, 0, 0), -EPROTO);
 	w = good_welcome(1, 9);
