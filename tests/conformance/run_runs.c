@@ -28,6 +28,7 @@
 
 struct fake_map {
 	uint64_t iova, size, vaddr;
+	uint32_t prot;
 };
 
 struct backend_domain {
@@ -62,7 +63,7 @@ static int fake_map_run(void *ctx, const struct backend_run *r)
 		d->maps = m;
 		d->cap = cap;
 	}
-	d->maps[d->n++] = (struct fake_map){ r->iova, size, r->vaddr };
+	d->maps[d->n++] = (struct fake_map){ r->iova, size, r->vaddr, r->prot };
 	return 0;
 }
 
@@ -160,7 +161,8 @@ static int record_matches_kernel(struct backend_domain *d)
 		for (i = 0; i < d->n; i++)
 			if (d->maps[i].iova == r.iova &&
 			    d->maps[i].size == r.npages * VB_PAGE_SIZE &&
-			    d->maps[i].vaddr == r.vaddr)
+			    d->maps[i].vaddr == r.vaddr &&
+			    d->maps[i].prot == r.prot)
 				break;
 		if (i == d->n)
 			return 0;
@@ -241,6 +243,48 @@ static int lost_remainder_case(struct backend *be, void *buf)
 	printf("RESULT runs/lost_remainders_counted %s unmap ret %d pages_done %llu (3 asked, 5 lost), kernel maps %zu record %llu\n",
 	       ok ? "PASS" : "FAIL", ret, (unsigned long long)res.pages_done,
 	       d->n, (unsigned long long)backend_runs_pages(d->runs));
+	be->ops->domain_close(d);
+	return ok;
+}
+
+/* The fake kernel's mapping at @iova has exactly @npages and @prot. */
+static int kernel_has(const struct backend_domain *d, uint64_t iova,
+		      uint64_t npages, uint32_t prot)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->maps[i].iova == iova)
+			return d->maps[i].size == npages * VB_PAGE_SIZE &&
+			       d->maps[i].prot == prot;
+	return 0;
+}
+
+/*
+ * The device gets the permission each entry asked for, read-only and
+ * write-only alike, and the remainders a middle unmap maps again keep it.
+ */
+static int prot_case(struct backend *be, void *buf)
+{
+	struct backend_map_entry m[2] = {
+		{ 0x100000, (uintptr_t)buf, 8, VB_PROT_READ },
+		{ 0x200000, (uintptr_t)buf, 4, VB_PROT_WRITE },
+	};
+	struct backend_unmap_entry u = { 0x100000 + 2 * VB_PAGE_SIZE, 3 };
+	struct backend_result res = { 0 };
+	struct backend_domain *d;
+	int ok;
+
+	if (be->ops->domain_open(be, 4, &d))
+		return 0;
+	ok = !be->ops->map(d, m, 2, &res) &&
+	     kernel_has(d, 0x100000, 8, VB_PROT_READ) &&
+	     kernel_has(d, 0x200000, 4, VB_PROT_WRITE);
+	memset(&res, 0, sizeof(res));
+	ok = ok && !be->ops->unmap(d, &u, 1, &res) && res.pages_done == 3 &&
+	     kernel_has(d, 0x100000, 2, VB_PROT_READ) &&
+	     kernel_has(d, 0x100000 + 5 * VB_PAGE_SIZE, 3, VB_PROT_READ) &&
+	     d->n == 3 && record_matches_kernel(d);
+	printf("RESULT runs/prot_kept %s read-only and write-only runs, and a split's remainders, mapped as asked\n",
+	       ok ? "PASS" : "FAIL");
 	be->ops->domain_close(d);
 	return ok;
 }
@@ -334,6 +378,8 @@ int main(void)
 	if (!entry_limit_case(&be, env.buf))
 		failed++;
 	if (!lost_remainder_case(&be, env.buf))
+		failed++;
+	if (!prot_case(&be, env.buf))
 		failed++;
 	free(env.buf);
 	printf("conformance runs: %d failed\n", failed);
