@@ -386,6 +386,63 @@ static int ring_map(struct conn *c, uint64_t id)
 	return ring_await(c);
 }
 
+/* Replies the broker has put in the ring that we have not taken. */
+static uint32_t ring_replies_waiting(const struct conn *c)
+{
+	return __atomic_load_n(&ring_hdr(c)->cq_tail.v, __ATOMIC_ACQUIRE) -
+	       c->ring.rx_pos;
+}
+
+/* Fill the request queue with one-page UNMAPs (holes: status 0). */
+static int ring_fill(struct conn *c, uint64_t id, unsigned int n)
+{
+	struct vb_unmap_entry u = { c->iova[0].start, 1 };
+
+	for (unsigned int i = 0; i < n; i++) {
+		ssize_t len = vb_encode_unmap(buf, sizeof(buf), c->version,
+					      id + i, &u, 1);
+
+		if (len < 0 || vb_ring_send(&c->ring, buf, (uint32_t)len))
+			return EPROTO;
+	}
+	ring_kick(c);
+	return 0;
+}
+
+/*
+ * Queue a whole window, let every reply pile up unread, then queue a
+ * second window: the broker must leave it alone (it has nowhere to put
+ * the replies), keep the connection, and take it once we read.
+ */
+static int ring_overfill(struct conn *c)
+{
+	unsigned int w = c->welcome.window, got = 0;
+	int ms, st;
+
+	if (w > c->ring.layout.nslots || ring_fill(c, 100, w))
+		return EPROTO;
+	for (ms = 0; ms < 10000 && ring_replies_waiting(c) < w; ms++)
+		usleep(1000);
+	if (ring_replies_waiting(c) != w)
+		return ETIMEDOUT;
+	if (ring_fill(c, 200, w))
+		return EPROTO;
+	usleep(300000);
+	if (ring_replies_waiting(c) != w) {
+		fprintf(stderr, "vb-hostile: %u replies in a ring of %u slots\n",
+			ring_replies_waiting(c), w);
+		return EOVERFLOW;
+	}
+	/* reading makes room: every request of both windows is answered */
+	for (got = 0; got < 2 * w; got++) {
+		st = ring_await(c);
+		if (st)
+			return st;
+		ring_kick(c);
+	}
+	return 0;
+}
+
 static int run_ring_attack(struct conn *c, const char *a)
 {
 	uint8_t *slot0 = c->ring.base + c->ring.layout.sq_off;
@@ -394,6 +451,8 @@ static int run_ring_attack(struct conn *c, const char *a)
 
 	if (!strcmp(a, "ring-valid"))
 		return ring_map(c, 2);
+	if (!strcmp(a, "ring-overfill"))
+		return ring_overfill(c);
 	if (!strcmp(a, "ring-bad-tail")) {
 		ring_hdr(c)->sq_tail.v = c->ring.layout.nslots + 5;
 		ring_kick(c);
@@ -558,6 +617,22 @@ static int run_attack(struct conn *c, const char *a)
 	}
 	if (!strcmp(a, "flood"))
 		return attack_flood(c);
+	if (!strcmp(a, "oversize")) {
+		/* a whole MAP of the protocol's largest size, 64 bytes longer
+		 * than any message may be: read whole, it would decode */
+		static struct vb_map_entry most[VB_MAX_ENTRIES_HARD];
+		ssize_t n;
+
+		for (uint32_t i = 0; i < VB_MAX_ENTRIES_HARD; i++)
+			most[i] = e;
+		n = vb_encode_map(buf, sizeof(buf), c->version, 12, most,
+				  VB_MAX_ENTRIES_HARD);
+		if (n != VB_MSG_MAX_LEN)
+			return EPROTO;
+		memset(buf + n, 0, 64);
+		return send_raw(c->fd, buf, (size_t)n + 64) ?
+			OUTCOME_DISCONNECT : await_reply(c);
+	}
 	if (!strcmp(a, "ram-resize")) {
 		/* guest RAM is shared by every client of the broker: shrinking
 		 * it would SIGBUS the others, so its seals must refuse */
@@ -838,9 +913,10 @@ static void usage(FILE *f)
 		"  ATTACK:  hello (claim only) | valid | short | bad-len | bad-version |\n"
 		"           unknown-type | reply-type | bad-count | second-hello |\n"
 		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"
-		"           overflow | bad-prot | too-many | flood | ram-resize |\n"
+		"           overflow | bad-prot | too-many | flood | oversize | ram-resize |\n"
 		"           silent-connections | control-hangups (PATH: the control socket) |\n"
-		"           ring-valid | ring-bad-tail | ring-bad-len | ring-malformed |\n"
+		"           ring-valid | ring-overfill | ring-bad-tail | ring-bad-len |\n"
+		"           ring-malformed |\n"
 		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
 		"           ring-kick-in-ring | ring-kick-banked | ring-resize |\n"
 		"           linger-fd | linger-fd-queued | log-flood\n");

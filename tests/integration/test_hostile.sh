@@ -30,6 +30,11 @@ group = sim
 fenced = yes
 iova = 0x100000 64M
 uid = 4321
+[device 4]
+group = sim
+domain = shared
+iova = 0x20000000 64M
+uid = 0
 CONF
 start_broker "$T/broker.conf"
 
@@ -65,6 +70,7 @@ attack disconnect unknown-type
 attack disconnect reply-type
 attack disconnect bad-count
 attack disconnect second-hello
+attack disconnect oversize
 # A flood is throttled (the socket stops taking requests), then answered.
 attack ok flood
 # Connections that never say HELLO: a user gets a few, the next is closed.
@@ -96,7 +102,20 @@ attack EPERM ram-resize
 # order in it, or a request on the socket beside it, cut the client off
 # (the bad-head client first maps a page, which must be released); and its
 # memfd's seals refuse resizing, which would fault the broker.
+# A client without a ring, connected before the ring clients below, must
+# not keep the broker from serving their rings.
+VB_CLIENT_RING=0 "$VB_DEVPROC" --connect "$T/broker.sock" --device 4 \
+	--workload virtio-iommu --iterations 20 --hold >"$T/socket-only.out" 2>&1 &
+BG_PIDS+=("$!")
+wait_grep 30 'result' "$T/socket-only.out"
+check "a client without a ring holds device 4 ($(tail -n1 "$T/socket-only.out"))" \
+	grep -q 'errors 0 result OK' "$T/socket-only.out"
+check "device 4's client sends through the socket" \
+	grep -q 'claimed device 4 .*requests through the socket' "$T/broker.log"
 attack ok ring-valid
+# A second window queued while the first one's replies lie unread is left
+# in the ring until they are read, and the client is kept.
+attack ok ring-overfill
 attack disconnect ring-bad-tail
 attack disconnect ring-bad-len
 attack disconnect ring-malformed
