@@ -416,7 +416,7 @@ static int ring_fill(struct conn *c, uint64_t id, unsigned int n)
  */
 static int ring_overfill(struct conn *c)
 {
-	unsigned int w = c->welcome.window, got = 0;
+	unsigned int w = c->welcome.window, got;
 	int ms, st;
 
 	if (w > c->ring.layout.nslots || ring_fill(c, 100, w))
@@ -916,9 +916,9 @@ static void usage(FILE *f)
 		"           overflow | bad-prot | too-many | flood | oversize | ram-resize |\n"
 		"           silent-connections | control-hangups (PATH: the control socket) |\n"
 		"           ring-valid | ring-overfill | ring-bad-tail | ring-bad-len |\n"
-		"           ring-malformed |\n"
-		"           ring-bad-head | ring-socket-request | ring-kick-flood |\n"
-		"           ring-kick-in-ring | ring-kick-banked | ring-resize |\n"
+		"           ring-malformed | ring-bad-head | ring-socket-request |\n"
+		"           ring-kick-flood | ring-kick-in-ring | ring-kick-banked |\n"
+		"           ring-resize |\n"
 		"           linger-fd | linger-fd-queued | log-flood\n");
 }
 
