@@ -363,6 +363,11 @@ int t_conf_map_invalid(enum vt_mode mode)
 	b.entries = (uintptr_t)e;
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA_BATCH, &b) ? -errno : 0;
 	CHECK_ERR(ret, EINVAL, "argsz too small");
+	/* one byte short of the last field the kernel reads */
+	b.argsz = offsetof(struct vfio_iommu_type1v3_map_batch, pages_done) +
+		  sizeof(b.pages_done) - 1;
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA_BATCH, &b) ? -errno : 0;
+	CHECK_ERR(ret, EINVAL, "argsz one byte short");
 	b.argsz = 0;
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_MAP_DMA_BATCH, &b) ? -errno : 0;
 	CHECK_ERR(ret, EINVAL, "argsz 0");
@@ -555,6 +560,10 @@ int t_conf_unmap(enum vt_mode mode)
 	b.entries = (uintptr_t)u;
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA_BATCH, &b) ? -errno : 0;
 	CHECK_ERR(ret, EINVAL, "unmap argsz too small");
+	b.argsz = offsetof(struct vfio_iommu_type1v3_unmap_batch, pages_done) +
+		  sizeof(b.pages_done) - 1;
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA_BATCH, &b) ? -errno : 0;
+	CHECK_ERR(ret, EINVAL, "unmap argsz one byte short");
 	b.argsz = sizeof(b);
 	b.flags = VFIO_TYPE1v3_UNMAP_FLAG_ENTRY_DONE << 1;
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA_BATCH, &b) ? -errno : 0;
