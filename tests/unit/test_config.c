@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/config.h"
 #include "check_main.h"
@@ -168,6 +169,7 @@ START_TEST(sizes)
 		{ "12Q", -EINVAL, 0 },
 		{ "4KB", -EINVAL, 0 },
 		{ "0x", -EINVAL, 0 },
+		{ "16777215T", 0, 16777215ull << 40 },	/* the largest that fits */
 		{ "16777216T", -ERANGE, 0 },
 		{ "18446744073709551616", -EINVAL, 0 },
 		/* a leading 0 is decimal, not octal; only 0x changes the base */
@@ -283,6 +285,11 @@ static const struct bad_case {
 	{ BASE_RAM DEV1 "uid = 1 x\n", "t:7:", "not a 32-bit number" },
 	{ BASE_RAM DEV1 "gid = 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n", "t:7:",
 	  "more than 16 gids" },
+	{ BASE_RAM DEV1 "uid = 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n", "t:7:",
+	  "more than 16 uids" },
+	/* group numbers above INT32_MAX would read as negative (-1 is sim) */
+	{ BASE_RAM "[device 1]\ngroup = 4294967295\n", "t:5:", "group must be" },
+	{ BASE_RAM "[device 1]\ngroup = 0x80000000\n", "t:5:", "group must be" },
 	{ BASE_RAM DEV1 "spawn =\n", "t:7:", "spawn needs a command" },
 	{ BASE_RAM DEV1 "spawn = a\nspawn = b\n", "t:8:", "spawn given twice" },
 };
@@ -309,6 +316,27 @@ START_TEST(load_missing_file)
 
 	ck_assert_int_eq(config_load("/nonexistent/vfio-broker.conf", &c), -ENOENT);
 	ck_assert_ptr_null(c);
+}
+END_TEST
+
+/* A config file over 1 MiB is refused, not read into memory whole. */
+START_TEST(load_too_large)
+{
+	char path[] = "/tmp/vb-config-XXXXXX";
+	struct config *c = NULL;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < (2 << 20) / 64; i++)
+		fprintf(f, "# %061d\n", i);
+	fprintf(f, BASE_RAM DEV1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(config_load(path, &c), -EFBIG);
+	ck_assert_ptr_null(c);
+	unlink(path);
 }
 END_TEST
 
@@ -376,6 +404,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, pci_key);
 	tcase_add_loop_test(tc, bad_files, 0, (int)(sizeof(bad) / sizeof(*bad)));
 	tcase_add_test(tc, load_missing_file);
+	tcase_add_test(tc, load_too_large);
 	tcase_add_test(tc, examples_parse);
 	suite_add_tcase(s, tc);
 	return s;
