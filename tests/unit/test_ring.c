@@ -165,7 +165,10 @@ START_TEST(test_hostile_client)
 	uint8_t *slot0 = mem + lay.sq_off;
 	uint32_t len;
 
-	/* a tail that claims more messages than slots */
+	/* a tail that claims more messages than slots, even with a slot
+	 * that holds a well-formed length */
+	len = sizeof(msg);
+	memcpy(slot0, &len, sizeof(len));
 	hdr()->sq_tail.v = lay.nslots + 1;
 	ck_assert_uint_ne(vb_ring_readable(&brk), 0);
 	ck_assert_int_eq(vb_ring_recv(&brk, out, sizeof(out)), -EPROTO);
