@@ -153,6 +153,35 @@ static void stall_and_recover(int w, int r)
 	free(second);
 }
 
+/*
+ * A line longer than the output buffer (a long ident and a long message)
+ * is cut, and still ends in a newline, so the next line starts on its own.
+ */
+START_TEST(long_line_cut)
+{
+	static char ident[301], msg[2001];
+	char *got;
+	size_t len;
+	int p[2];
+
+	memset(ident, 'i', sizeof(ident) - 1);
+	memset(msg, 'm', sizeof(msg) - 1);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+	close(p[1]);
+	log_init(ident, LOG_LVL_INFO);
+	log_info("%s", msg);
+	log_info("next");
+	got = drain(p[0], &len);
+	ck_assert_uint_eq(count_char(got, '\n'), 2);
+	ck_assert_uint_lt(strchr(got, '\n') - got, 1200);
+	ck_assert_ptr_nonnull(strstr(got, "mmm\n"));
+	ck_assert_ptr_nonnull(strstr(got, " info: long_line_cut_fn: next\n"));
+	free(got);
+}
+END_TEST
+
 /* stderr on a pipe is opened again, non-blocking, through /proc. */
 START_TEST(pipe_reader_stalls)
 {
@@ -230,6 +259,7 @@ int main(void)
 	tcase_add_test(tc, idle_saves_at_most_the_burst);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("never_block");
+	tcase_add_test(tc, long_line_cut);
 	tcase_add_test(tc, pipe_reader_stalls);
 	tcase_add_test(tc, stream_reader_stalls);
 	tcase_add_test(tc, syslog_reader_stalls);
