@@ -97,6 +97,9 @@ START_TEST(bad_syntax)
 	expect_error("read: return ENOTANERRNO", "t.policy:1:",
 		     "unknown constant");
 	expect_error("read: return 0", "t.policy:1:", "out of range");
+	/* the kernel passes back at most 4095 as -errno; a larger value
+	 * would not read as an error to the caller */
+	expect_error("read: return 4096", "t.policy:1:", "out of range");
 	expect_error("read: arg0 == 12abc", "t.policy:1:", "bad number");
 	expect_error("read: arg0 == 1 && arg0 == 2", "t.policy:1:",
 		     "compared twice");
@@ -116,6 +119,33 @@ START_TEST(bad_syntax)
 		     "does not fit 32-bit");
 	expect_error("", "", "allows nothing");
 	expect_error("# nothing\n", "", "allows nothing");
+}
+END_TEST
+
+/* Writes "read: arg0 == 0 || arg0 == 1 || ..." with @n alternatives. */
+static void alternatives(char *buf, size_t cap, unsigned int n)
+{
+	size_t len = (size_t)snprintf(buf, cap, "read: arg0 == 0");
+
+	for (unsigned int i = 1; i < n; i++)
+		len += (size_t)snprintf(buf + len, cap - len, " || arg0 == %u",
+					i);
+	ck_assert_uint_lt(len, cap);
+}
+
+/*
+ * A rule holds its alternatives in a fixed array (FILTER_MAX_ALTS = 16):
+ * the 16th still fits, the 17th must be an error rather than a write past
+ * the end of the parser's stack frame.
+ */
+START_TEST(max_alternatives)
+{
+	char text[512];
+
+	alternatives(text, sizeof(text), 16);
+	ck_assert_msg(compile(text, 0) == 0, "16 alternatives: %s", err.msg);
+	alternatives(text, sizeof(text), 17);
+	expect_error(text, "t.policy:1:", "too many || alternatives");
 }
 END_TEST
 
@@ -145,6 +175,19 @@ static void write_file(const char *name, const char *text)
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Like write_file(), but @len bytes, which may hold a NUL. */
+static void write_bytes(const char *name, const char *data, size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
 	ck_assert_int_eq(fclose(f), 0);
 }
 
@@ -213,6 +256,55 @@ START_TEST(includes)
 
 	ck_assert_int_eq(compile_file("does-not-exist.policy"), -ENOENT);
 	ck_assert_msg(strstr(err.msg, "cannot open"), "%s", err.msg);
+}
+END_TEST
+
+/*
+ * The depth limit counts nesting, not includes: more sibling includes
+ * than FILTER_MAX_INCLUDE_DEPTH, one after another, are fine.
+ */
+START_TEST(sequential_includes)
+{
+	static const char *const calls[] = {
+		"read", "write", "close", "brk", "getpid", "exit_group",
+		"munmap", "lseek", "fstat",
+	};
+	char main_text[512] = "", name[64], rule[64];
+	size_t len = 0;
+
+	ck_assert_uint_gt(sizeof(calls) / sizeof(calls[0]),
+			  FILTER_MAX_INCLUDE_DEPTH);
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		snprintf(name, sizeof(name), "part%zu.policy", i);
+		snprintf(rule, sizeof(rule), "%s: 1\n", calls[i]);
+		write_file(name, rule);
+		len += (size_t)snprintf(main_text + len, sizeof(main_text) - len,
+					"@include %s\n", name);
+		ck_assert_uint_lt(len, sizeof(main_text));
+	}
+	write_file("siblings.policy", main_text);
+	ck_assert_msg(compile_file("siblings.policy") == 0, "%s", err.msg);
+}
+END_TEST
+
+/*
+ * A NUL byte would end the text early as a C string and silently drop the
+ * rest of the file (or worse, a deny rule after it): the file is refused,
+ * directly and when included.
+ */
+START_TEST(nul_byte_refused)
+{
+	static const char text[] = "read: 1\n\0brk: 1\n";
+
+	write_bytes("nul.policy", text, sizeof(text) - 1);
+	ck_assert_int_eq(compile_file("nul.policy"), -EINVAL);
+	ck_assert_msg(strstr(err.msg, "nul.policy") &&
+		      strstr(err.msg, "NUL byte"), "%s", err.msg);
+
+	write_file("inc_nul.policy", "exit_group: 1\n@include nul.policy\n");
+	ck_assert_int_eq(compile_file("inc_nul.policy"), -EINVAL);
+	ck_assert_msg(strstr(err.msg, "nul.policy: contains a NUL byte"), "%s",
+		      err.msg);
 }
 END_TEST
 
@@ -298,6 +390,7 @@ static const char child_policy[] =
 	"write: 1\n"
 	"getpid: 1\n"
 	"ioctl: arg1 == FIONREAD\n"
+	"fcntl: arg1 in F_GETFL\n"
 	"openat: return EACCES\n"
 	"brk: 1\n"
 	"mmap: arg2 in PROT_READ|PROT_WRITE\n"
@@ -325,7 +418,7 @@ static int run_child(enum child_step last, char *report, size_t cap)
 	if (pid == 0) {
 		char out[128];
 		int avail = -1, len;
-		long r_pid, r_ioctl, r_wide, r_open;
+		long r_pid, r_ioctl, r_wide, r_fcntl, r_open;
 
 		close(pfd[0]);
 		if (seccomp_load(ctx))
@@ -336,10 +429,14 @@ static int run_child(enum child_step last, char *report, size_t cap)
 		 * compare still matches, as the kernel ignores it. */
 		r_wide = syscall(SYS_ioctl, pfd[1],
 				 (unsigned long)FIONREAD | (1ul << 32), &avail);
+		/* Same for `in` on a 32-bit argument: the mask covers only
+		 * the low half (F_GETFL is 3, inside the mask "in 3"). */
+		r_fcntl = syscall(SYS_fcntl, pfd[1],
+				  (unsigned long)F_GETFL | (1ul << 32));
 		r_open = syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
-		len = snprintf(out, sizeof(out), "pid %d ioctl %ld wide %ld open %ld errno %d\n",
-			       r_pid == getpid(), r_ioctl, r_wide, r_open,
-			       errno);
+		len = snprintf(out, sizeof(out), "pid %d ioctl %ld wide %ld fcntl %ld open %ld errno %d\n",
+			       r_pid == getpid(), r_ioctl, r_wide, r_fcntl,
+			       r_open, errno);
 		if (write(pfd[1], out, (size_t)len) != len)
 			_exit(91);
 		if (last == STEP_GETPPID)
@@ -360,7 +457,8 @@ static int run_child(enum child_step last, char *report, size_t cap)
 
 START_TEST(child_under_filter)
 {
-	const char *want = "pid 1 ioctl 0 wide 0 open -1 errno 13\n";
+	/* the pipe's write end: F_GETFL is O_WRONLY */
+	const char *want = "pid 1 ioctl 0 wide 0 fcntl 1 open -1 errno 13\n";
 	char report[256];
 	int st;
 
@@ -392,11 +490,14 @@ static Suite *filter_suite(void)
 
 	tcase_add_test(tc, good_syntax);
 	tcase_add_test(tc, bad_syntax);
+	tcase_add_test(tc, max_alternatives);
 	tcase_add_test(tc, constants_resolve);
 	tcase_add_test(tc, lint);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tf, tmp_setup, tmp_teardown);
 	tcase_add_test(tf, includes);
+	tcase_add_test(tf, sequential_includes);
+	tcase_add_test(tf, nul_byte_refused);
 	tcase_add_test(tf, shipped_policies);
 	suite_add_tcase(s, tf);
 	tcase_add_test(tr, child_under_filter);
