@@ -641,6 +641,73 @@ START_TEST(policy_variables)
 }
 END_TEST
 
+static const char var_policy[] =
+	"read: arg0 == $fds\n"
+	"exit_group: 1\n"
+#if SANDBOX_ASAN
+	"@include " POLICY_DIR "/sanitizer.policy\n"
+#endif
+	;
+
+/* Under var_policy with $fds bound to two pipes' read ends: read one byte
+ * from @fd, then exit 0. */
+static int var_child(const int *fds, unsigned int n, int fd)
+{
+	uint64_t vals[2] = { (uint64_t)fds[0], (uint64_t)fds[1] };
+	const struct filter_var var = { .name = "fds", .values = vals, .n = n };
+	struct filter_error err;
+	scmp_filter_ctx ctx = NULL;
+	int status;
+	pid_t pid;
+
+	ck_assert_msg(filter_compile_string_vars("t", var_policy, NULL, &var, 1,
+						 0, &ctx, &err) == 0, "%s",
+		      err.msg);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char c;
+
+		if (seccomp_load(ctx))
+			_exit(90);
+		_exit(read(fd, &c, 1) == 1 ? 0 : 91);
+	}
+	seccomp_release(ctx);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/*
+ * A $variable bound to several values allows each of them, not just the
+ * first (the broker binds every IOMMU fd it holds), and nothing else.
+ */
+START_TEST(policy_variable_every_value)
+{
+	int a[2], b[2], other[2], bound[2];
+
+	/* non-blocking, and a byte in each: an allowed read returns at
+	 * once (exit 91 if the byte was already taken), never hangs */
+	ck_assert_int_eq(pipe2(a, O_NONBLOCK), 0);
+	ck_assert_int_eq(pipe2(b, O_NONBLOCK), 0);
+	ck_assert_int_eq(pipe2(other, O_NONBLOCK), 0);
+	ck_assert_int_eq(write(a[1], "a", 1), 1);
+	ck_assert_int_eq(write(b[1], "b", 1), 1);
+	ck_assert_int_eq(write(other[1], "o", 1), 1);
+	bound[0] = a[0];
+	bound[1] = b[0];
+	assert_exit0(var_child(bound, 2, b[0]), "read from the second value");
+	assert_exit0(var_child(bound, 2, a[0]), "read from the first value");
+	assert_sigsys(var_child(bound, 2, other[0]), "read from an unbound fd");
+	/* an empty set adds no rule at all */
+	assert_sigsys(var_child(bound, 0, a[0]), "read with $fds empty");
+	for (int i = 0; i < 2; i++) {
+		close(a[i]);
+		close(b[i]);
+		close(other[i]);
+	}
+}
+END_TEST
+
 /* ---- broker_sandbox_enter() on a minimal broker ---- */
 
 static int proc_status(pid_t pid, const char *key, char *out, size_t len)
@@ -775,6 +842,7 @@ static Suite *broker_sandbox_suite(void)
 	tcase_add_test(tc, holder_syscalls_allowed);
 	tcase_add_test(tc, reaper_under_policy);
 	tcase_add_test(tc, policy_variables);
+	tcase_add_test(tc, policy_variable_every_value);
 	tcase_add_test(tc, only_data_path_iommu_ioctls);
 	tcase_add_loop_test(tc, forbidden_ioctl_is_sigsys, 0,
 			    sizeof(forbidden_ioctls) / sizeof(forbidden_ioctls[0]));
