@@ -2,8 +2,10 @@
 /*
  * sandbox.c: a forked child enters the sandbox and the parent inspects it
  * from outside through /proc (capabilities, no_new_privs, seccomp mode,
- * open fds, rlimits); a forbidden syscall afterwards is SIGSYS; a bad
- * configuration ends the process instead of returning half sandboxed.
+ * open fds, rlimits) and reports whether it is still dumpable; limits
+ * stricter than the configuration stay; a forbidden syscall afterwards is
+ * SIGSYS; a bad configuration ends the process instead of returning half
+ * sandboxed.
  */
 #include <check.h>
 #include <dirent.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,15 +33,19 @@ static const char child_policy[] =
 	"mmap: arg2 in PROT_READ|PROT_WRITE\n"
 	"munmap: 1\n"
 	"rt_sigreturn: 1\n"
+	"prctl: arg0 == PR_GET_DUMPABLE\n"
 #if SANDBOX_ASAN
 	"@include " VB_SOURCE_DIR "/seccomp/sanitizer.policy\n"
 #endif
 	;
 
-enum child_mode { CHILD_HOLD, CHILD_FORBIDDEN, CHILD_BAD_FD, CHILD_NO_FILTER };
+enum child_mode {
+	CHILD_HOLD, CHILD_FORBIDDEN, CHILD_BAD_FD, CHILD_NO_FILTER,
+	CHILD_LOW_NOFILE,	/* RLIMIT_NOFILE {10, 12} before entry */
+};
 
 /* Fork a child that enters the sandbox keeping only the pipe's write end
- * (moved to fd 5) and reports "in" through it. */
+ * (moved to fd 5) and reports "in", then "dumpable N", through it. */
 static pid_t start_child(enum child_mode mode, int *rd)
 {
 	struct filter_error err;
@@ -52,6 +60,8 @@ static pid_t start_child(enum child_mode mode, int *rd)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		int keep[1] = { 5 };
+		char line[32];
+		int len;
 		struct sandbox_config cfg = {
 			.keep_fds = keep, .n_keep = 1, .nofile = 16,
 			.nproc = 0, .fsize = 0, .filter = ctx,
@@ -67,9 +77,20 @@ static pid_t start_child(enum child_mode mode, int *rd)
 			keep[0] = 77;	/* not open */
 		if (mode == CHILD_NO_FILTER)
 			cfg.filter = NULL;
+		if (mode == CHILD_LOW_NOFILE) {
+			/* stricter than .nofile = 16, soft and hard */
+			struct rlimit rl = { .rlim_cur = 10, .rlim_max = 12 };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl))
+				_exit(93);
+		}
 		sandbox_enter(&cfg);
 		if (write(5, "in\n", 3) != 3)
 			_exit(92);
+		len = snprintf(line, sizeof(line), "dumpable %d\n",
+			       prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+		if (write(5, line, (size_t)len) != len)
+			_exit(94);
 		if (mode == CHILD_FORBIDDEN)
 			syscall(SYS_getppid);
 		for (;;)
@@ -151,6 +172,10 @@ START_TEST(entered_state)
 	pid = start_child(CHILD_HOLD, &rd);
 	read_line(rd, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "in");
+	/* Not dumpable: no core file, and no ptrace attach or /proc/PID/mem
+	 * access by other processes of the same user. */
+	read_line(rd, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "dumpable 0");
 
 	proc_status(pid, "CapEff", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "0000000000000000");
@@ -186,6 +211,28 @@ START_TEST(entered_state)
 	ck_assert(proc_limit(pid, "Max file size", "0 0"));
 	ck_assert(proc_limit(pid, "Max core file size", "0 0"));
 
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(rd);
+}
+END_TEST
+
+/*
+ * sandbox_enter() never raises a limit: with {10, 12} already in place,
+ * as a parent may have set them, .nofile = 16 leaves both. Taking only the
+ * soft limit as a minimum would ask for a hard limit of 16: with
+ * CAP_SYS_RESOURCE the limit goes up, without it entry fails (no "in").
+ */
+START_TEST(stricter_nofile_kept)
+{
+	char buf[64];
+	int rd, status;
+	pid_t pid = start_child(CHILD_LOW_NOFILE, &rd);
+
+	read_line(rd, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "in");
+	ck_assert_msg(proc_limit(pid, "Max open files", "10 12"),
+		      "RLIMIT_NOFILE is not soft 10 hard 12");
 	kill(pid, SIGKILL);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	close(rd);
@@ -234,6 +281,7 @@ int main(void)
 	TCase *tc = tcase_create("enter");
 
 	tcase_add_test(tc, entered_state);
+	tcase_add_test(tc, stricter_nofile_kept);
 	tcase_add_test(tc, forbidden_after_entry);
 	tcase_add_test(tc, failure_exits);
 	suite_add_tcase(s, tc);
