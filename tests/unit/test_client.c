@@ -82,6 +82,11 @@ static struct vb_ram_region fake_ram0 = {
 	.size = 0x10000, .flags = VB_RAM_F_SHARED,
 };
 
+/* Header id of the next WELCOMEs: the HELLO's 0 unless a test lies. */
+static uint64_t fake_welcome_id;
+/* An fd to send after all the others (the ring too), unannounced. */
+static int fake_fd_last = -1;
+
 static void fake_welcome_r(int bfd, unsigned int n_ram, unsigned int nfds,
 			   uint32_t window, uint32_t max_entries,
 			   uint16_t flags, int ring_fd)
@@ -128,6 +133,9 @@ static void fake_welcome_r(int bfd, unsigned int n_ram, unsigned int nfds,
 		       sizeof(flags));
 	if (ring_fd >= 0)
 		fds[nfds++] = dup(ring_fd);
+	if (fake_fd_last >= 0)
+		fds[nfds++] = dup(fake_fd_last);
+	((struct vb_hdr *)buf)->id = fake_welcome_id;
 	send_with_fds(bfd, buf, (size_t)n, fds, nfds);
 	for (unsigned int i = 0; i < nfds; i++)
 		close(fds[i]);
@@ -144,6 +152,24 @@ static void fake_welcome(int bfd, unsigned int n_ram, unsigned int nfds,
 			 uint32_t window, uint32_t max_entries)
 {
 	fake_welcome_f(bfd, n_ram, nfds, window, max_entries, 0);
+}
+
+/* A memfd holding a formatted ring for @window requests of @max_entries. */
+static int fake_ring_fd(uint32_t window, uint32_t max_entries,
+			struct vb_ring_layout *l)
+{
+	void *mem;
+	int fd;
+
+	ck_assert_int_eq(vb_ring_geometry(window, max_entries, l), 0);
+	fd = memfd_create("ring", MFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)l->size), 0);
+	mem = mmap(NULL, l->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(mem, MAP_FAILED);
+	vb_ring_format(mem, l);
+	munmap(mem, l->size);
+	return fd;
 }
 
 static void fake_reply_v(int bfd, uint16_t version, uint64_t id,
@@ -317,7 +343,9 @@ START_TEST(handshake_device_fd)
 }
 END_TEST
 
-static int try_open(void (*queue)(int bfd), int *leftover_fds)
+/* @what names the case when a bad WELCOME is taken for a good one */
+static int try_open(void (*queue)(int bfd), int *leftover_fds,
+		    const char *what)
 {
 	struct vb_client *c = (struct vb_client *)1;
 	int cfd, bfd, before = count_fds(), rc;
@@ -325,7 +353,7 @@ static int try_open(void (*queue)(int bfd), int *leftover_fds)
 	pair(&cfd, &bfd);
 	queue(bfd);
 	rc = vb_client_open_fd(cfd, DEV, &c);
-	ck_assert_ptr_null(c);
+	ck_assert_msg(c == NULL, "%s: opened, rc %d", what, rc);
 	close(bfd);
 	*leftover_fds = count_fds() - before;
 	return rc;
@@ -388,6 +416,35 @@ static void q_welcome_flag_unknown(int bfd)
 static void q_window0(int bfd) { fake_welcome(bfd, 1, 1, 0, 16); }
 static void q_entries0(int bfd) { fake_welcome(bfd, 1, 1, 8, 0); }
 static void q_garbage(int bfd) { fake_raw(bfd, "not a message at all", 20); }
+/* WELCOME and a refusal echo the HELLO's id, 0; the codec does not know
+ * which id was asked, so only the client can catch it */
+static void q_welcome_id1(int bfd)
+{
+	fake_welcome_id = 1;
+	fake_welcome(bfd, 1, 1, 8, 16);
+	fake_welcome_id = 0;
+}
+static void q_refused_id1(int bfd) { fake_reply_v(bfd, 0, 1, EPERM, 0, VB_NO_INDEX); }
+/*
+ * The largest WELCOME (every RAM region, the device fd and the ring: all
+ * VB_MAX_WELCOME_FDS) and one unannounced fd after it. The client's
+ * control buffer holds exactly the maximum, so the kernel hands over the
+ * first VB_MAX_WELCOME_FDS, which match the WELCOME, and drops the last:
+ * only MSG_CTRUNC tells. The ring is a good one, so nothing else fails.
+ */
+static void q_fds_truncated(int bfd)
+{
+	struct vb_ring_layout l;
+	int rfd = fake_ring_fd(8, 16, &l);
+
+	fake_fd_last = memfd_create("extra", MFD_CLOEXEC);
+	ck_assert_int_ge(fake_fd_last, 0);
+	fake_welcome_r(bfd, VB_MAX_RAM_REGIONS, VB_MAX_RAM_REGIONS + 1, 8, 16,
+		       VB_WELCOME_F_DEVICE_FD | VB_WELCOME_F_RING, rfd);
+	close(fake_fd_last);
+	fake_fd_last = -1;
+	close(rfd);
+}
 
 START_TEST(handshake_refusals)
 {
@@ -418,10 +475,15 @@ START_TEST(handshake_refusals)
 		{ q_window0, -EPROTO, "window 0" },
 		{ q_entries0, -EPROTO, "max_entries 0" },
 		{ q_garbage, -EPROTO, "garbage" },
+		{ q_welcome_id1, -EPROTO, "WELCOME with header id 1" },
+		{ q_refused_id1, -EPROTO, "refusal with header id 1" },
+		{ q_fds_truncated, -EPROTO,
+		  "one fd more than the protocol's maximum (MSG_CTRUNC)" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int leftover, rc = try_open(cases[i].queue, &leftover);
+		int leftover, rc = try_open(cases[i].queue, &leftover,
+					    cases[i].what);
 
 		ck_assert_msg(rc == cases[i].rc, "%s: rc %d, want %d",
 			      cases[i].what, rc, cases[i].rc);
@@ -700,20 +762,20 @@ struct fake_ring {
 	struct vb_ring br;	/* the broker's view */
 };
 
-/* A ring sized for @ring_entries per request; WELCOME says 16. */
+/*
+ * A ring sized for @ring_window requests of @ring_entries each; WELCOME
+ * says @window and 16.
+ */
 static int try_open_ring(struct fake_ring *fr, uint32_t window,
-			 uint32_t ring_entries, struct vb_client **c)
+			 uint32_t ring_window, uint32_t ring_entries,
+			 struct vb_client **c)
 {
 	int cfd, rfd, rc;
 
-	ck_assert_int_eq(vb_ring_geometry(window, ring_entries, &fr->l), 0);
-	rfd = memfd_create("ring", MFD_CLOEXEC);
-	ck_assert_int_ge(rfd, 0);
-	ck_assert_int_eq(ftruncate(rfd, (off_t)fr->l.size), 0);
+	rfd = fake_ring_fd(ring_window, ring_entries, &fr->l);
 	fr->mem = mmap(NULL, fr->l.size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       rfd, 0);
 	ck_assert_ptr_ne(fr->mem, MAP_FAILED);
-	vb_ring_format(fr->mem, &fr->l);
 	vb_ring_attach(&fr->br, fr->mem, &fr->l, VB_RING_BROKER);
 	pair(&cfd, &fr->bfd);
 	fake_welcome_r(fr->bfd, 2, 2, window, 16, VB_WELCOME_F_RING, rfd);
@@ -728,7 +790,7 @@ static struct vb_client *open_ring_client(struct fake_ring *fr,
 {
 	struct vb_client *c = NULL;
 
-	ck_assert_int_eq(try_open_ring(fr, window, 16, &c), 0);
+	ck_assert_int_eq(try_open_ring(fr, window, window, 16, &c), 0);
 	return c;
 }
 
@@ -793,8 +855,30 @@ START_TEST(ring_too_small)
 	struct vb_client *c = NULL;
 	int base = count_fds();
 
-	ck_assert_int_eq(try_open_ring(&fr, 4, 15, &c), -EPROTO);
+	ck_assert_int_eq(try_open_ring(&fr, 4, 4, 15, &c), -EPROTO);
 	ck_assert_ptr_null(c);
+	munmap(fr.mem, fr.l.size);
+	close(fr.bfd);
+	ck_assert_int_eq(count_fds(), base);
+}
+END_TEST
+
+/*
+ * A ring with fewer slots than the window it is granted with is refused:
+ * the client queues up to a whole window into it without waiting for room,
+ * so all 8 requests must fit. Slots come in powers of two, so a ring for
+ * window 4 has 4; each holds the WELCOME's 16 entries, only the count is
+ * short.
+ */
+START_TEST(ring_fewer_slots_than_window)
+{
+	struct fake_ring fr;
+	struct vb_client *c = NULL;
+	int base = count_fds();
+
+	ck_assert_int_eq(try_open_ring(&fr, 8, 4, 16, &c), -EPROTO);
+	ck_assert_ptr_null(c);
+	ck_assert_uint_eq(fr.l.nslots, 4);
 	munmap(fr.mem, fr.l.size);
 	close(fr.bfd);
 	ck_assert_int_eq(count_fds(), base);
@@ -999,6 +1083,63 @@ START_TEST(ring_event_loop)
 }
 END_TEST
 
+/*
+ * The broker took the idle word a vb_client_poll(c, 0) left set, so it owes
+ * a WAKE, and never sends it. With a timeout set, the next call waits that
+ * long for it and then gives the handle up: a WAKE that came later could
+ * not be told from a stray one. Without the limit the caller would go back
+ * to sleeping on a socket that never becomes readable.
+ */
+START_TEST(ring_owed_wake_never_comes)
+{
+	struct rec rec = { 0 };
+	struct fake_ring fr;
+	struct vb_client *c;
+	uint64_t t0;
+	int rc = 0;
+
+	c = open_ring_client(&fr, 4);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);	/* asks for a WAKE */
+	ck_assert(vb_ring_take_peer_idle(&fr.br));	/* and is owed one */
+	ck_assert_int_eq(vb_client_set_timeout(c, 50), 0);
+	/* each call that does not give up waits 100 ms at most */
+	t0 = vb_now_ns();
+	for (int i = 0; i < 10 && rc == 0; i++)
+		rc = vb_client_poll(c, 100);
+	ck_assert_int_eq(rc, -ETIMEDOUT);
+	ck_assert_uint_lt((vb_now_ns() - t0) / 1000000, 2000);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_int_eq(rec.status[0], ETIMEDOUT);
+	ck_assert_int_eq(vb_client_poll(c, 0), -ETIMEDOUT);	/* sticky */
+	close_ring_client(c, &fr);
+}
+END_TEST
+
+/*
+ * A WAKE the client did not ask for (its idle word was never taken) breaks
+ * the protocol: the broker WAKEs only a client that said it sleeps.
+ */
+START_TEST(ring_unasked_wake)
+{
+	struct rec rec = { 0 };
+	struct fake_ring fr;
+	struct vb_client *c;
+	ssize_t n;
+
+	c = open_ring_client(&fr, 4);
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, NULL), 0);
+	n = vb_encode_simple(buf, sizeof(buf), 1, VB_MSG_WAKE, 0);
+	ck_assert_int_gt(n, 0);
+	fake_raw(fr.bfd, buf, (size_t)n);
+	ck_assert_int_eq(vb_client_poll(c, 1000), -EPROTO);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_int_eq(rec.status[0], EPROTO);
+	close_ring_client(c, &fr);
+}
+END_TEST
+
 START_TEST(ring_hangup_and_garbage)
 {
 	struct rec rec = { 0 };
@@ -1076,6 +1217,9 @@ static void q_negative_status(int bfd)
 	memcpy(buf + sizeof(struct vb_hdr), &bad, sizeof(bad));
 	fake_raw(bfd, buf, (size_t)n);
 }
+/* statuses are errnos, and errnos stop below 4096: the encoder and the
+ * codec let it through, the client must not hand out -4096 */
+static void q_status_4096(int bfd) { fake_reply(bfd, 1, 4096, 0, VB_NO_INDEX); }
 static void q_with_fd(int bfd)
 {
 	struct vb_reply r = { .failed_index = VB_NO_INDEX };
@@ -1110,6 +1254,7 @@ START_TEST(malformed_replies)
 		{ q_short, "truncated" },
 		{ q_stats_for_map, "STATS_REPLY answering a MAP" },
 		{ q_negative_status, "negative status" },
+		{ q_status_4096, "status 4096, not an errno" },
 		{ q_with_fd, "fd attached to a reply" },
 		{ q_welcome_again, "second WELCOME" },
 		{ q_request_type, "request type sent to the client" },
@@ -1136,6 +1281,28 @@ START_TEST(malformed_replies)
 		ck_assert_msg(count_fds() == before, "%s: fd leak",
 			      cases[i].what);
 	}
+}
+END_TEST
+
+/*
+ * STATS succeeds only with a STATS_REPLY: a plain REPLY may refuse it
+ * (sync_calls) but one with status 0 carries no counters, and taking it as
+ * success would hand the caller a vb_stats nobody filled in.
+ */
+START_TEST(stats_success_without_counters)
+{
+	struct vb_stats out = { .pages_current = 42 };
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	fake_reply(bfd, 1, 0, 0, VB_NO_INDEX);
+	ck_assert_int_eq(vb_client_stats(c, &out), -EPROTO);
+	ck_assert_uint_eq(out.pages_current, 42);	/* untouched */
+	ck_assert_uint_eq(fake_read(bfd, 1).hdr.type, VB_MSG_STATS);
+	ck_assert_int_eq(vb_client_sync(c), -EPROTO);	/* sticky */
+	vb_client_close(c);
+	close(bfd);
 }
 END_TEST
 
@@ -1239,6 +1406,40 @@ START_TEST(timeout_despite_signals)
 	every_20ms = (struct itimerval){ 0 };
 	setitimer(ITIMER_REAL, &every_20ms, NULL);
 	ck_assert_msg(ms >= 95 && ms < 2000, "waited %llu ms for 100",
+		      (unsigned long long)ms);
+	ck_assert_uint_eq(rec.n, 0);
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
+/*
+ * One signal late in the wait: what is left of the timeout is waited, not
+ * the whole of it again. The numbers leave room for a loaded machine: the
+ * signal comes at 500 ms of 600, so the right wait ends near 600 ms and a
+ * restarted one not before 1100 ms; 900 ms lies between with 300 ms of
+ * slack for the scheduler, and a late signal only lengthens the wrong one.
+ */
+START_TEST(timeout_after_one_signal)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct itimerval once = { .it_value = { .tv_usec = 500000 } };
+	struct rec rec = { 0 };
+	struct vb_client *c;
+	uint64_t t0, ms;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, NULL), 0);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	t0 = vb_now_ns();	/* CLOCK_MONOTONIC */
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &once, NULL), 0);
+	ck_assert_int_eq(vb_client_poll(c, 600), 0);
+	ms = (vb_now_ns() - t0) / 1000000;
+	ck_assert_int_eq(getitimer(ITIMER_REAL, &once), 0);
+	ck_assert_msg(!once.it_value.tv_sec && !once.it_value.tv_usec,
+		      "the signal did not come during the wait");
+	ck_assert_msg(ms >= 595 && ms < 900, "waited %llu ms for 600",
 		      (unsigned long long)ms);
 	ck_assert_uint_eq(rec.n, 0);
 	vb_client_close(c);
@@ -1390,20 +1591,25 @@ int main(void)
 	tcase_add_test(tc, hangup);
 	tcase_add_test(tc, hangup_on_send);
 	tcase_add_test(tc, malformed_replies);
+	tcase_add_test(tc, stats_success_without_counters);
 	tcase_add_test(tc, unsolicited_reply);
 	tcase_add_test(tc, callback_may_submit);
 	tcase_add_test(tc, connect_errors);
 	tcase_add_test(tc, idle_hangup);
 	tcase_add_test(tc, timeout_despite_signals);
+	tcase_add_test(tc, timeout_after_one_signal);
 	tcase_add_test(tc, close_cancels_outstanding);
 	tcase_add_test(tc, callback_may_close);
 	tcase_add_test(tc, timeout_on_silent_broker);
 	tcase_add_test(tc, ring_calls);
 	tcase_add_test(tc, ring_too_small);
+	tcase_add_test(tc, ring_fewer_slots_than_window);
 	tcase_add_test(tc, ring_opt_out);
 	tcase_add_test(tc, unknown_open_flag);
 	tcase_add_test(tc, ring_kick);
 	tcase_add_test(tc, ring_event_loop);
+	tcase_add_test(tc, ring_owed_wake_never_comes);
+	tcase_add_test(tc, ring_unasked_wake);
 	tcase_add_test(tc, ring_hangup_and_garbage);
 	suite_add_tcase(s, tc);
 	return vb_check_run(s);
