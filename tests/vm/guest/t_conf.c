@@ -659,6 +659,12 @@ int t_conf_type1_compat(enum vt_mode mode)
 	um.flags = VFIO_DMA_UNMAP_FLAG_ALL;
 	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA, &um) ? -errno : 0;
 	CHECK_ERR(ret, EINVAL, "UNMAP_DMA FLAG_ALL with a range");
+	/* a size that is not whole pages, over mapped pages: nothing goes */
+	um.flags = 0;
+	um.iova = X + PG(6);
+	um.size = PG(1) + 1;
+	ret = ioctl(c.ctx.container, VFIO_IOMMU_UNMAP_DMA, &um) ? -errno : 0;
+	CHECK_ERR(ret, EINVAL, "UNMAP_DMA size not page-aligned");
 	conf_expect(&c, 2, "after refused UNMAP_DMAs");
 
 	e[0] = me(X + PG(100), c.buf + PG(10), 5);
