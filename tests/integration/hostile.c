@@ -23,6 +23,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -315,6 +316,21 @@ static struct vb_ring_hdr *ring_hdr(const struct conn *c)
 }
 
 /*
+ * Some attacks need two steps without the broker running in between: the
+ * KICKs of ring-kick-banked all queued before it reads one, and in
+ * linger-fd our close right after our send. On a loaded host the wakeup
+ * our send causes can preempt us right there. As root, such a stretch runs
+ * as SCHED_FIFO, which a woken SCHED_OTHER broker cannot preempt; where
+ * that is refused, nothing changes.
+ */
+static void hurry(bool on)
+{
+	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
+
+	sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp);
+}
+
+/*
  * @n KICKs in one sendmmsg(), so they sit in the broker's socket together
  * and one read takes them all: with separate sends, a loaded host could
  * let the broker read, sleep (announcing it) and read again in between,
@@ -506,7 +522,9 @@ static int run_ring_attack(struct conn *c, const char *a)
 			recv_msg(fd, &nfds, 5000);
 			close(fd);
 		}
+		hurry(true);
 		send_kicks(c, 8);
+		hurry(false);
 		return ring_map(c, 2);
 	}
 	if (!strcmp(a, "ring-kick-in-ring")) {
@@ -843,18 +861,21 @@ static int linger_fd(const char *path, const char *attack, int want)
 
 	for (attempt = 1; attempt <= 20; attempt++) {
 		int c = lingering_socket(&hold);
-		bool sent;
+		bool sent, last;
 
 		if (c < 0)
 			return 2;
 		fd = conn_open(path);
 		if (fd < 0)
 			return 2;
+		hurry(true);
 		if (queued)
 			sent = send_two(fd, garbage, sizeof(garbage), c) == 2;
 		else
 			sent = !send_with_fd(fd, garbage, sizeof(garbage), c);
-		if (sent && !close_lingered(c))
+		last = sent && close_lingered(c);
+		hurry(false);
+		if (sent && !last)
 			break;
 		/* the hold end's close resets the connection: no wait */
 		close(hold);
