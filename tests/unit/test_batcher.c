@@ -7,14 +7,9 @@
  * their place, per-request pages_done in a merged UNMAP, dead peers,
  * cleanup on disconnect and read throttling.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* F_GET_SEALS */
-#endif
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,37 +172,6 @@ static uint64_t mapped(unsigned int dom)
 	br.be->ops->usage(br.domains[dom].bd, &u);
 	return u.mapped_pages;
 }
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-/*
- * Guest RAM: one sealed memfd per region, and memory_fini() closes them
- * all (a broker that re-reads its config must not leak guest RAM).
- */
-START_TEST(memory_fds)
-{
-	struct memory m;
-	int before = count_fds();
-
-	ck_assert_int_eq(memory_init(&m, br.cfg), 0);
-	ck_assert_uint_eq(m.n, 1);
-	ck_assert_int_eq(count_fds(), before + 1);
-	ck_assert_int_eq(fcntl(m.r[0].fd, F_GET_SEALS),
-			 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-	memory_fini(&m);
-	ck_assert_int_eq(count_fds(), before);
-}
-END_TEST
 
 START_TEST(merge_across_clients)
 {
@@ -879,7 +843,6 @@ static Suite *batcher_suite(void)
 	TCase *tc = tcase_create("flush");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, memory_fds);
 	tcase_add_test(tc, merge_across_clients);
 	tcase_add_test(tc, retry_isolation);
 	tcase_add_test(tc, quota_per_device);

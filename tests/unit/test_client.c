@@ -8,7 +8,6 @@
  * completion, broker statuses, hangup and malformed replies.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <fcntl.h>
@@ -29,23 +28,11 @@
 #include "proto/ring.h"
 #include "vfio-broker/client.h"
 #include "check_main.h"
+#include "fd_count.h"
 
 #define DEV	7
 
 static uint8_t buf[VB_MSG_MAX_LEN];
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n - 1;	/* the DIR's own fd */
-}
 
 static void send_with_fds(int fd, const void *msg, size_t len, const int *fds,
 			  unsigned int nfds)
@@ -275,7 +262,7 @@ START_TEST(handshake)
 	const struct vb_client_info *in;
 	struct vb_client *c;
 	struct stat st;
-	int bfd, before = count_fds();
+	int bfd, before = vb_count_fds();
 
 	c = open_client(&bfd, 8);
 	in = vb_client_get_info(c);
@@ -299,10 +286,10 @@ START_TEST(handshake)
 	ck_assert_int_eq(in->device_fd, -1);	/* no flag: no device fd */
 	ck_assert_int_ge(vb_client_fd(c), 0);
 	ck_assert_uint_eq(vb_client_outstanding(c), 0);
-	ck_assert_int_eq(count_fds(), before + 4);	/* 2 socket ends, 2 memfds */
+	ck_assert_int_eq(vb_count_fds(), before + 4);	/* 2 socket ends, 2 memfds */
 	vb_client_close(c);
 	close(bfd);
-	ck_assert_int_eq(count_fds(), before);
+	ck_assert_int_eq(vb_count_fds(), before);
 	ck_assert_str_eq(vb_client_version(), "1.1.0");
 }
 END_TEST
@@ -316,7 +303,7 @@ START_TEST(handshake_device_fd)
 	const struct vb_client_info *in;
 	struct vb_client *c = NULL;
 	struct stat st;
-	int cfd, bfd, before = count_fds();
+	int cfd, bfd, before = vb_count_fds();
 
 	for (unsigned int n_ram = 0; n_ram <= VB_MAX_RAM_REGIONS;
 	     n_ram += VB_MAX_RAM_REGIONS / 4) {
@@ -335,10 +322,10 @@ START_TEST(handshake_device_fd)
 		ck_assert_int_eq(st.st_size, 0x10000 + n_ram * 4096);
 		ck_assert(fcntl(in->device_fd, F_GETFD) & FD_CLOEXEC);
 		/* 2 socket ends, n_ram memfds, the device fd */
-		ck_assert_int_eq(count_fds(), before + 3 + (int)n_ram);
+		ck_assert_int_eq(vb_count_fds(), before + 3 + (int)n_ram);
 		vb_client_close(c);
 		close(bfd);
-		ck_assert_int_eq(count_fds(), before);
+		ck_assert_int_eq(vb_count_fds(), before);
 	}
 }
 END_TEST
@@ -348,14 +335,14 @@ static int try_open(void (*queue)(int bfd), int *leftover_fds,
 		    const char *what)
 {
 	struct vb_client *c = (struct vb_client *)1;
-	int cfd, bfd, before = count_fds(), rc;
+	int cfd, bfd, before = vb_count_fds(), rc;
 
 	pair(&cfd, &bfd);
 	queue(bfd);
 	rc = vb_client_open_fd(cfd, DEV, &c);
 	ck_assert_msg(c == NULL, "%s: opened, rc %d", what, rc);
 	close(bfd);
-	*leftover_fds = count_fds() - before;
+	*leftover_fds = vb_count_fds() - before;
 	return rc;
 }
 
@@ -833,11 +820,11 @@ START_TEST(unknown_open_flag)
 	int cfd, bfd, before;
 
 	pair(&cfd, &bfd);
-	before = count_fds();
+	before = vb_count_fds();
 	ck_assert_int_eq(vb_client_open_fd_flags(cfd, DEV, 1u << 7, &c),
 			 -EINVAL);
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(count_fds(), before - 1);	/* cfd closed */
+	ck_assert_int_eq(vb_count_fds(), before - 1);	/* cfd closed */
 	/* the peer sees the hangup and no HELLO before it */
 	ck_assert_int_eq(recv(bfd, buf, sizeof(buf), MSG_DONTWAIT), 0);
 	close(bfd);
@@ -853,13 +840,13 @@ START_TEST(ring_too_small)
 {
 	struct fake_ring fr;
 	struct vb_client *c = NULL;
-	int base = count_fds();
+	int base = vb_count_fds();
 
 	ck_assert_int_eq(try_open_ring(&fr, 4, 4, 15, &c), -EPROTO);
 	ck_assert_ptr_null(c);
 	munmap(fr.mem, fr.l.size);
 	close(fr.bfd);
-	ck_assert_int_eq(count_fds(), base);
+	ck_assert_int_eq(vb_count_fds(), base);
 }
 END_TEST
 
@@ -874,14 +861,14 @@ START_TEST(ring_fewer_slots_than_window)
 {
 	struct fake_ring fr;
 	struct vb_client *c = NULL;
-	int base = count_fds();
+	int base = vb_count_fds();
 
 	ck_assert_int_eq(try_open_ring(&fr, 8, 4, 16, &c), -EPROTO);
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(fr.l.nslots, 4);
 	munmap(fr.mem, fr.l.size);
 	close(fr.bfd);
-	ck_assert_int_eq(count_fds(), base);
+	ck_assert_int_eq(vb_count_fds(), base);
 }
 END_TEST
 
@@ -975,12 +962,12 @@ START_TEST(ring_calls)
 	struct vb_client *c;
 	struct vb_reply r;
 	struct vb_msg m;
-	int base = count_fds();
+	int base = vb_count_fds();
 	pid_t pid;
 
 	c = open_ring_client(&fr, 4);
 	/* the socket pair and 2 memfds: the client keeps the ring only mapped */
-	ck_assert_int_eq(count_fds(), base + 4);
+	ck_assert_int_eq(vb_count_fds(), base + 4);
 
 	/* a sleeping client is woken by exactly one WAKE, which it reads */
 	pid = ring_late_answer(&fr, 3, 50000);
@@ -1265,7 +1252,7 @@ START_TEST(malformed_replies)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rec rec = { 0 };
 		struct vb_client *c;
-		int bfd, before = count_fds();
+		int bfd, before = vb_count_fds();
 
 		c = open_client(&bfd, 4);
 		ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done,
@@ -1278,7 +1265,7 @@ START_TEST(malformed_replies)
 		ck_assert_int_eq(vb_client_sync(c), -EPROTO);
 		vb_client_close(c);
 		close(bfd);
-		ck_assert_msg(count_fds() == before, "%s: fd leak",
+		ck_assert_msg(vb_count_fds() == before, "%s: fd leak",
 			      cases[i].what);
 	}
 }
