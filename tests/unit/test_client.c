@@ -835,40 +835,39 @@ START_TEST(unknown_open_flag)
 }
 END_TEST
 
-/* A ring too small for a full request of max_entries is refused. */
-START_TEST(ring_too_small)
-{
-	struct fake_ring fr;
-	struct vb_client *c = NULL;
-	int base = vb_count_fds();
-
-	ck_assert_int_eq(try_open_ring(&fr, 4, 4, 15, &c), -EPROTO);
-	ck_assert_ptr_null(c);
-	munmap(fr.mem, fr.l.size);
-	close(fr.bfd);
-	ck_assert_int_eq(vb_count_fds(), base);
-}
-END_TEST
-
 /*
- * A ring with fewer slots than the window it is granted with is refused:
- * the client queues up to a whole window into it without waiting for room,
- * so all 8 requests must fit. Slots come in powers of two, so a ring for
- * window 4 has 4; each holds the WELCOME's 16 entries, only the count is
- * short.
+ * A ring the client cannot use as granted is refused, and everything it
+ * came with is closed:
+ * - slots too small for a full request of the WELCOME's 16 entries;
+ * - fewer slots than the window: the client queues up to a whole window
+ *   into the ring without waiting for room, so all 8 requests must fit.
+ *   Slots come in powers of two, so a ring for window 4 has 4.
  */
-START_TEST(ring_fewer_slots_than_window)
+START_TEST(ring_unusable)
 {
-	struct fake_ring fr;
-	struct vb_client *c = NULL;
-	int base = vb_count_fds();
+	static const struct {
+		uint32_t window, ring_window, ring_entries, nslots;
+		const char *what;
+	} cases[] = {
+		{ 4, 4, 15, 4, "slots for 15 entries" },
+		{ 8, 4, 16, 4, "4 slots for a window of 8" },
+	};
 
-	ck_assert_int_eq(try_open_ring(&fr, 8, 4, 16, &c), -EPROTO);
-	ck_assert_ptr_null(c);
-	ck_assert_uint_eq(fr.l.nslots, 4);
-	munmap(fr.mem, fr.l.size);
-	close(fr.bfd);
-	ck_assert_int_eq(vb_count_fds(), base);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake_ring fr;
+		struct vb_client *c = NULL;
+		int base = vb_count_fds();
+
+		ck_assert_msg(try_open_ring(&fr, cases[i].window,
+					    cases[i].ring_window,
+					    cases[i].ring_entries, &c) == -EPROTO,
+			      "%s: not refused", cases[i].what);
+		ck_assert_ptr_null(c);
+		ck_assert_uint_eq(fr.l.nslots, cases[i].nslots);
+		munmap(fr.mem, fr.l.size);
+		close(fr.bfd);
+		ck_assert_int_eq(vb_count_fds(), base);
+	}
 }
 END_TEST
 
@@ -1589,8 +1588,7 @@ int main(void)
 	tcase_add_test(tc, callback_may_close);
 	tcase_add_test(tc, timeout_on_silent_broker);
 	tcase_add_test(tc, ring_calls);
-	tcase_add_test(tc, ring_too_small);
-	tcase_add_test(tc, ring_fewer_slots_than_window);
+	tcase_add_test(tc, ring_unusable);
 	tcase_add_test(tc, ring_opt_out);
 	tcase_add_test(tc, unknown_open_flag);
 	tcase_add_test(tc, ring_kick);

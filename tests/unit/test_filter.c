@@ -166,19 +166,7 @@ END_TEST
 
 static char tmpdir[64];
 
-static void write_file(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fputs(text, f) >= 0, 1);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
-/* Like write_file(), but @len bytes, which may hold a NUL. */
+/* @len bytes into @name in tmpdir; they may hold a NUL. */
 static void write_bytes(const char *name, const char *data, size_t len)
 {
 	char path[256];
@@ -189,6 +177,11 @@ static void write_bytes(const char *name, const char *data, size_t len)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void write_file(const char *name, const char *text)
+{
+	write_bytes(name, text, strlen(text));
 }
 
 static int compile_file(const char *name)
