@@ -41,6 +41,7 @@
 
 #define CLIENT_MAX_WINDOW	1024u	/* local cap on the FIFO size */
 #define CLIENT_HANDSHAKE_MS	30000
+#define CLIENT_FLAGS		VB_CLIENT_NO_RING	/* every VB_CLIENT_* flag known */
 
 struct client_slot {
 	uint64_t id;
@@ -595,7 +596,7 @@ int vb_client_open_fd_flags(int fd, uint32_t device_id, uint32_t flags,
 	int rc;
 
 	*out = NULL;
-	if (flags & ~VB_CLIENT_NO_RING) {
+	if (flags & ~CLIENT_FLAGS) {
 		close(fd);
 		return -EINVAL;
 	}
@@ -631,7 +632,7 @@ int vb_client_connect_flags(const char *path, uint32_t device_id,
 	int fd;
 
 	*out = NULL;
-	if (flags & ~VB_CLIENT_NO_RING)
+	if (flags & ~CLIENT_FLAGS)	/* before anything reaches the broker */
 		return -EINVAL;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;

@@ -499,6 +499,28 @@ static void send_simple(struct peer *p, uint16_t type)
 	dispatch_message(p, &m);
 }
 
+/* A client of device 1 whose HELLO asked for, and got, a shared ring. */
+static int ring_client(struct peer **p)
+{
+	struct vb_hello h = { 1, 1, 1, VB_HELLO_F_RING, 0 };
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	int fds[VB_MAX_WELCOME_FDS];
+	struct vb_welcome w;
+	uint8_t buf[64];
+	struct vb_msg m;
+	int fd = connect_as(1000, 1, p);
+	ssize_t n = vb_encode_hello(buf, sizeof(buf), 5, &h);
+
+	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_BROKER, 0, 0, &m), 0);
+	ck_assert_int_eq(dispatch_message(*p, &m), 0);
+	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
+	close_fds(fds, vb_welcome_nfds(&w));
+	ck_assert(w.flags & VB_WELCOME_F_RING);
+	ck_assert_ptr_nonnull((*p)->ring.base);
+	return fd;
+}
+
 /*
  * A ring client may KICK once per time the broker asked for one (its idle
  * announcements); the first KICK beyond that drops it, even the very
@@ -506,23 +528,8 @@ static void send_simple(struct peer *p, uint16_t type)
  */
 START_TEST(kick_allowance)
 {
-	struct vb_hello h = { 1, 1, 1, VB_HELLO_F_RING, 0 };
-	struct vb_range iova[VB_MAX_IOVA_RANGES];
-	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
-	struct vb_welcome w;
-	uint8_t buf[64];
-	struct vb_msg m;
 	struct peer *p;
-	int fds[VB_MAX_WELCOME_FDS];
-	int fd = connect_as(1000, 1, &p);
-	ssize_t n = vb_encode_hello(buf, sizeof(buf), 5, &h);
-
-	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_BROKER, 0, 0, &m), 0);
-	ck_assert_int_eq(dispatch_message(p, &m), 0);
-	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
-	close_fds(fds, vb_welcome_nfds(&w));
-	ck_assert(w.flags & VB_WELCOME_F_RING);
-	ck_assert_ptr_nonnull(p->ring.base);
+	int fd = ring_client(&p);
 
 	p->ring_idle_sets = 2;
 	send_simple(p, VB_MSG_KICK);
@@ -534,11 +541,7 @@ START_TEST(kick_allowance)
 
 	/* nothing asked for: the first KICK is one too many */
 	event_base_loop(br.base, EVLOOP_NONBLOCK);
-	fd = connect_as(1000, 1, &p);
-	ck_assert_int_eq(vb_decode(buf, (size_t)n, VB_DIR_TO_BROKER, 0, 0, &m), 0);
-	ck_assert_int_eq(dispatch_message(p, &m), 0);
-	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), 0);
-	close_fds(fds, vb_welcome_nfds(&w));
+	fd = ring_client(&p);
 	ck_assert_uint_eq(p->ring_idle_sets, 0);
 	send_simple(p, VB_MSG_KICK);
 	ck_assert_int_ne(p->state, PEER_READY);
