@@ -3,7 +3,8 @@
  * The listening SOCK_SEQPACKET socket for clients the broker did not spawn.
  * Each connection is identified by SO_PEERCRED (pid, uid, gid as the kernel
  * saw them at connect time); dispatch checks them against the devices'
- * uid/gid lists when the client says HELLO.
+ * uid/gid lists when the client says HELLO. The binding, watching and
+ * removal of a listening socket are shared with the control socket.
  */
 #ifndef VB_BROKER_LISTENER_H
 #define VB_BROKER_LISTENER_H

@@ -402,13 +402,6 @@ static int ring_map(struct conn *c, uint64_t id)
 	return ring_await(c);
 }
 
-/* Replies the broker has put in the ring that we have not taken. */
-static uint32_t ring_replies_waiting(const struct conn *c)
-{
-	return __atomic_load_n(&ring_hdr(c)->cq_tail.v, __ATOMIC_ACQUIRE) -
-	       c->ring.rx_pos;
-}
-
 /* Fill the request queue with one-page UNMAPs (holes: status 0). */
 static int ring_fill(struct conn *c, uint64_t id, unsigned int n)
 {
@@ -437,16 +430,16 @@ static int ring_overfill(struct conn *c)
 
 	if (w > c->ring.layout.nslots || ring_fill(c, 100, w))
 		return EPROTO;
-	for (ms = 0; ms < 10000 && ring_replies_waiting(c) < w; ms++)
+	for (ms = 0; ms < 10000 && vb_ring_readable(&c->ring) < w; ms++)
 		usleep(1000);
-	if (ring_replies_waiting(c) != w)
+	if (vb_ring_readable(&c->ring) != w)
 		return ETIMEDOUT;
 	if (ring_fill(c, 200, w))
 		return EPROTO;
 	usleep(300000);
-	if (ring_replies_waiting(c) != w) {
+	if (vb_ring_readable(&c->ring) != w) {
 		fprintf(stderr, "vb-hostile: %u replies in a ring of %u slots\n",
-			ring_replies_waiting(c), w);
+			vb_ring_readable(&c->ring), w);
 		return EOVERFLOW;
 	}
 	/* reading makes room: every request of both windows is answered */
