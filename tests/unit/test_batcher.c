@@ -576,6 +576,15 @@ static int unmap_failing_at_bad(struct backend_domain *d,
 	return -ENOSPC;
 }
 
+/* From here on the backend's unmap is unmap_failing_at_bad(). */
+static void fail_unmaps_at_bad(void)
+{
+	failing_ops = *br.be->ops;
+	sim_unmap = failing_ops.unmap;
+	failing_ops.unmap = unmap_failing_at_bad;
+	br.be->ops = &failing_ops;
+}
+
 /*
  * A merged UNMAP that fails part-way, at B's second entry, with a backend
  * that names the failing entry or not: each request is answered as if it
@@ -588,10 +597,7 @@ static void merged_unmap_failing(bool names_index)
 	uint8_t buf[256];
 	uint64_t i1, i2, i3;
 
-	failing_ops = *br.be->ops;
-	sim_unmap = failing_ops.unmap;
-	failing_ops.unmap = unmap_failing_at_bad;
-	br.be->ops = &failing_ops;
+	fail_unmaps_at_bad();
 	bad_names_index = names_index;
 
 	map_five_pages();
@@ -649,10 +655,7 @@ START_TEST(merged_unmap_failing_entry_partly_done)
 	uint8_t buf[256];
 	uint64_t i1, i2;
 
-	failing_ops = *br.be->ops;
-	sim_unmap = failing_ops.unmap;
-	failing_ops.unmap = unmap_failing_at_bad;
-	br.be->ops = &failing_ops;
+	fail_unmaps_at_bad();
 	bad_partial = true;
 
 	map_five_pages();
