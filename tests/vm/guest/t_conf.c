@@ -750,6 +750,43 @@ int t_conf_memlock(enum vt_mode mode)
 }
 
 /*
+ * Longer than the 4096 pages a store walk holds the xarray's lock for
+ * (v3_tracked_breathe()): the vaddr updates must get across the points
+ * where the walk lets go of it, and on the debug kernel
+ * (tests/vm/debug) do so without sleeping under it.
+ */
+#define VADDR_LONG	8193
+
+/* Tracked mode: invalidate and re-set the vaddrs of a VADDR_LONG range. */
+static int vaddr_long(struct conf *c)
+{
+	struct vfio_iommu_type1_dma_unmap um = {
+		.argsz = sizeof(um), .flags = VFIO_DMA_UNMAP_FLAG_VADDR,
+		.iova = X, .size = PG(VADDR_LONG),
+	};
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = (uintptr_t)(c->buf + PG(16)), .iova = X,
+		.size = PG(VADDR_LONG),
+	};
+
+	CHECK_OK(harness_t1_map(c->ctx.container, X, c->buf + PG(16), PG(VADDR_LONG)),
+		 "MAP_DMA of the long range");
+	CHECK_OK(ioctl(c->ctx.container, VFIO_IOMMU_UNMAP_DMA, &um) ? -errno : 0,
+		 "UNMAP_DMA FLAG_VADDR of the long range");
+	CHECK(um.size == PG(VADDR_LONG), "invalidated %llu bytes, want %llu",
+	      (unsigned long long)um.size, (unsigned long long)PG(VADDR_LONG));
+	conf_expect(c, VADDR_LONG, "a long range invalidated");
+	CHECK_OK(ioctl(c->ctx.container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0,
+		 "MAP_DMA FLAG_VADDR of the long range");
+	conf_expect(c, VADDR_LONG, "a long range updated");
+	CHECK_OK(harness_t1_unmap(c->ctx.container, X, PG(VADDR_LONG), NULL),
+		 "UNMAP_DMA of the long range");
+	conf_expect(c, 0, "after unmapping the long range");
+	return 0;
+}
+
+/*
  * Live-update vaddr protocol (type1's VFIO_UPDATE_VADDR): tracked mode
  * invalidates and re-sets the vaddrs of mapped pages without unpinning or
  * unmapping them; direct mode keeps no vaddrs and refuses both.
@@ -761,7 +798,7 @@ int t_conf_vaddr(enum vt_mode mode)
 	struct conf c;
 	int ret, ext;
 
-	RUN(conf_begin(&c, mode, 16));
+	RUN(conf_begin(&c, mode, 16 + VADDR_LONG));
 	CHECK_OK(harness_t1_map(c.ctx.container, X, c.buf, PG(4)), "MAP_DMA 4 pages");
 	ext = ioctl(c.ctx.container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR);
 	memset(&um, 0, sizeof(um));
@@ -801,6 +838,7 @@ int t_conf_vaddr(enum vt_mode mode)
 	conf_expect(&c, 4, "vaddr updated: nothing pinned twice");
 	CHECK_OK(harness_t1_unmap(c.ctx.container, X, PG(4), NULL), "UNMAP_DMA");
 	conf_expect(&c, 0, "after unmap");
+	RUN(vaddr_long(&c));
 	return conf_end(&c);
 }
 
