@@ -6,7 +6,9 @@
 #                                      ASan+UBSan build (clang)
 #   fuzz                               a libFuzzer smoke run (clang build)
 #   vm                                 the kernel module and real VFIO in a
-#                                      Debian 6.12 guest under QEMU
+#                                      Debian 6.12 guest under QEMU, and the
+#                                      suite again on a debug build of that
+#                                      kernel (KASAN, lockdep, kmemleak)
 # It prints one summary line and exits non-zero if anything failed.
 #
 #   VB_TIERS="unit integration"  run only these tiers (default: all)

@@ -12,6 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 rel=$(vm_kernel_release)
+kbuild=$(vm_kernel_build_dir)
 vm_require_tools
 mkdir -p "$VM_WORK"
 exec 9>"$VM_WORK/.build.lock"
@@ -23,7 +24,7 @@ flock 9
 uapi="$VM_WORK/uapi"
 mkdir -p "$uapi/linux"
 sed -e 's/\b__user\b *//g' \
-	"/usr/src/linux-headers-${rel%-amd64}-common/include/uapi/linux/vfio.h" \
+	"/usr/src/linux-headers-$(vm_debian_release | sed 's/-amd64$//')-common/include/uapi/linux/vfio.h" \
 	>"$uapi/linux/vfio.h.new"
 mv "$uapi/linux/vfio.h.new" "$uapi/linux/vfio.h"
 
@@ -47,7 +48,7 @@ elif [ -f "$VM_SRC/src/kernel/Makefile" ]; then
 	# V3_DEBUG=1 compiles the module's invariant checks (WARN_ON_ONCE) in;
 	# a warning fails the run through the kernel_log result.
 	kdir="$VM_WORK/kmod-debug${VB_V3_DEBUG:-1}"
-	make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
+	make -s -C "$VM_SRC/src/kernel" KDIR="$kbuild" \
 		BUILD_DIR="$kdir" V3_DEBUG="${VB_V3_DEBUG:-1}" >&2 ||
 		vm_die "building src/kernel failed"
 	ko="$kdir/vfio_iommu_type1v3.ko"
@@ -58,7 +59,7 @@ fi
 
 # --- the emulated test device (tests/vm/emu) --------------------------------
 emu_dir="$VM_WORK/kmod-emu"
-make -s -C "$VM_DIR/emu" KDIR="/usr/src/linux-headers-$rel" \
+make -s -C "$VM_DIR/emu" KDIR="$kbuild" \
 	BUILD_DIR="$emu_dir" >&2 || vm_die "building tests/vm/emu failed"
 
 # --- initramfs tree -------------------------------------------------------
@@ -119,6 +120,16 @@ for d in /sys/bus/pci/devices/*; do
 	g=$(readlink "$d/iommu_group")
 	echo "VMTEST DEVICE ${d##*/} group ${g##*/} driver $(basename "$(readlink "$d/driver")")"
 done
+# A debug kernel (tests/vm/debug) has kmemleak: what boot and the module
+# loads left unreferenced is reported and forgotten here, so that a leak
+# found after the tests is the tests' (the module's, mostly).
+KMEMLEAK=/sys/kernel/debug/kmemleak
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+if [ -w $KMEMLEAK ]; then
+	echo scan >$KMEMLEAK
+	echo clear >$KMEMLEAK
+	echo "VMTEST NOTE kmemleak armed"
+fi
 
 for t in $TESTS; do
 	echo "VMTEST START $t"
@@ -132,9 +143,40 @@ for t in $TESTS; do
 			echo "VMTEST NOTE $t killed its leftover process ${p#/proc/}"
 	done
 done
-# A kernel warning, BUG or oops during the tests fails the run.
+# kmemleak reports only objects at least 5 s old whose contents did not
+# change since its previous scan, so the first scan of each pair mostly
+# records. It runs while the module is loaded (its symbols name the
+# allocation sites) and again after it unloaded (what only it pointed to).
+leaks() {
+	[ -w $KMEMLEAK ] || return 0
+	sleep 6
+	echo scan >$KMEMLEAK
+	echo scan >$KMEMLEAK
+	grep -q 'unreferenced object' $KMEMLEAK || return 0
+	echo "VMTEST FAIL kernel_log: kmemleak found unreferenced objects $1:"
+	sed 's/^/VMTEST NOTE kmemleak: /' $KMEMLEAK
+	echo clear >$KMEMLEAK
+	klog=FAIL
+}
+klog=PASS
+leaks "after the tests"
+# The module must unload once no container uses it: a reference or a
+# container left behind keeps it in.
+if lsmod | grep -q '^vfio_iommu_type1v3 '; then
+	if rmmod vfio_iommu_type1v3; then
+		leaks "after rmmod vfio_iommu_type1v3"
+	else
+		echo "VMTEST FAIL kernel_log: rmmod vfio_iommu_type1v3 failed"
+		klog=FAIL
+	fi
+fi
+# A kernel warning, BUG or oops during the tests fails the run (a KASAN,
+# lockdep, sleep-in-atomic or DEBUG_VM report is one of these too).
 if dmesg | tail -n +"$((n0 + 1))" |
-	grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t'; then
+	grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t|UBSAN:'; then
+	klog=FAIL
+fi
+if [ $klog = FAIL ]; then
 	echo "VMTEST RESULT kernel_log FAIL"
 else
 	echo "VMTEST RESULT kernel_log PASS"

@@ -3,7 +3,8 @@
 # which kernel they use, the pieces every guest initramfs is made of
 # (vm_root, vm_root_modules, vm_root_vfio, vm_pack) and how a guest boots
 # (vm_boot). The kernel is the installed linux-source-6.12's version, so
-# image, headers, module build and guest always agree.
+# image, headers, module build and guest always agree; or a debug build of
+# the same source (VB_VM_KERNEL, tests/vm/debug/).
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_SRC=$(cd "$VM_DIR/../.." && pwd)
@@ -31,9 +32,11 @@ vm_installed_version() {
 		awk '$3 == "installed" { print $4 }'
 }
 
-# Prints the kernel release (e.g. 6.12.N+deb12-amd64) whose image, modules,
-# headers and source are all installed, or dies naming setup.sh.
-vm_kernel_release() {
+# Prints the Debian kernel release (e.g. 6.12.N+deb12-amd64) whose image,
+# modules, headers and source are all installed, or dies naming setup.sh.
+# The guest programs take their uAPI headers from it, whichever kernel the
+# guest boots.
+vm_debian_release() {
 	local ver up rel
 	ver=$(vm_installed_version linux-source-6.12)
 	[ -n "$ver" ] || vm_die "linux-source-6.12 is not installed: run tests/vm/setup.sh"
@@ -43,6 +46,46 @@ vm_kernel_release() {
 	[ -d "/lib/modules/$rel/kernel/drivers/vfio" ] || vm_die "modules for $rel missing: run tests/vm/setup.sh"
 	[ -d "/usr/src/linux-headers-$rel" ] || vm_die "linux-headers-$rel missing: run tests/vm/setup.sh"
 	echo "$rel"
+}
+
+# The kernel the guest boots: Debian's (above), or with VB_VM_KERNEL=DIR
+# one built by tests/vm/debug/build-kernel.sh into DIR: DIR/bzImage, its
+# release in DIR/release, its modules under DIR/mods/lib/modules and its
+# built tree (for modules built against it) in DIR/build.
+vm_kernel_release() {
+	if [ -n "${VB_VM_KERNEL:-}" ]; then
+		[ -r "$VB_VM_KERNEL/release" ] && [ -r "$VB_VM_KERNEL/bzImage" ] ||
+			vm_die "VB_VM_KERNEL=$VB_VM_KERNEL is not a built kernel: run tests/vm/debug/build-kernel.sh"
+		cat "$VB_VM_KERNEL/release"
+	else
+		vm_debian_release
+	fi
+}
+
+vm_kernel_image() {
+	if [ -n "${VB_VM_KERNEL:-}" ]; then
+		echo "$VB_VM_KERNEL/bzImage"
+	else
+		echo "/boot/vmlinuz-$(vm_kernel_release)"
+	fi
+}
+
+# Where modules for the guest's kernel are built against (KDIR).
+vm_kernel_build_dir() {
+	if [ -n "${VB_VM_KERNEL:-}" ]; then
+		echo "$VB_VM_KERNEL/build"
+	else
+		echo "/usr/src/linux-headers-$(vm_kernel_release)"
+	fi
+}
+
+# The root its modules are installed under: / for Debian's.
+vm__modules_base() {
+	if [ -n "${VB_VM_KERNEL:-}" ]; then
+		echo "$VB_VM_KERNEL/mods"
+	else
+		echo /
+	fi
 }
 
 vm_require_tools() {
@@ -71,34 +114,36 @@ vm_root() {
 }
 
 # vm__add_module NAME: one module and, first time only, its dependencies;
-# works on vm_root_modules' root, rel and seen.
+# works on vm_root_modules' root, rel, base and seen.
 vm__add_module() {
 	local f dep
 	[ -z "${seen[$1]:-}" ] || return 0
 	seen[$1]=1
-	f=$(modinfo -k "$rel" -F filename "$1")
+	f=$(modinfo -b "$base" -k "$rel" -F filename "$1")
+	f=/${f#"${base%/}"/}
 	mkdir -p "$root$(dirname "$f")"
 	case $f in
-	*.xz) xz -dc "$f" >"$root${f%.xz}" ;;	# Debian ships .ko.xz
-	*) cp "$f" "$root$f" ;;
+	*.xz) xz -dc "${base%/}$f" >"$root${f%.xz}" ;;	# Debian ships .ko.xz
+	*) cp "${base%/}$f" "$root$f" ;;
 	esac
-	for dep in $(modinfo -k "$rel" -F depends "$1" | tr , ' '); do
+	for dep in $(modinfo -b "$base" -k "$rel" -F depends "$1" | tr , ' '); do
 		vm__add_module "$dep"
 	done
 }
 
-# vm_root_modules DIR MODULE...: the installed kernel's MODULEs and what
-# they depend on, decompressed, plus the indexes depmod wants. Run
+# vm_root_modules DIR MODULE...: the guest kernel's MODULEs and what they
+# depend on, decompressed, plus the indexes depmod wants. Run
 # "depmod -b DIR <release>" once every module (extra/ too) is in place.
 vm_root_modules() {
-	local root=$1 rel m
+	local root=$1 rel m base
 	local -A seen=()
 	shift
 	rel=$(vm_kernel_release)
+	base=$(vm__modules_base)
 	for m in "$@"; do
 		vm__add_module "$m"
 	done
-	cp /lib/modules/"$rel"/modules.builtin* "$root/lib/modules/$rel/"
+	cp "${base%/}/lib/modules/$rel"/modules.builtin* "$root/lib/modules/$rel/"
 	: >"$root/lib/modules/$rel/modules.order"
 }
 

@@ -14,6 +14,8 @@
 #   VB_VM_VERBOSE  1: copy the guest log to stdout while it runs
 #   VB_VM_TEST_TIMEOUT  seconds per guest test (default 180)
 #   VB_V3_KO, VB_V3_DEBUG  see build-initramfs.sh
+#   VB_VM_KERNEL   boot this kernel instead of Debian's (lib.sh; the debug
+#                  kernel tier, tests/vm/debug/run.sh, sets it)
 # Full guest log, with the guest kernel's dmesg at its end, stays in the log.
 
 set -euo pipefail
@@ -50,12 +52,13 @@ timeout_s=${VB_VM_TIMEOUT:-$timeout_s}
 echo "vm: kernel $rel, tests: ${tests[*]}"
 echo "vm: guest log: $log"
 # movablecore: a ZONE_MOVABLE for longterm_pin (user pages come from it
-# first, and a long-term pin must move them out)
+# first, and a long-term pin must move them out); VB_VM_MOVABLECORE sizes
+# it (the debug kernel's KASAN shadow takes the top of memory at boot)
 qemu=(-machine q35 -accel tcg -cpu max -m 2G -smp 2
 	-nographic -no-reboot -vga none -net none
 	-device intel-iommu -device edu -device edu
-	-kernel "/boot/vmlinuz-$rel" -initrd "$VM_WORK/initramfs.cpio.gz"
-	-append "console=ttyS0 intel_iommu=on iommu=nopt movablecore=128M panic=-1 quiet vmtest.tests=$list vmtest.timeout=${VB_VM_TEST_TIMEOUT:-180}")
+	-kernel "$(vm_kernel_image)" -initrd "$VM_WORK/initramfs.cpio.gz"
+	-append "console=ttyS0 intel_iommu=on iommu=nopt movablecore=${VB_VM_MOVABLECORE:-128M} panic=-1 quiet vmtest.tests=$list vmtest.timeout=${VB_VM_TEST_TIMEOUT:-180}")
 # vm_boot boots again when the guest dies before /init (an infrastructure
 # failure, not a test result), keeping each failed boot's log.
 start=$(date +%s)
