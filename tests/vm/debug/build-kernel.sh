@@ -44,7 +44,7 @@ trap 'rm -rf "$series"' EXIT
 key=$( {
 	vm_installed_version linux-source-6.12
 	cat "$fragment"
-	grep -vE '^(Date|From [0-9a-f]{40}) ' "$series"/patches/*.patch
+	grep -hvE '^(Date: |From [0-9a-f]{40} )' "$series"/patches/*.patch
 } | sha256sum | cut -d' ' -f1)
 if [ -r "$out/key" ] && [ "$(cat "$out/key")" = "$key" ] &&
 	[ -r "$out/bzImage" ] && [ -r "$out/release" ]; then
