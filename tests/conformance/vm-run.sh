@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # vm-run.sh --set type1|v3|iommufd --guest-bin PATH [--workdir DIR]
+#           [--kernel debian|debug]
 #
 # Runs the backend conformance suite (vb-conformance-guest) in the VM:
 # Debian's 6.12 kernel under QEMU (TCG, q35, emulated Intel IOMMU, two edu
@@ -15,6 +16,10 @@
 #   --set iommufd  replaces the guest's VFIO stack with one rebuilt with
 #                CONFIG_IOMMUFD and device cdevs (iommufd-stack.sh): iommufd
 #                and type1 (through the compat container); probe: iommufd
+#   --kernel debug  boots the VM tier's debug kernel instead (KASAN, lockdep,
+#                sleep-in-atomic checks, DEBUG_VM, UBSAN; built or reused by
+#                tests/vm/debug/build-kernel.sh), for type1 and v3: a checker's
+#                report fails kernel_log
 #
 # Prints the guest's RESULT lines and the path of the full guest log.
 # Exit 0 only if every RESULT passed, the runner exited 0 and the guest
@@ -24,10 +29,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../vm/lib.sh"
 
-set_name="" guest_bin="" work=""
+set_name="" guest_bin="" work="" kernel=debian
 while [ $# -gt 0 ]; do
 	case $1 in
 	--set) set_name=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
 	--guest-bin) guest_bin=$2; shift 2 ;;
 	--workdir) work=$2; shift 2 ;;
 	*) vm_die "conformance: unknown argument $1" ;;
@@ -42,6 +48,16 @@ esac
 [ -n "$guest_bin" ] ||
 	vm_die "conformance: no guest binary (a VB_SANITIZE build cannot link it statically)"
 [ -x "$guest_bin" ] || vm_die "conformance: guest binary $guest_bin missing: build vb-conformance-guest"
+case $kernel in
+debian) ;;
+debug)
+	[ "$set_name" != iommufd ] ||
+		vm_die "conformance: the debug kernel has no iommufd stack (--set iommufd)"
+	"$VM_DIR/debug/build-kernel.sh" "$VM_WORK/debug-kernel"
+	export VB_VM_KERNEL=$VM_WORK/debug-kernel
+	;;
+*) vm_die "conformance: --kernel debian|debug" ;;
+esac
 work=${work:-$VM_WORK/conformance-$set_name}
 t1limit=5000
 
@@ -52,7 +68,7 @@ mkdir -p "$work"
 ko=""
 if [ "$set_name" = v3 ]; then
 	[ -f "$VM_SRC/src/kernel/Makefile" ] || vm_die "conformance: src/kernel has no Makefile: no v3 module to test"
-	make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
+	make -s -C "$VM_SRC/src/kernel" KDIR="$(vm_kernel_build_dir)" \
 		BUILD_DIR="$work/kmod" V3_DEBUG=1 >&2 ||
 		vm_die "conformance: building src/kernel failed"
 	ko="$work/kmod/vfio_iommu_type1v3.ko"
@@ -122,7 +138,7 @@ if [ -n "$DEV" ]; then
 else
 	echo "CONF ERROR no edu device found"
 fi
-if dmesg | tail -n +$((n0 + 1)) | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace'; then
+if dmesg | tail -n +$((n0 + 1)) | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|UBSAN:'; then
 	echo "RESULT kernel_log FAIL warning, BUG or oops during the run"
 else
 	echo "RESULT kernel_log PASS"
@@ -142,7 +158,7 @@ qrc=0
 vm_boot "$log" "${VB_VM_TIMEOUT:-800}" 'CONF BOOTED' -machine q35 -accel tcg \
 	-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
 	-device intel-iommu -device edu -device edu \
-	-kernel "/boot/vmlinuz-$rel" -initrd "$work/initramfs.cpio.gz" \
+	-kernel "$(vm_kernel_image)" -initrd "$work/initramfs.cpio.gz" \
 	-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet conf.backends=$backends conf.expect=$expect conf.t1limit=$t1limit" ||
 	qrc=$?
 

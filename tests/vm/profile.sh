@@ -28,10 +28,10 @@ case "${1:-}" in
 	;;
 esac
 
-rel=$(vm_kernel_release)
+vm_kernel_release >/dev/null	# dies naming setup.sh if the kernel is missing
 mkdir -p "$VM_WORK/logs"
 kdir=$VM_WORK/kmod-prof
-make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
+make -s -C "$VM_SRC/src/kernel" KDIR="$(vm_kernel_build_dir)" \
 	BUILD_DIR="$kdir" V3_DEBUG=0 KCFLAGS=-DV3_PROF >&2 ||
 	vm_die "building src/kernel with -DV3_PROF failed"
 log=$VM_WORK/logs/profile-$(date +%Y%m%d-%H%M%S).log

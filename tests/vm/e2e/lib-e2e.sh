@@ -52,7 +52,7 @@ e2e_initramfs() {
 	vm_root_vfio "$root" "${E2E_STACK:-}"
 	if [ -z "${E2E_STACK:-}" ]; then
 		[ -f "$VM_SRC/src/kernel/Makefile" ] || vm_die "e2e: src/kernel has no Makefile"
-		make -s -C "$VM_SRC/src/kernel" KDIR="/usr/src/linux-headers-$rel" \
+		make -s -C "$VM_SRC/src/kernel" KDIR="$(vm_kernel_build_dir)" \
 			BUILD_DIR="$work/kmod$debug" V3_DEBUG="$debug" >&2 ||
 			vm_die "e2e: building src/kernel failed"
 		ko="$work/kmod$debug/vfio_iommu_type1v3.ko"
@@ -121,11 +121,10 @@ INIT
 }
 
 e2e_boot() {
-	local work=$1 log=$2 to=$3 rel
-	rel=$(vm_kernel_release)
+	local work=$1 log=$2 to=$3
 	vm_boot "$log" "$to" 'E2E BOOTED' -machine q35 -accel tcg \
 		-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
 		-device intel-iommu -device edu -device edu \
-		-kernel "/boot/vmlinuz-$rel" -initrd "$work/initramfs.cpio.gz" \
+		-kernel "$(vm_kernel_image)" -initrd "$work/initramfs.cpio.gz" \
 		-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet"
 }
