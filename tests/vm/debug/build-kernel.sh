@@ -11,7 +11,7 @@
 # what lib.sh's VB_VM_KERNEL expects.
 #
 # A build is reused while the source package, the series and kernel.config
-# are unchanged (their hash is kept in OUTDIR/key). About 1.5 GB of disk;
+# are unchanged (their hash is kept in OUTDIR/key). About 2 GB of disk;
 # the first build takes several minutes on two cores.
 #
 # Environment: JOBS sets make -j (default: the number of CPUs).
