@@ -53,8 +53,7 @@ debian) ;;
 debug)
 	[ "$set_name" != iommufd ] ||
 		vm_die "conformance: the debug kernel has no iommufd stack (--set iommufd)"
-	"$VM_DIR/debug/build-kernel.sh" "$VM_WORK/debug-kernel"
-	export VB_VM_KERNEL=$VM_WORK/debug-kernel
+	vm_use_debug_kernel
 	;;
 *) vm_die "conformance: --kernel debian|debug" ;;
 esac
@@ -138,7 +137,7 @@ if [ -n "$DEV" ]; then
 else
 	echo "CONF ERROR no edu device found"
 fi
-if dmesg | tail -n +$((n0 + 1)) | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|UBSAN:'; then
+if kernel-warned "$n0"; then
 	echo "RESULT kernel_log FAIL warning, BUG or oops during the run"
 else
 	echo "RESULT kernel_log PASS"

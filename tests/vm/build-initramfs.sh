@@ -172,8 +172,7 @@ if lsmod | grep -q '^vfio_iommu_type1v3 '; then
 fi
 # A kernel warning, BUG or oops during the tests fails the run (a KASAN,
 # lockdep, sleep-in-atomic or DEBUG_VM report is one of these too).
-if dmesg | tail -n +"$((n0 + 1))" |
-	grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t|UBSAN:'; then
+if kernel-warned "$n0"; then
 	klog=FAIL
 fi
 if [ $klog = FAIL ]; then

@@ -62,6 +62,13 @@ vm_kernel_release() {
 	fi
 }
 
+# vm_use_debug_kernel: builds the debug kernel into $VM_WORK/debug-kernel
+# (or reuses it) and makes it the guest's kernel from here on.
+vm_use_debug_kernel() {
+	"$VM_DIR/debug/build-kernel.sh" "$VM_WORK/debug-kernel"
+	export VB_VM_KERNEL=$VM_WORK/debug-kernel
+}
+
 vm_kernel_image() {
 	if [ -n "${VB_VM_KERNEL:-}" ]; then
 		echo "$VB_VM_KERNEL/bzImage"
@@ -98,8 +105,10 @@ vm_require_tools() {
 }
 
 # vm_root DIR: a fresh initramfs tree in DIR (wiped first): busybox with
-# every applet linked into /bin, /sbin -> bin, the mount points, and
-# lib/modules/<release>/extra for out-of-tree modules.
+# every applet linked into /bin, /sbin -> bin, the mount points,
+# lib/modules/<release>/extra for out-of-tree modules, and
+# /bin/kernel-warned, the one test of the kernel log every guest's /init
+# makes.
 vm_root() {
 	local root=$1 rel a
 	rel=$(vm_kernel_release)
@@ -111,6 +120,15 @@ vm_root() {
 		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
 	done
 	ln -s bin "$root/sbin"
+	cat >"$root/bin/kernel-warned" <<'KW'
+#!/bin/sh
+# kernel-warned N: whether the kernel logged, after its first N lines, a
+# warning, BUG or oops, or a report of one of the debug kernel's checkers
+# (KASAN and the sleep checks say BUG:, lockdep WARNING:, UBSAN its name).
+dmesg | tail -n +"$(($1 + 1))" |
+	grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t|UBSAN:'
+KW
+	chmod +x "$root/bin/kernel-warned"
 }
 
 # vm__add_module NAME: one module and, first time only, its dependencies;

@@ -16,6 +16,8 @@
 #   VB_V3_KO, VB_V3_DEBUG  see build-initramfs.sh
 #   VB_VM_KERNEL   boot this kernel instead of Debian's (lib.sh; the debug
 #                  kernel tier, tests/vm/debug/run.sh, sets it)
+#   VB_VM_MOVABLECORE  size of the guest's ZONE_MOVABLE (default 128M)
+#   VB_VM_EXCLUDE  space-separated tests the default suite leaves out
 # Full guest log, with the guest kernel's dmesg at its end, stays in the log.
 
 set -euo pipefail
@@ -37,7 +39,9 @@ rel=$(vm_kernel_release)
 vmtest="$VM_WORK/guest/vmtest"
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || mapfile -t tests < <("$vmtest" --list)
+[ ${#tests[@]} -gt 0 ] ||
+	mapfile -t tests < <("$vmtest" --list |
+		grep -vxF -f <(tr ' ' '\n' <<<"${VB_VM_EXCLUDE:-}"))
 [ ${#tests[@]} -gt 0 ] || vm_die "no guest tests to run ($vmtest --list gave none)"
 list=$(IFS=,; echo "${tests[*]}")
 

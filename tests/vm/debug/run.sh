@@ -23,8 +23,7 @@ case "${1:-}" in
 	;;
 esac
 
-"$VM_DIR/debug/build-kernel.sh" "$VM_WORK/debug-kernel"
-export VB_VM_KERNEL=$VM_WORK/debug-kernel
+vm_use_debug_kernel
 export VB_V3_KO=$VB_VM_KERNEL/build/drivers/vfio/type1v3/vfio_iommu_type1v3.ko
 export VB_VM_WORKDIR=$VM_WORK/debug-guest
 export VB_VM_TEST_TIMEOUT=${VB_VM_TEST_TIMEOUT:-900}
@@ -33,11 +32,7 @@ export VB_VM_TEST_TIMEOUT=${VB_VM_TEST_TIMEOUT:-900}
 export VB_VM_MOVABLECORE=${VB_VM_MOVABLECORE:-512M}
 # below the 3600 s ctest gives vm_debug_kernel, kernel build included
 export VB_VM_TIMEOUT=${VB_VM_TIMEOUT:-2400}
+# iotlb_sync counts VT-d calls with kprobes, which this kernel has not
+export VB_VM_EXCLUDE=iotlb_sync
 
-tests=("$@")
-if [ ${#tests[@]} -eq 0 ]; then
-	"$VM_DIR/build-initramfs.sh" >/dev/null
-	# iotlb_sync counts VT-d calls with kprobes, which this kernel has not
-	mapfile -t tests < <("$VB_VM_WORKDIR/guest/vmtest" --list | grep -vx iotlb_sync)
-fi
-exec "$VM_DIR/run.sh" "${tests[@]}"
+exec "$VM_DIR/run.sh" "$@"

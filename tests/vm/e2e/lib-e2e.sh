@@ -105,7 +105,7 @@ for d in /sys/bus/pci/devices/*; do
 done
 timeout -s KILL 1500 /bin/e2e-guest "$E2E_BUILD" "$VM_SRC" $args
 echo "E2E EXIT rc=\$?"
-if dmesg | tail -n +\$((n0 + 1)) | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t'; then
+if kernel-warned "\$n0"; then
 	echo "E2E RESULT kernel_log FAIL warning, BUG or oops during the run"
 else
 	echo "E2E RESULT kernel_log PASS no warning, BUG or oops"
