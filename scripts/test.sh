@@ -7,7 +7,8 @@
 #   fuzz                               a libFuzzer smoke run (clang build)
 #   vm                                 the kernel module and real VFIO in a
 #                                      Debian 6.12 guest under QEMU, and the
-#                                      suite again on a debug build of that
+#                                      suite and the end-to-end scenario
+#                                      again on a debug build of that
 #                                      kernel (KASAN, lockdep, kmemleak)
 # It prints one summary line and exits non-zero if anything failed.
 #

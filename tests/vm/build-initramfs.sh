@@ -120,16 +120,7 @@ for d in /sys/bus/pci/devices/*; do
 	g=$(readlink "$d/iommu_group")
 	echo "VMTEST DEVICE ${d##*/} group ${g##*/} driver $(basename "$(readlink "$d/driver")")"
 done
-# A debug kernel (tests/vm/debug) has kmemleak: what boot and the module
-# loads left unreferenced is reported and forgotten here, so that a leak
-# found after the tests is the tests' (the module's, mostly).
-KMEMLEAK=/sys/kernel/debug/kmemleak
-mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-if [ -w $KMEMLEAK ]; then
-	echo scan >$KMEMLEAK
-	echo clear >$KMEMLEAK
-	echo "VMTEST NOTE kmemleak armed"
-fi
+kernel-check arm "VMTEST NOTE"
 
 for t in $TESTS; do
 	echo "VMTEST START $t"
@@ -143,42 +134,12 @@ for t in $TESTS; do
 			echo "VMTEST NOTE $t killed its leftover process ${p#/proc/}"
 	done
 done
-# kmemleak reports only objects at least 5 s old whose contents did not
-# change since its previous scan, so the first scan of each pair mostly
-# records. It runs while the module is loaded (its symbols name the
-# allocation sites) and again after it unloaded (what only it pointed to).
-leaks() {
-	[ -w $KMEMLEAK ] || return 0
-	sleep 6
-	echo scan >$KMEMLEAK
-	echo scan >$KMEMLEAK
-	grep -q 'unreferenced object' $KMEMLEAK || return 0
-	echo "VMTEST FAIL kernel_log: kmemleak found unreferenced objects $1:"
-	sed 's/^/VMTEST NOTE kmemleak: /' $KMEMLEAK
-	echo clear >$KMEMLEAK
-	klog=FAIL
-}
-klog=PASS
-leaks "after the tests"
-# The module must unload once no container uses it: a reference or a
-# container left behind keeps it in.
-if lsmod | grep -q '^vfio_iommu_type1v3 '; then
-	if rmmod vfio_iommu_type1v3; then
-		leaks "after rmmod vfio_iommu_type1v3"
-	else
-		echo "VMTEST FAIL kernel_log: rmmod vfio_iommu_type1v3 failed"
-		klog=FAIL
-	fi
-fi
-# A kernel warning, BUG or oops during the tests fails the run (a KASAN,
-# lockdep, sleep-in-atomic or DEBUG_VM report is one of these too).
-if kernel-warned "$n0"; then
-	klog=FAIL
-fi
-if [ $klog = FAIL ]; then
-	echo "VMTEST RESULT kernel_log FAIL"
-else
+# kmemleak (debug kernel), the module's unload and the kernel log
+# (guest/kernel-check.sh)
+if kernel-check verdict "$n0" "VMTEST NOTE"; then
 	echo "VMTEST RESULT kernel_log PASS"
+else
+	echo "VMTEST RESULT kernel_log FAIL"
 fi
 echo "VMTEST DMESG-BEGIN"
 dmesg

@@ -107,8 +107,8 @@ vm_require_tools() {
 # vm_root DIR: a fresh initramfs tree in DIR (wiped first): busybox with
 # every applet linked into /bin, /sbin -> bin, the mount points,
 # lib/modules/<release>/extra for out-of-tree modules, and
-# /bin/kernel-warned, the one test of the kernel log every guest's /init
-# makes.
+# /bin/kernel-check (guest/kernel-check.sh), the one verdict on the kernel
+# every guest's /init gives.
 vm_root() {
 	local root=$1 rel a
 	rel=$(vm_kernel_release)
@@ -120,15 +120,7 @@ vm_root() {
 		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
 	done
 	ln -s bin "$root/sbin"
-	cat >"$root/bin/kernel-warned" <<'KW'
-#!/bin/sh
-# kernel-warned N: whether the kernel logged, after its first N lines, a
-# warning, BUG or oops, or a report of one of the debug kernel's checkers
-# (KASAN and the sleep checks say BUG:, lockdep WARNING:, UBSAN its name).
-dmesg | tail -n +"$(($1 + 1))" |
-	grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t|UBSAN:'
-KW
-	chmod +x "$root/bin/kernel-warned"
+	install -m 755 "$VM_DIR/guest/kernel-check.sh" "$root/bin/kernel-check"
 }
 
 # vm__add_module NAME: one module and, first time only, its dependencies;

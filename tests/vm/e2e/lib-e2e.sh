@@ -103,12 +103,14 @@ for d in /sys/bus/pci/devices/*; do
 	echo vfio-pci >\$d/driver_override
 	echo \${d##*/} >/sys/bus/pci/drivers_probe
 done
-timeout -s KILL 1500 /bin/e2e-guest "$E2E_BUILD" "$VM_SRC" $args
+kernel-check arm "E2E NOTE"
+timeout -s KILL ${E2E_GUEST_TIMEOUT:-1500} /bin/e2e-guest "$E2E_BUILD" "$VM_SRC" $args
 echo "E2E EXIT rc=\$?"
-if kernel-warned "\$n0"; then
-	echo "E2E RESULT kernel_log FAIL warning, BUG or oops during the run"
+# kmemleak (debug kernel), the module's unload and the kernel log
+if kernel-check verdict "\$n0" "E2E NOTE"; then
+	echo "E2E RESULT kernel_log PASS no leak, warning, BUG or oops; nothing kept a module in"
 else
-	echo "E2E RESULT kernel_log PASS no warning, BUG or oops"
+	echo "E2E RESULT kernel_log FAIL (the reasons are the E2E NOTE lines)"
 fi
 echo "E2E DMESG-BEGIN"
 dmesg | tail -n +\$((n0 + 1))

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # tests/vm/e2e/run.sh [--build DIR] [--backends "v3 type1 iommufd"]
+#                     [--kernel debian|debug]
 #
 # End to end in the VM: Debian's 6.12 kernel under QEMU (TCG, q35, emulated
 # Intel IOMMU, two edu devices bound to vfio-pci, each in its own IOMMU
@@ -24,19 +25,45 @@
 # module is not loaded there). A backend a guest cannot run is reported
 # loudly as NOT RUN with the reason, and fails the run: each boot is built
 # to run the backends it is given.
+#
+# --kernel debug boots the VM tier's debug kernel instead (KASAN, lockdep,
+# sleep-in-atomic checks, kmemleak, DEBUG_VM, UBSAN; built or reused by
+# tests/vm/debug/build-kernel.sh), with the v3 module built against it:
+# the same results, and kernel_log also fails on any checker's report or
+# any leak kmemleak finds. Its backends are v3, v3-direct and type1 (it
+# has no iommufd stack).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 
 build=${VB_BUILD_DIR:-$VM_SRC/build}
-backends="v3 v3-direct type1 iommufd"
+backends="" kernel=debian
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift 2 ;;
 	--backends) backends=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
 	*) vm_die "e2e: unknown argument $1 (see the header of $0)" ;;
 	esac
 done
+case $kernel in
+debian)
+	backends=${backends:-v3 v3-direct type1 iommufd}
+	boot=e2e
+	;;
+debug)
+	backends=${backends:-v3 v3-direct type1}
+	case " $backends " in
+	*" iommufd "*) vm_die "e2e: the debug kernel has no iommufd stack" ;;
+	esac
+	vm_use_debug_kernel
+	boot=e2e-debug
+	# the checkers slow the guest several times over
+	export E2E_GUEST_TIMEOUT=${E2E_GUEST_TIMEOUT:-3000}
+	export VB_VM_TIMEOUT=${VB_VM_TIMEOUT:-3300}
+	;;
+*) vm_die "e2e: --kernel debian|debug" ;;
+esac
 . "$here/lib-e2e.sh"
 e2e_use_build "$build"
 
@@ -53,7 +80,7 @@ e2e_run() {
 
 	[ "$qrc" -ne 124 ] || { echo "e2e vm: QEMU timed out"; fail=1; }
 	# The first console line can carry terminal escapes: match unanchored.
-	grep -oE 'E2E (ERROR|MODULE|DEVICES|BACKEND|EXIT).*' "$log" || true
+	grep -oE 'E2E (ERROR|MODULE|DEVICES|BACKEND|EXIT|NOTE).*' "$log" || true
 	notrun=$(grep -oE 'E2E NOTRUN .*' "$log" || true)
 	# Every backend asked for has what it needs in its boot (the second
 	# boot builds iommufd's stack), so one that did not run is a failure.
@@ -94,7 +121,7 @@ done
 E2E_PASS=0 E2E_FAIL=0 E2E_NOTRUN=0
 fail=0
 if [ -n "$stock" ]; then
-	e2e_run e2e "${stock# }" || fail=1
+	e2e_run "$boot" "${stock# }" || fail=1
 fi
 if [ -n "$fd" ]; then
 	E2E_STACK=$("$VM_SRC/tests/conformance/iommufd-stack.sh") ||

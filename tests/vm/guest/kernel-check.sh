@@ -1,0 +1,79 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# The one verdict on the guest kernel that every VM guest's /init gives
+# (vm_root installs this as /bin/kernel-check; busybox sh).
+#
+# kernel-check arm PREFIX
+#     Before the tests, after the modules are loaded. On a kernel with
+#     kmemleak (the debug kernel, tests/vm/debug), scans once and forgets
+#     what boot and the module loads left unreferenced, so that a leak
+#     found later is the tests' (the module's, mostly). Says so as
+#     "PREFIX kmemleak armed".
+#
+# kernel-check verdict N0 PREFIX
+#     After the tests. Fails (exit 1) and prints "PREFIX kernel_log: WHY"
+#     for each reason (the caller's result line gives the verdict), when:
+#       - kmemleak finds an unreferenced object (its report follows,
+#         prefixed "PREFIX kmemleak: "); this scan runs while the module
+#         is loaded, so its symbols name the allocation sites;
+#       - vfio_iommu_type1v3 is loaded and will not unload: with every
+#         test process gone, no container may still hold it;
+#       - kmemleak finds one after the unload (what only the module
+#         pointed to);
+#       - the kernel logged, after its first N0 lines, a warning, BUG or
+#         oops, or a report of one of the debug kernel's checkers (KASAN
+#         and the sleep checks say BUG:, lockdep WARNING:, UBSAN its name).
+set -u
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+arm() {
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	[ -w $KMEMLEAK ] || return 0
+	echo scan >$KMEMLEAK
+	echo clear >$KMEMLEAK
+	echo "$1 kmemleak armed"
+}
+
+# kmemleak reports only objects at least 5 s old whose contents did not
+# change since its previous scan, so the first scan of a pair mostly
+# records.
+leaks() {	# WHEN PREFIX
+	[ -w $KMEMLEAK ] || return 0
+	sleep 6
+	echo scan >$KMEMLEAK
+	echo scan >$KMEMLEAK
+	grep -q 'unreferenced object' $KMEMLEAK || return 0
+	echo "$2 kernel_log: kmemleak found unreferenced objects $1:"
+	sed "s/^/$2 kmemleak: /" $KMEMLEAK
+	echo clear >$KMEMLEAK
+	return 1
+}
+
+verdict() {	# N0 PREFIX
+	ok=0
+	leaks "after the tests" "$2" || ok=1
+	if lsmod | grep -q '^vfio_iommu_type1v3 '; then
+		if rmmod vfio_iommu_type1v3; then
+			echo "$2 vfio_iommu_type1v3 unloaded"
+			leaks "after rmmod vfio_iommu_type1v3" "$2" || ok=1
+		else
+			echo "$2 kernel_log: rmmod vfio_iommu_type1v3 failed"
+			ok=1
+		fi
+	fi
+	if dmesg | tail -n +"$(($1 + 1))" |
+		grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t|UBSAN:'; then
+		echo "$2 kernel_log: warning, BUG or oops during the run"
+		ok=1
+	fi
+	return $ok
+}
+
+case ${1:-} in
+arm) arm "$2" ;;
+verdict) verdict "$2" "$3" ;;
+*)
+	echo "kernel-check: arm PREFIX | verdict N0 PREFIX" >&2
+	exit 2
+	;;
+esac
