@@ -550,8 +550,6 @@ void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *iommu_group)
 	/* fewer groups only relax the ranges; on failure keep the old ones */
 	if (!v3_domain_build_ranges(iommu, NULL, NULL, &ranges))
 		v3_domain_commit_ranges(iommu, &ranges);
-out_unlock:
-	mutex_unlock(&iommu->lock);
 	/*
 	 * Emulated groups may remain, and their devices may hold pages of
 	 * what just went: they must drop them as after any unmap.
@@ -561,8 +559,10 @@ out_unlock:
 			.npages = (U64_MAX >> PAGE_SHIFT) + 1,
 		};
 
-		v3_emulated_notify_unmap(iommu, &all, 1);
+		v3_emulated_notify_held(iommu, &all, 1);
 	}
+out_unlock:
+	mutex_unlock(&iommu->lock);
 }
 
 /* Container release: called with no other user of @iommu left. */

@@ -197,48 +197,61 @@ void v3_emulated_unregister(void *data, struct vfio_device *vdev)
 	mutex_unlock(&iommu->devices_lock);
 }
 
-/* The bytes of @npages pages, U64_MAX when they do not fit. */
-static u64 v3_emulated_bytes(u64 npages)
-{
-	return npages > (U64_MAX >> PAGE_SHIFT) ? U64_MAX :
-						  npages << PAGE_SHIFT;
-}
-
-/*
- * Tell emulated devices the ranges of @e are going (or gone) so they drop
- * their references. Called without iommu->lock: the devices call back
- * into unpin_pages.
- */
-void v3_emulated_notify_unmap(struct v3_iommu *iommu,
-			      const struct vfio_iommu_type1v3_unmap_entry *e,
-			      u32 nr)
+/* Tell the listed devices that [@iova, @iova + @len) goes. */
+static void v3_emulated_tell(struct v3_iommu *iommu, u64 iova, u64 len)
 {
 	struct vfio_device *vdev;
-	u32 i;
 
-	/*
-	 * Unlocked peek: a device that registers after this read cannot hold
-	 * a pin in a range whose unmap finished before it.
-	 */
-	if (data_race(list_empty(&iommu->devices)))
-		return;
 	mutex_lock(&iommu->devices_lock);
 	list_for_each_entry(vdev, &iommu->devices, iommu_entry)
-		for (i = 0; i < nr; i++)
-			vdev->ops->dma_unmap(vdev, e[i].iova,
-					     v3_emulated_bytes(e[i].npages));
+		vdev->ops->dma_unmap(vdev, iova, len);
 	mutex_unlock(&iommu->devices_lock);
 }
 
-/* Does an emulated device hold a page of entry @e's range? */
-static bool v3_emulated_held(struct v3_iommu *iommu,
-			     const struct vfio_iommu_type1v3_unmap_entry *e)
+/*
+ * Tell emulated devices to let go of the pages they hold in @e's ranges,
+ * one run of held pages at a time and never a whole range: a device walks
+ * what it is told page by page (kvmgt does, under its own lock), and a
+ * range may span holes up to 2^64 bytes (UNMAP_ALL, a hole-spanning batch
+ * entry, the last group's detach). type1 likewise names only its real
+ * mappings. Called with iommu->lock held; drops it while the devices are
+ * told, since their unpin takes it. Returns whether any run was told.
+ */
+bool v3_emulated_notify_held(struct v3_iommu *iommu,
+			     const struct vfio_iommu_type1v3_unmap_entry *e,
+			     u32 nr)
 {
-	unsigned long first = e->iova >> PAGE_SHIFT;
+	unsigned long pfn, start, last;
+	bool told = false;
+	u32 i;
 
-	/* entries are validated: the range ends below 2^64 */
-	return xa_find(&iommu->ext, &first, first + (e->npages - 1),
-		       XA_PRESENT);
+	lockdep_assert_held(&iommu->lock);
+	/*
+	 * Unlocked peek: a device that registers after this read cannot hold
+	 * a pin in a range whose unmap finished before it, and references
+	 * left by devices that have gone have nobody to tell.
+	 */
+	if (data_race(list_empty(&iommu->devices)))
+		return false;
+	for (i = 0; i < nr; i++) {
+		pfn = e[i].iova >> PAGE_SHIFT;
+		/* entries are validated: the range ends below 2^64 */
+		last = pfn + (e[i].npages - 1);
+		while (xa_find(&iommu->ext, &pfn, last, XA_PRESENT)) {
+			start = pfn;
+			while (pfn < last && xa_load(&iommu->ext, pfn + 1))
+				pfn++;
+			mutex_unlock(&iommu->lock);
+			v3_emulated_tell(iommu, (u64)start << PAGE_SHIFT,
+					 (u64)(pfn - start + 1) << PAGE_SHIFT);
+			cond_resched();
+			mutex_lock(&iommu->lock);
+			told = true;
+			if (pfn++ == last)
+				break;
+		}
+	}
+	return told;
 }
 
 /*
@@ -247,26 +260,15 @@ static bool v3_emulated_held(struct v3_iommu *iommu,
  * that they let go while the pages are still mapped, pinned and charged.
  * A device still holding a page after a few rounds keeps it past the
  * unmap (its reference keeps the page allocated) until it lets go or the
- * container is released. Called with iommu->lock held; drops it while the
- * devices are told, since their unpin takes it.
+ * container is released. Called with iommu->lock held, which it drops
+ * while the devices are told.
  */
 void v3_emulated_quiesce(struct v3_iommu *iommu,
 			 const struct vfio_iommu_type1v3_unmap_entry *e, u32 nr)
 {
 	int round;
-	u32 i;
 
-	lockdep_assert_held(&iommu->lock);
-	for (round = 0; round < V3_EXT_NOTIFY_ROUNDS; round++) {
-		if (xa_empty(&iommu->ext))
+	for (round = 0; round < V3_EXT_NOTIFY_ROUNDS; round++)
+		if (!v3_emulated_notify_held(iommu, e, nr))
 			return;
-		for (i = 0; i < nr; i++)
-			if (v3_emulated_held(iommu, &e[i]))
-				break;
-		if (i == nr)
-			return;
-		mutex_unlock(&iommu->lock);
-		v3_emulated_notify_unmap(iommu, &e[i], nr - i);
-		mutex_lock(&iommu->lock);
-	}
 }

@@ -302,9 +302,9 @@ int v3_emulated_dma_rw(void *data, dma_addr_t iova, void *buf,
 		       size_t count, bool write);
 void v3_emulated_register(void *data, struct vfio_device *vdev);
 void v3_emulated_unregister(void *data, struct vfio_device *vdev);
-void v3_emulated_notify_unmap(struct v3_iommu *iommu,
-			      const struct vfio_iommu_type1v3_unmap_entry *e,
-			      u32 nr);
+bool v3_emulated_notify_held(struct v3_iommu *iommu,
+			     const struct vfio_iommu_type1v3_unmap_entry *e,
+			     u32 nr);
 void v3_emulated_quiesce(struct v3_iommu *iommu,
 			 const struct vfio_iommu_type1v3_unmap_entry *e, u32 nr);
 void v3_emulated_release(struct v3_iommu *iommu);

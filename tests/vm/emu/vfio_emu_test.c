@@ -212,6 +212,7 @@ static void emu_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 	e->state.unmap_calls++;
 	e->state.last_unmap_iova = iova;
 	e->state.last_unmap_len = length;
+	e->state.max_unmap_len = max(e->state.max_unmap_len, length);
 	for (i = 0; i < e->npins; i++)
 		if (e->pins[i] >= iova && e->pins[i] - iova < length &&
 		    !vfio_dma_rw(vdev, e->pins[i], &byte, 1, false))

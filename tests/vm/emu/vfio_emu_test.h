@@ -48,6 +48,7 @@ struct vfio_emu_test_state {
 	__u64	unmap_calls;	/* dma_unmap callbacks received */
 	__u64	last_unmap_iova;
 	__u64	last_unmap_len;
+	__u64	max_unmap_len;	/* the longest range a callback named */
 	__u64	unpinned_by_unmap;	/* pins dropped in dma_unmap */
 	/* of those, pages vfio_dma_rw() could still read in the callback */
 	__u64	readable_at_unmap;
