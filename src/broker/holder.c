@@ -22,11 +22,16 @@ int holder_peer_pidfd(int fd, pid_t pid)
 	socklen_t len = sizeof(int);
 	int pidfd = -1;
 
+	/*
+	 * Outside our pid namespace the peer's pid reads 0, even where
+	 * SO_PEERPIDFD gives a pidfd: every such client would look like the
+	 * same process to holder_is().
+	 */
+	if (pid <= 0)
+		return -ESRCH;
 	if (!getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
 		return pidfd;
 	/* older kernels: the pid, looked up at once, before it can be reused */
-	if (pid <= 0)
-		return -ESRCH;	/* not visible in our pid namespace */
 	pidfd = pidfd_open(pid, 0);
 	return pidfd < 0 ? -errno : pidfd;
 }
@@ -61,6 +66,14 @@ int holder_check(struct device *dev, const struct peer *p, const char **why)
 		return 0;
 	if (p->pidfd < 0) {
 		*why = "cannot follow the client process (no pidfd), so its device fd cannot be lent";
+		return EPERM;
+	}
+	/*
+	 * The process that connected is gone, yet its socket speaks: a child
+	 * that inherited it, which the broker cannot follow.
+	 */
+	if (!holder_alive(p->pidfd)) {
+		*why = "the process that connected has exited; whoever inherited its socket cannot be followed";
 		return EPERM;
 	}
 	if (!holder_alive(dev->holder_pidfd)) {

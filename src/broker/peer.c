@@ -132,8 +132,9 @@ unsigned int peer_count_new(const struct broker *b, uid_t uid)
 	const struct peer *p;
 	unsigned int n = 0;
 
+	/* spawned devprocs carry the broker's own uid, and are not callers */
 	TAILQ_FOREACH(p, &b->peers, link)
-		if (p->state == PEER_NEW && p->uid == uid)
+		if (p->state == PEER_NEW && p->uid == uid && !p->bound)
 			n++;
 	return n;
 }

@@ -96,7 +96,8 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 /* Drop @p unless it has sent HELLO within @seconds (clients of the
  * listening socket: a connection that never speaks must not hold an fd). */
 int peer_set_deadline(struct peer *p, unsigned int seconds);
-/* Connections from @uid still in the handshake (state NEW). */
+/* Connections from @uid to the listening socket still in the handshake
+ * (state NEW); spawned peers do not count. */
 unsigned int peer_count_new(const struct broker *b, uid_t uid);
 /* Queue or send one datagram; @fds are lent (not closed). */
 int peer_send(struct peer *p, const void *buf, size_t len, const int *fds,

@@ -247,9 +247,14 @@ static void drop(struct peer *p)
  */
 START_TEST(device_fd_holder)
 {
-	pid_t holder = idle_child(), other = idle_child();
+	pid_t holder = idle_child(), other = idle_child(), dead;
+	struct vb_ram_region ram[VB_MAX_RAM_REGIONS];
+	struct vb_range iova[VB_MAX_IOVA_RANGES];
+	int fds[VB_MAX_WELCOME_FDS];
+	struct vb_welcome w;
 	struct peer *p;
 	uint32_t got = 0;
+	int fd;
 
 	br.devices[0].device_fd = memfd_create("vfio-device", MFD_CLOEXEC);
 	ck_assert_int_ge(br.devices[0].device_fd, 0);
@@ -258,6 +263,15 @@ START_TEST(device_fd_holder)
 	ck_assert_int_eq(claim(1000, 1, VB_DEVICE_ANY, &p, &got), -EBUSY);
 	ck_assert_int_eq(claim(2000, 1, 3, &p, &got), 0);
 	drop(p);
+	/* the process that connected has exited: its socket may live on in a
+	 * child the broker cannot follow */
+	dead = idle_child();
+	fd = connect_pid(dead, 1000, 1, &p);
+	end_child(dead);
+	hello(p, 1, 1, 1);
+	ck_assert_int_eq(answer(fd, &w, iova, ram, fds), -EPERM);
+	ck_assert_int_lt(br.devices[0].holder_pidfd, 0);
+	close(fd);
 
 	ck_assert_int_eq(claim_pid(holder, 1000, 1, 1, &p, &got), 0);
 	drop(p);
@@ -302,6 +316,9 @@ START_TEST(peer_pidfd)
 	fclose(f);
 	ck_assert_int_eq(pid, getpid());
 	close(pidfd);
+	/* a pid of 0 (a peer outside our pid namespace) gets none, though
+	 * SO_PEERPIDFD would give one: such peers cannot be told apart */
+	ck_assert_int_lt(holder_peer_pidfd(sv[0], 0), 0);
 	close(sv[0]);
 	close(sv[1]);
 	/* not a socket, and no pid to fall back on */
@@ -575,8 +592,19 @@ START_TEST(hello_deadline)
 	struct vb_welcome w;
 	char c;
 
+	struct peer *spawned;
+	int sv[2];
+
 	ck_assert_int_eq(peer_count_new(&br, 1000), 2);
 	ck_assert_int_eq(peer_count_new(&br, 2000), 0);
+	/* a devproc the broker spawned (bound to its device) is not a caller
+	 * of the listening socket, whatever its uid */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	spawned = peer_new(&br, sv[0], &br.devices[0], 4343, 1000, 1);
+	ck_assert_ptr_nonnull(spawned);
+	ck_assert_int_eq(peer_count_new(&br, 1000), 2);
+	drop(spawned);
+	close(sv[1]);
 	ck_assert_int_eq(peer_set_deadline(silent, 1), 0);
 	ck_assert_int_eq(peer_set_deadline(talker, 1), 0);
 	hello(talker, 1, 1, 1);
