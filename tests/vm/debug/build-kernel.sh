@@ -46,9 +46,16 @@ trap 'rm -rf "$series"' EXIT
 # series_part module|rest: the sections of the series (one per file in
 # each patch) that are the module's sources, or all the others with the
 # patches' headers. Only the first kind can change without the kernel.
+# The diffstats (from "---" to the first diff) are left out of both: they
+# count the module's lines too.
 series_part() {
 	awk -v want="$1" '
-		/^diff --git / { mod = ($3 ~ /^a\/drivers\/vfio\/type1v3\/[^\/]*\.[ch]$/) }
+		/^---$/ { stat = 1 }
+		/^diff --git / {
+			stat = 0
+			mod = ($3 ~ /^a\/drivers\/vfio\/type1v3\/[^\/]*\.[ch]$/)
+		}
+		stat { next }
 		(want == "module") == (mod == 1) { print }
 	' "$series"/patches/*.patch
 }

@@ -50,23 +50,23 @@ leaks() {	# WHEN PREFIX
 }
 
 verdict() {	# N0 PREFIX
-	ok=0
-	leaks "after the tests" "$2" || ok=1
+	rc=0
+	leaks "after the tests" "$2" || rc=1
 	if lsmod | grep -q '^vfio_iommu_type1v3 '; then
 		if rmmod vfio_iommu_type1v3; then
 			echo "$2 vfio_iommu_type1v3 unloaded"
-			leaks "after rmmod vfio_iommu_type1v3" "$2" || ok=1
+			leaks "after rmmod vfio_iommu_type1v3" "$2" || rc=1
 		else
 			echo "$2 kernel_log: rmmod vfio_iommu_type1v3 failed"
-			ok=1
+			rc=1
 		fi
 	fi
 	if dmesg | tail -n +"$(($1 + 1))" |
 		grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t|UBSAN:'; then
 		echo "$2 kernel_log: warning, BUG or oops during the run"
-		ok=1
+		rc=1
 	fi
-	return $ok
+	return $rc
 }
 
 case ${1:-} in
