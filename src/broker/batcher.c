@@ -286,15 +286,20 @@ static size_t batcher_unmap_done(const uint64_t *counts, size_t n,
  * A merged UNMAP failed part-way (type1 out of dma_entry_limit while
  * splitting a run): its entries before the failing one were unmapped, the
  * rest were not. Requests whose entries are all done are answered from
- * the per-entry counts; every later request, the first one not done
- * first, is issued alone, credited with what its entries already unmapped
- * (the failing entry's count included: those pages are holes now and
- * count nothing when it is issued again), so each reply is what that
- * request alone would have got.
+ * the per-entry counts, and so is the one holding the failing entry when
+ * the backend named it and counted every entry up to it: alone, it would
+ * have unmapped the same pages and failed there the same way. Issued
+ * again instead, it could find its failing range all holes (a split run
+ * whose remainder went back neither as it was nor cut) and be answered
+ * 0, and the failure would be lost. Every later request (from the first
+ * one not done when the backend did not say where it stopped) is issued
+ * alone, credited with what its entries already unmapped (those pages
+ * are holes now and count nothing when it is issued again), so each
+ * reply is what that request alone would have got.
  */
 static void batcher_unmap_failed(struct broker *b, struct domain *d,
 				 struct request *first, struct request *end,
-				 size_t n, uint32_t failed)
+				 size_t n, uint32_t failed, int ret)
 {
 	size_t done = batcher_unmap_done(b->scratch_pages, n, failed), k = 0;
 	struct request *r;
@@ -309,6 +314,11 @@ static void batcher_unmap_failed(struct broker *b, struct domain *d,
 		if (k + r->count > done)
 			break;
 		k += r->count;
+	}
+	if (r != end && failed != VB_NO_INDEX && done == failed) {
+		r->status = batcher_status(ret);
+		r->failed_index = failed - k;
+		r = TAILQ_NEXT(r, link);
 	}
 	batcher_retry_alone(b, d, r, end);
 }
@@ -345,7 +355,8 @@ static void batcher_unmap_run(struct broker *b, struct domain *d,
 		}
 		log_debug("domain %u: merged UNMAP of %u requests failed at entry %u (%s)",
 			  d->id, nreq, res.failed_index, strerror(-ret));
-		batcher_unmap_failed(b, d, first, end, n, res.failed_index);
+		batcher_unmap_failed(b, d, first, end, n, res.failed_index,
+				     ret);
 		return;
 	}
 	/* one request: its pages_done is the total, counted below */

@@ -539,6 +539,12 @@ static struct backend_ops failing_ops;
 
 static bool bad_names_index = true;
 static bool bad_partial;	/* the failing entry unmaps its first page */
+/*
+ * The failing entry's pages all come off, then it fails, once: a split
+ * run whose remainder went back neither cut nor whole. Issued again, the
+ * entry finds holes and succeeds.
+ */
+static bool bad_once, bad_once_done;
 
 /*
  * With bad_names_index false the backend names no failing entry and
@@ -554,7 +560,7 @@ static int unmap_failing_at_bad(struct backend_domain *d,
 
 	while (k < n && e[k].iova != BAD)
 		k++;
-	if (k == n)
+	if (k == n || (bad_once && bad_once_done))
 		return sim_unmap(d, e, n, res);
 	res->pages_done = 0;
 	if (k)
@@ -562,9 +568,10 @@ static int unmap_failing_at_bad(struct backend_domain *d,
 	ck_assert_int_eq(ret, 0);
 	for (size_t i = k; bad_names_index && res->entry_pages && i < n; i++)
 		res->entry_pages[i] = 0;
-	if (bad_partial) {
-		/* the failing entry got as far as its first page */
-		struct backend_unmap_entry first = { BAD, 1 };
+	if (bad_partial || bad_once) {
+		/* the failing entry got as far as its first page, or all */
+		struct backend_unmap_entry first = { BAD,
+						     bad_once ? e[k].npages : 1 };
 		struct backend_result sub = { .entry_pages = NULL };
 
 		ck_assert_int_eq(sim_unmap(d, &first, 1, &sub), 0);
@@ -573,6 +580,7 @@ static int unmap_failing_at_bad(struct backend_domain *d,
 			res->entry_pages[k] = sub.pages_done;
 	}
 	res->failed_index = bad_names_index ? (uint32_t)k : VB_NO_INDEX;
+	bad_once_done = true;
 	return -ENOSPC;
 }
 
@@ -670,6 +678,45 @@ START_TEST(merged_unmap_failing_entry_partly_done)
 	ck_assert_uint_eq(P[B]->pages_current, 0);
 	ck_assert_uint_eq(br.mapped_now, 1);	/* A's page 2 */
 	bad_partial = false;
+}
+END_TEST
+
+/*
+ * The failing entry's range is all holes after the failure: issued again
+ * alone, B's request would succeed and be answered 0 (it was, before),
+ * though B alone would have got the failure. It gets it, with its pages,
+ * and A's later request still runs.
+ */
+START_TEST(merged_unmap_failure_not_lost_on_retry)
+{
+	struct vb_unmap_entry be[2] = { { WB, 3 }, { BAD, 2 } };
+	uint8_t buf[256];
+	uint64_t i1, i2, i3;
+
+	fail_unmaps_at_bad();
+	bad_once = true;
+	bad_once_done = false;
+
+	map_five_pages();
+	i1 = map1(B, BAD, 0, 2);
+	batcher_flush(&br);
+	expect(B, i1, 0, VB_NO_INDEX, 2);
+	i1 = unmap1(A, WA, 1);
+	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
+	i3 = unmap1(A, WA + 2 * PG, 1);
+	batcher_flush(&br);
+	expect(A, i1, 0, VB_NO_INDEX, 1);
+	expect(B, i2, ENOSPC, 1, 5);
+	expect(A, i3, 0, VB_NO_INDEX, 1);
+	ck_assert(bad_once_done);
+	ck_assert_uint_eq(P[B]->stats.errors, 1);
+	ck_assert_uint_eq(P[B]->pages_current, 0);
+	ck_assert_uint_eq(P[A]->pages_current, 0);
+	ck_assert_uint_eq(br.mapped_now, 0);
+	ck_assert_uint_eq(mapped(0), 0);
+	/* two maps, the merged unmap and A's alone; B's is not issued again */
+	ck_assert_uint_eq(br.domains[0].stats.batches, 4);
+	bad_once = false;
 }
 END_TEST
 
@@ -857,6 +904,7 @@ static Suite *batcher_suite(void)
 	tcase_add_test(tc, merged_unmap_fails_part_way);
 	tcase_add_test(tc, merged_unmap_fails_without_index);
 	tcase_add_test(tc, merged_unmap_failing_entry_partly_done);
+	tcase_add_test(tc, merged_unmap_failure_not_lost_on_retry);
 	tcase_add_test(tc, merge_bounded);
 	tcase_add_test(tc, drop_peer_dequeues);
 	tcase_add_test(tc, flush_not_held_back_by_socket_events);
