@@ -42,6 +42,7 @@
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
+#include "broker/backend_log.h"
 #include "broker/backend_runs.h"
 
 #ifndef VFIO_DEVICE_BIND_IOMMUFD
@@ -79,6 +80,7 @@ struct backend_domain {
 	size_t ndevs;
 	struct backend_runs *runs;
 	struct backend_runs_kernel kernel;
+	struct log_budget log;		/* backend_log.h */
 };
 
 int backend_iommufd_supported(void)
@@ -106,9 +108,10 @@ static int backend_iommufd_map_run(void *ctx, const struct backend_run *r)
 	if (!ioctl(d->iommufd, IOMMU_IOAS_MAP, &m))
 		return 0;
 	ret = -errno;
-	log_err("domain %u: IOMMU_IOAS_MAP iova 0x%llx length 0x%llx: %d",
-		d->id, (unsigned long long)r->iova,
-		(unsigned long long)m.length, ret);
+	backend_log_err(&d->log,
+			"domain %u: IOMMU_IOAS_MAP iova 0x%llx length 0x%llx: %d",
+			d->id, (unsigned long long)r->iova,
+			(unsigned long long)m.length, ret);
 	return ret;
 }
 
@@ -126,16 +129,18 @@ static int backend_iommufd_unmap_run(void *ctx, const struct backend_run *r)
 	u.length = length;
 	if (ioctl(d->iommufd, IOMMU_IOAS_UNMAP, &u)) {
 		ret = -errno;
-		log_err("domain %u: IOMMU_IOAS_UNMAP iova 0x%llx length 0x%llx: %d",
-			d->id, (unsigned long long)r->iova,
-			(unsigned long long)length, ret);
+		backend_log_err(&d->log,
+				"domain %u: IOMMU_IOAS_UNMAP iova 0x%llx length 0x%llx: %d",
+				d->id, (unsigned long long)r->iova,
+				(unsigned long long)length, ret);
 		return ret;
 	}
 	if (u.length != length) {
-		log_err("domain %u: IOMMU_IOAS_UNMAP iova 0x%llx unmapped 0x%llx bytes, the run has 0x%llx",
-			d->id, (unsigned long long)r->iova,
-			(unsigned long long)u.length,
-			(unsigned long long)length);
+		backend_log_err(&d->log,
+				"domain %u: IOMMU_IOAS_UNMAP iova 0x%llx unmapped 0x%llx bytes, the run has 0x%llx",
+				d->id, (unsigned long long)r->iova,
+				(unsigned long long)u.length,
+				(unsigned long long)length);
 		return -EIO;
 	}
 	return 0;

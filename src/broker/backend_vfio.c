@@ -32,6 +32,7 @@
 #include "uapi/linux/vfio_type1v3.h"
 
 #include "broker/backend.h"
+#include "broker/backend_log.h"
 #include "broker/backend_runs.h"
 #include "broker/backend_vfio.h"
 #include "common/log.h"
@@ -64,6 +65,7 @@ struct backend_domain {
 	size_t type1_maps;		/* live MAP_DMA mappings */
 	void *buf;			/* v3: kernel entry array */
 	size_t buf_size;
+	struct log_budget log;		/* backend_log.h */
 };
 
 int backend_vfio_check_extension(unsigned long ext)
@@ -99,8 +101,9 @@ static int backend_vfio_ready(struct backend_domain *d,
 	res->pages_done = 0;
 	if (d->iommu_set)
 		return 0;
-	log_err("domain %u: no group attached yet, the IOMMU type is not set",
-		d->id);
+	backend_log_err(&d->log,
+			"domain %u: no group attached yet, the IOMMU type is not set",
+			d->id);
 	return -ENODEV;
 }
 
@@ -175,8 +178,9 @@ static void backend_vfio_v3_map_undo(struct backend_domain *d,
 		chunk = backend_vfio_min(n - off, VFIO_TYPE1v3_MAX_BATCH);
 		u = malloc(chunk * sizeof(*u));
 		if (!u) {
-			log_err("domain %u: no memory to roll back %zu entries",
-				d->id, chunk);
+			backend_log_err(&d->log,
+					"domain %u: no memory to roll back %zu entries",
+					d->id, chunk);
 			return;
 		}
 		for (i = 0; i < chunk; i++) {
@@ -187,8 +191,9 @@ static void backend_vfio_v3_map_undo(struct backend_domain *d,
 						NULL);
 		free(u);
 		if (ret)
-			log_err("domain %u: rollback of a split map batch failed: %d",
-				d->id, ret);
+			backend_log_err(&d->log,
+					"domain %u: rollback of a split map batch failed: %d",
+					d->id, ret);
 	}
 }
 
@@ -237,8 +242,9 @@ static int backend_vfio_v3_map(struct backend_domain *d,
 	return 0;
 undo:
 	if (ret != -EEXIST)
-		log_err("domain %u: MAP_DMA_BATCH of %zu entries failed at entry %u: %d",
-			d->id, n, res->failed_index, ret);
+		backend_log_err(&d->log,
+				"domain %u: MAP_DMA_BATCH of %zu entries failed at entry %u: %d",
+				d->id, n, res->failed_index, ret);
 	backend_vfio_v3_map_undo(d, e, off);
 	return ret;
 }
@@ -266,8 +272,9 @@ static int backend_vfio_v3_unmap(struct backend_domain *d,
 		if (ret) {
 			res->failed_index = failed == ~0u ?
 					    VB_NO_INDEX : off + failed;
-			log_err("domain %u: UNMAP_DMA_BATCH failed at entry %u: %d",
-				d->id, res->failed_index, ret);
+			backend_log_err(&d->log,
+					"domain %u: UNMAP_DMA_BATCH failed at entry %u: %d",
+					d->id, res->failed_index, ret);
 			return ret;
 		}
 		res->pages_done += pages;
@@ -348,9 +355,10 @@ static void backend_vfio_v3_usage(struct backend_domain *d,
 static void backend_vfio_type1_report_limit(struct backend_domain *d,
 					    const struct backend_run *r)
 {
-	log_err("domain %u: type1 MAP_DMA of iova 0x%llx returned ENOSPC: the container holds %zu mappings and vfio_iommu_type1's dma_entry_limit is %s; load vfio_iommu_type1 with a larger dma_entry_limit= or use the v3 backend",
-		d->id, (unsigned long long)r->iova,
-		d->type1_maps, d->vb->type1_limit);
+	backend_log_err(&d->log,
+			"domain %u: type1 MAP_DMA of iova 0x%llx returned ENOSPC: the container holds %zu mappings and vfio_iommu_type1's dma_entry_limit is %s; load vfio_iommu_type1 with a larger dma_entry_limit= or use the v3 backend",
+			d->id, (unsigned long long)r->iova,
+			d->type1_maps, d->vb->type1_limit);
 }
 
 static int backend_vfio_type1_map_run(void *ctx, const struct backend_run *r)
@@ -373,9 +381,10 @@ static int backend_vfio_type1_map_run(void *ctx, const struct backend_run *r)
 	if (ret == -ENOSPC)
 		backend_vfio_type1_report_limit(d, r);
 	else
-		log_err("domain %u: MAP_DMA iova 0x%llx size 0x%llx failed: %d",
-			d->id, (unsigned long long)m.iova,
-			(unsigned long long)m.size, ret);
+		backend_log_err(&d->log,
+				"domain %u: MAP_DMA iova 0x%llx size 0x%llx failed: %d",
+				d->id, (unsigned long long)m.iova,
+				(unsigned long long)m.size, ret);
 	return ret;
 }
 
@@ -392,16 +401,18 @@ static int backend_vfio_type1_unmap_run(void *ctx, const struct backend_run *r)
 	u.size = size;
 	if (ioctl(d->container, VFIO_IOMMU_UNMAP_DMA, &u)) {
 		ret = -errno;
-		log_err("domain %u: UNMAP_DMA iova 0x%llx size 0x%llx failed: %d",
-			d->id, (unsigned long long)r->iova,
-			(unsigned long long)size, ret);
+		backend_log_err(&d->log,
+				"domain %u: UNMAP_DMA iova 0x%llx size 0x%llx failed: %d",
+				d->id, (unsigned long long)r->iova,
+				(unsigned long long)size, ret);
 		return ret;
 	}
 	if (u.size != size) {
 		/* Our record and the kernel disagree: say so, do not guess. */
-		log_err("domain %u: UNMAP_DMA iova 0x%llx unmapped 0x%llx bytes, the run has 0x%llx",
-			d->id, (unsigned long long)r->iova,
-			(unsigned long long)u.size, (unsigned long long)size);
+		backend_log_err(&d->log,
+				"domain %u: UNMAP_DMA iova 0x%llx unmapped 0x%llx bytes, the run has 0x%llx",
+				d->id, (unsigned long long)r->iova,
+				(unsigned long long)u.size, (unsigned long long)size);
 		return -EIO;
 	}
 	d->type1_maps--;

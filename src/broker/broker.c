@@ -10,7 +10,6 @@
 #include <event2/event.h>
 
 #include "broker/peer.h"
-#include "common/clock.h"
 #include "common/log.h"
 
 /*
@@ -22,16 +21,8 @@
 
 bool broker_client_log(struct broker *b)
 {
-	if (!log_budget_take(&b->client_log, vb_now_ns(),
-			     BROKER_CLIENT_LOG_BURST, BROKER_CLIENT_LOG_PER_S))
-		return false;
-	if (b->client_log.dropped) {
-		log_warn("%llu line(s) about clients not logged: more than %u a second",
-			 (unsigned long long)b->client_log.dropped,
-			 BROKER_CLIENT_LOG_PER_S);
-		b->client_log.dropped = 0;
-	}
-	return true;
+	return log_budget_allow(&b->client_log, BROKER_CLIENT_LOG_BURST,
+				BROKER_CLIENT_LOG_PER_S, "about clients");
 }
 
 void broker_check_done(struct broker *b)

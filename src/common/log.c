@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "common/log.h"
 
+#include "common/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -214,4 +216,17 @@ bool log_budget_take(struct log_budget *lb, uint64_t now_ns,
 	}
 	lb->dropped++;
 	return false;
+}
+
+bool log_budget_allow(struct log_budget *lb, unsigned int burst,
+		      unsigned int per_s, const char *what)
+{
+	if (!log_budget_take(lb, vb_now_ns(), burst, per_s))
+		return false;
+	if (lb->dropped) {
+		log_warn("%llu line(s) %s not logged: more than %u a second",
+			 (unsigned long long)lb->dropped, what, per_s);
+		lb->dropped = 0;
+	}
+	return true;
 }

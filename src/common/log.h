@@ -52,6 +52,20 @@ struct log_budget {
 
 bool log_budget_take(struct log_budget *lb, uint64_t now_ns,
 		     unsigned int burst, unsigned int per_s);
+/*
+ * log_budget_take() now, and when lines were refused since the last one
+ * that went, first a warning that says how many, naming them by @what
+ * ("about clients"), so a reader knows lines are missing.
+ */
+bool log_budget_allow(struct log_budget *lb, unsigned int burst,
+		      unsigned int per_s, const char *what);
+/* log_msg() at @level within a budget; lines below the level cost none. */
+#define log_budgeted(lb, burst, per_s, what, level, ...)		\
+	do {								\
+		if (log_enabled(level) &&				\
+		    log_budget_allow(lb, burst, per_s, what))		\
+			log_msg(level, __func__, __VA_ARGS__);		\
+	} while (0)
 
 #define log_err(...)	log_msg(LOG_LVL_ERR, __func__, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LVL_WARN, __func__, __VA_ARGS__)

@@ -18,7 +18,9 @@
  * --type1-entry-limit L (vfio_iommu_type1 loaded with dma_entry_limit=L):
  * the type1 backend then also maps one batch of L single-page runs, which
  * must fail with ENOSPC at the entry that passes the limit and leave
- * nothing mapped.
+ * nothing mapped; and maps a page again and again into the container at
+ * the limit, whose failures may log only as many lines as the domain's
+ * budget allows.
  *
  * --group2/--device2 (a second edu in its own group): after the suite the
  * group joins the domain late; a page mapped before must be reached by
@@ -43,7 +45,9 @@
 #include <linux/vfio.h>
 
 #include "broker/backend.h"
+#include "broker/backend_log.h"
 #include "broker/backend_probe.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "conformance.h"
 
@@ -185,6 +189,75 @@ static int rv_create(const char *name, struct backend **be)
 	return -EINVAL;
 }
 
+/* How often @needle occurs in @hay. */
+static unsigned int rv_count(const char *hay, const char *needle)
+{
+	unsigned int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * A client that keeps mapping into a container at dma_entry_limit gets
+ * ENOSPC every time, and each failure has a line to log: those come out
+ * of the domain's budget (backend_log.h), so the log gets at most the
+ * burst, and the next line let through says how many were held back.
+ * The lines are caught by pointing stderr at a memfd meanwhile.
+ */
+static void rv_log_budget(struct backend *be, struct backend_domain *d,
+			  const char *name, void *buf, uint64_t iova)
+{
+	const unsigned int tries = 4 * BACKEND_LOG_BURST;
+	struct backend_map_entry e = { iova, (uintptr_t)buf, 1, VB_PROT_READ };
+	unsigned int i, enospc = 0, lines, allowed;
+	unsigned long held_back = 0;
+	struct backend_result res;
+	int saved, fd, ret;
+	const char *rep;
+	static char text[1 << 17];
+	uint64_t t0, ms;
+	ssize_t got;
+
+	fd = memfd_create("rv-log", MFD_CLOEXEC);
+	saved = dup(STDERR_FILENO);
+	if (fd < 0 || saved < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		rv_result(name, "log_budget", 0, "cannot catch stderr: %s",
+			  strerror(errno));
+		return;
+	}
+	t0 = vb_now_ns();
+	for (i = 0; i < tries; i++) {
+		memset(&res, 0, sizeof(res));
+		enospc += be->ops->map(d, &e, 1, &res) == -ENOSPC;
+	}
+	ms = (vb_now_ns() - t0) / 1000000;
+	/* a token back, for the line that reports the others */
+	usleep(1000000 / BACKEND_LOG_PER_S + 50000);
+	memset(&res, 0, sizeof(res));
+	ret = be->ops->map(d, &e, 1, &res);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	got = pread(fd, text, sizeof(text) - 1, 0);
+	close(fd);
+	text[got > 0 ? got : 0] = '\0';
+	lines = rv_count(text, "returned ENOSPC");
+	rep = strstr(text, " line(s) about failed maps and unmaps not logged");
+	while (rep && rep > text && rep[-1] >= '0' && rep[-1] <= '9')
+		rep--;
+	if (rep)
+		held_back = strtoul(rep, NULL, 10);
+	/* tokens that came back while the loop ran, one more to be safe */
+	allowed = BACKEND_LOG_BURST + (unsigned int)(ms * BACKEND_LOG_PER_S / 1000) + 1;
+	rv_result(name, "log_budget", enospc == tries && ret == -ENOSPC &&
+		  lines >= 2 && lines <= allowed + 1 &&
+		  held_back + lines - 1 == tries,
+		  "%u maps at the limit in %llu ms, %u ENOSPC: %u line(s) logged (at most %u + 1), %lu reported held back",
+		  tries, (unsigned long long)ms, enospc, lines, allowed,
+		  held_back);
+}
+
 /*
  * type1's dma_entry_limit, for real: @held runs are mapped already, so the
  * batch of L entries must fail at index L - held with ENOSPC, rolled back.
@@ -249,6 +322,8 @@ static void rv_entry_limit(struct backend *be, struct backend_domain *d,
 		  res.pages_done == 0,
 		  "middle unmap of a run at the limit: ret %d pages_done %llu",
 		  ret, (unsigned long long)res.pages_done);
+	/* at the limit, a page between the first run and the second */
+	rv_log_budget(be, d, name, buf, RV_LIMIT_IOVA + 6 * VB_PAGE_SIZE);
 	memset(&res, 0, sizeof(res));
 	ret = be->ops->unmap(d, &u, 1, &res);
 	rv_result(name, "dma_entry_limit_split_kept", !ret &&

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * log_budget_take(): a burst at once, then the refill rate, never more
- * than the burst saved up, and every refused line counted.
+ * than the burst saved up, and every refused line counted;
+ * log_budgeted() reports the count with the next line it lets through.
  *
  * log_never_block() and log_to_syslog(): with nobody reading a pipe, a
  * stream socket or a syslog socket, logging returns at once, the lines it
@@ -182,6 +183,49 @@ START_TEST(long_line_cut)
 }
 END_TEST
 
+/*
+ * log_budgeted(): the burst goes out, the rest is held back, and the first
+ * line the budget lets through later is preceded by the count of those
+ * held back, named as the caller named them. Lines below the log level
+ * take nothing from the budget.
+ */
+START_TEST(budgeted_lines_report_drops)
+{
+	struct log_budget lb = { 0 };
+	char *got;
+	size_t len;
+	int p[2], i;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+	close(p[1]);
+	log_init("vb-test", LOG_LVL_INFO);
+	for (i = 0; i < 10; i++)
+		log_budgeted(&lb, 3, 1000, "about tests", LOG_LVL_DEBUG,
+			     "debug %d", i);
+	for (i = 0; i < 10; i++)
+		log_budgeted(&lb, 3, 1000, "about tests", LOG_LVL_ERR,
+			     "burst %d", i);
+	got = drain(p[0], &len);
+	ck_assert_uint_eq(count_char(got, '\n'), 3);
+	ck_assert_ptr_nonnull(strstr(got, ": burst 2\n"));
+	ck_assert_ptr_null(strstr(got, "debug"));
+	ck_assert_uint_eq(lb.dropped, 7);
+	free(got);
+	/* a token comes back every millisecond */
+	usleep(3000);
+	log_budgeted(&lb, 3, 1000, "about tests", LOG_LVL_ERR, "later");
+	got = drain(p[0], &len);
+	ck_assert_uint_eq(count_char(got, '\n'), 2);
+	ck_assert_ptr_nonnull(strstr(got, "warn: log_budget_allow: 7 line(s) about tests not logged: more than 1000 a second\n"));
+	ck_assert_ptr_nonnull(strstr(got, "error: budgeted_lines_report_drops_fn: later\n"));
+	ck_assert(strstr(got, "not logged") < strstr(got, "later"));
+	ck_assert_uint_eq(lb.dropped, 0);
+	free(got);
+}
+END_TEST
+
 /* stderr on a pipe is opened again, non-blocking, through /proc. */
 START_TEST(pipe_reader_stalls)
 {
@@ -257,6 +301,7 @@ int main(void)
 
 	tcase_add_test(tc, burst_then_rate);
 	tcase_add_test(tc, idle_saves_at_most_the_burst);
+	tcase_add_test(tc, budgeted_lines_report_drops);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("never_block");
 	tcase_add_test(tc, long_line_cut);
