@@ -652,6 +652,17 @@ START_TEST(merged_unmap_fails_without_index)
 }
 END_TEST
 
+/* map_five_pages(), and B's @n pages at BAD (maps do not fail here). */
+static void map_five_and_bad(uint64_t n)
+{
+	uint64_t id;
+
+	map_five_pages();
+	id = map1(B, BAD, 0, n);
+	batcher_flush(&br);
+	expect(B, id, 0, VB_NO_INDEX, n);
+}
+
 /*
  * The failing entry itself unmapped a page before it failed: that page
  * is a hole now, so the request is credited with it (and B gets 3 + 1)
@@ -666,10 +677,7 @@ START_TEST(merged_unmap_failing_entry_partly_done)
 	fail_unmaps_at_bad();
 	bad_partial = true;
 
-	map_five_pages();
-	i1 = map1(B, BAD, 0, 1);
-	batcher_flush(&br);
-	expect(B, i1, 0, VB_NO_INDEX, 1);
+	map_five_and_bad(1);
 	i1 = unmap1(A, WA, 1);
 	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
 	batcher_flush(&br);
@@ -697,10 +705,7 @@ START_TEST(merged_unmap_failure_not_lost_on_retry)
 	bad_once = true;
 	bad_once_done = false;
 
-	map_five_pages();
-	i1 = map1(B, BAD, 0, 2);
-	batcher_flush(&br);
-	expect(B, i1, 0, VB_NO_INDEX, 2);
+	map_five_and_bad(2);
 	i1 = unmap1(A, WA, 1);
 	i2 = feed(B, buf, vb_encode_unmap(buf, sizeof(buf), 1, next_id++, be, 2));
 	i3 = unmap1(A, WA + 2 * PG, 1);
