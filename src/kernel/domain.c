@@ -509,6 +509,9 @@ out_unlock:
 
 void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *iommu_group)
 {
+	const struct vfio_iommu_type1v3_unmap_entry all = {
+		.npages = (U64_MAX >> PAGE_SHIFT) + 1,
+	};
 	struct v3_domain *d;
 	struct v3_group *g;
 	bool unmapped = false;
@@ -529,11 +532,19 @@ void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *iommu_group)
 		/*
 		 * The last group of the last domain takes every mapping
 		 * with it; unmap while the page table can still be read.
+		 * Emulated devices let go first, as before any unmap, while
+		 * the pages are still mapped and pinned. The quiesce drops
+		 * iommu->lock; d and g stay, since VFIO core holds the
+		 * container's group_lock for write across attach, detach
+		 * and release.
 		 */
 		if (list_is_singular(&d->groups) &&
-		    list_is_singular(&iommu->domains) && iommu->npages) {
-			v3_dma_unmap_all(iommu);
-			unmapped = true;
+		    list_is_singular(&iommu->domains)) {
+			v3_emulated_quiesce(iommu, &all, 1);
+			if (iommu->npages) {
+				v3_dma_unmap_all(iommu);
+				unmapped = true;
+			}
 		}
 		iommu_detach_group(d->domain, iommu_group);
 		list_del(&g->next);
@@ -551,16 +562,11 @@ void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *iommu_group)
 	if (!v3_domain_build_ranges(iommu, NULL, NULL, &ranges))
 		v3_domain_commit_ranges(iommu, &ranges);
 	/*
-	 * Emulated groups may remain, and their devices may hold pages of
-	 * what just went: they must drop them as after any unmap.
+	 * A device that kept pages through the quiesce is told once more,
+	 * now that they are gone.
 	 */
-	if (unmapped) {
-		const struct vfio_iommu_type1v3_unmap_entry all = {
-			.npages = (U64_MAX >> PAGE_SHIFT) + 1,
-		};
-
+	if (unmapped)
 		v3_emulated_notify_held(iommu, &all, 1);
-	}
 out_unlock:
 	mutex_unlock(&iommu->lock);
 }

@@ -254,14 +254,31 @@ bool v3_emulated_notify_held(struct v3_iommu *iommu,
 	return told;
 }
 
+/* Does an emulated device hold a page in @e's ranges? */
+static bool v3_emulated_holds(struct v3_iommu *iommu,
+			      const struct vfio_iommu_type1v3_unmap_entry *e,
+			      u32 nr)
+{
+	unsigned long pfn;
+	u32 i;
+
+	for (i = 0; i < nr; i++) {
+		pfn = e[i].iova >> PAGE_SHIFT;
+		if (xa_find(&iommu->ext, &pfn, pfn + (e[i].npages - 1),
+			    XA_PRESENT))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Before an unmap drops the pins of @e's ranges: while emulated devices
  * hold pages in them, tell the devices and look again, as type1 does, so
  * that they let go while the pages are still mapped, pinned and charged.
  * A device still holding a page after a few rounds keeps it past the
  * unmap (its reference keeps the page allocated) until it lets go or the
- * container is released. Called with iommu->lock held, which it drops
- * while the devices are told.
+ * container is released; type1 would BUG there, this says so instead.
+ * Called with iommu->lock held, which it drops while the devices are told.
  */
 void v3_emulated_quiesce(struct v3_iommu *iommu,
 			 const struct vfio_iommu_type1v3_unmap_entry *e, u32 nr)
@@ -271,4 +288,7 @@ void v3_emulated_quiesce(struct v3_iommu *iommu,
 	for (round = 0; round < V3_EXT_NOTIFY_ROUNDS; round++)
 		if (!v3_emulated_notify_held(iommu, e, nr))
 			return;
+	if (v3_emulated_holds(iommu, e, nr))
+		pr_warn_ratelimited("vfio_iommu_type1v3: an emulated device still holds pages after %d requests to let go; unmapping them anyway (they stay allocated until it unpins them or the container is released)\n",
+				    V3_EXT_NOTIFY_ROUNDS);
 }

@@ -407,8 +407,9 @@ out:
 
 /*
  * The last IOMMU-backed group leaves while the emulated one stays: every
- * mapping goes with the page table, the device is told (and lets go of
- * its pin, as after any unmap), and no IOVA range is reported any more.
+ * mapping goes with the page table, the device is told first (and lets
+ * go of its pin, as before any unmap), and no IOVA range is reported any
+ * more.
  */
 static int emu_check_last_detach(struct emu *e)
 {
@@ -429,11 +430,18 @@ static int emu_check_last_detach(struct emu *e)
 	CHECK(s.unmap_calls > s0.unmap_calls && s.npins == 0,
 	      "after the last IOMMU group left: %llu callbacks (had %llu), device holds %u pins",
 	      (unsigned long long)s.unmap_calls, (unsigned long long)s0.unmap_calls, s.npins);
-	/* told of the page it held, not of the whole IOVA space */
-	CHECK(s.last_unmap_iova == IOVA(2) && s.last_unmap_len == VT_PAGE,
-	      "after the last IOMMU group left the device was told 0x%llx+0x%llx, want 0x%llx+0x%lx",
-	      (unsigned long long)s.last_unmap_iova, (unsigned long long)s.last_unmap_len,
-	      (unsigned long long)IOVA(2), VT_PAGE);
+	/*
+	 * Told while its page was still mapped, as before any unmap, and of
+	 * runs of held pages only (the page it held, and the one it forgot
+	 * earlier), never of the whole IOVA space.
+	 */
+	CHECK(s.readable_at_unmap - s0.readable_at_unmap == 1,
+	      "the device could read %llu of its 1 pinned page when told of the last detach",
+	      (unsigned long long)(s.readable_at_unmap - s0.readable_at_unmap));
+	CHECK(s.max_unmap_len == s0.max_unmap_len && s.last_unmap_len == VT_PAGE,
+	      "after the last IOMMU group left the device was told up to 0x%llx bytes at once (0x%llx before), the last 0x%llx",
+	      (unsigned long long)s.max_unmap_len, (unsigned long long)s0.max_unmap_len,
+	      (unsigned long long)s.last_unmap_len);
 	CHECK(emu_refs(e, page) == refs, "page holds %lld references after detach, %lld before map",
 	      emu_refs(e, page), refs);
 	CHECK_OK(harness_info(e->ctx.container, &info), "GET_INFO");
@@ -450,6 +458,7 @@ int t_emu(enum vt_mode mode)
 	struct emu e = { .group = -1, .dev = -1, .refs = -1 };
 	long long refs0, mapped;
 	cpu_set_t one;
+	int kfd;
 
 	/* one CPU, so no other CPU's LRU batch picks up our pages later */
 	CPU_ZERO(&one);
@@ -496,7 +505,13 @@ int t_emu(enum vt_mode mode)
 	CHECK_OK(harness_v3_map1(e.ctx.container, IOVA(0), e.buf, 1), "map again");
 	CHECK(emu_pin(&e, IOVA(0), 1, PROT_R | PROT_W, NULL) == 1, "pin to forget");
 	CHECK(emu_unpin(&e, IOVA(0), 1, 1) == 1, "forget the pin");
+	kfd = harness_kmsg_mark();
+	CHECK(kfd >= 0, "open /dev/kmsg: %s", strerror(errno));
 	CHECK_OK(harness_v3_unmap1(e.ctx.container, IOVA(0), 1, NULL), "unmap");
+	/* the unmap went ahead without the device's consent, and says so */
+	CHECK(harness_kmsg_find(kfd, "an emulated device still holds pages after"),
+	      "no kernel warning that the unmap went ahead while the device held the page");
+	close(kfd);
 	CHECK(emu_refs(&e, e.buf) == refs0 + 1,
 	      "forgotten device reference: %lld references after unmap, want %lld",
 	      emu_refs(&e, e.buf), refs0 + 1);
