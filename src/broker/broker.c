@@ -2,13 +2,15 @@
 /*
  * Whole-broker decisions that more than one file triggers: when a
  * --exit-when-done run is over (the last spawned devproc has exited and its
- * connection is closed, in whichever order the two events arrive), and
- * whether a line about a client may still be logged.
+ * connection is closed, in whichever order the two events arrive),
+ * whether a line about a client may still be logged, and whether fds may
+ * still be taken from clients.
  */
 #include "broker/broker.h"
 
 #include <event2/event.h>
 
+#include "broker/listener.h"
 #include "broker/peer.h"
 #include "common/log.h"
 
@@ -23,6 +25,57 @@ bool broker_client_log(struct broker *b)
 {
 	return log_budget_allow(&b->client_log, BROKER_CLIENT_LOG_BURST,
 				BROKER_CLIENT_LOG_PER_S, "about clients");
+}
+
+#define BROKER_FDS_GATE_MS	100
+
+static void broker_fds_gate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { .tv_usec = BROKER_FDS_GATE_MS * 1000 };
+	struct broker *b = arg;
+
+	(void)fd;
+	(void)what;
+	reaper_flush(&b->reaper);
+	if (!reaper_caught_up(&b->reaper)) {
+		if (evtimer_add(b->ev_fds_gate, &tv))
+			log_err("cannot re-arm the fd gate timer");
+		return;
+	}
+	b->fds_gated = false;
+	log_warn("the reaper caught up (%u fd(s) still to close): taking new connections again",
+		 reaper_open(&b->reaper));
+	listener_resume(b);
+	peer_update_reads(b);
+}
+
+bool broker_fds_gated(struct broker *b)
+{
+	struct timeval tv = { .tv_usec = BROKER_FDS_GATE_MS * 1000 };
+
+	if (b->fds_gated)
+		return true;
+	if (!reaper_busy(&b->reaper) || !b->base)
+		return false;
+	if (!b->ev_fds_gate)
+		b->ev_fds_gate = evtimer_new(b->base, broker_fds_gate_cb, b);
+	if (!b->ev_fds_gate || evtimer_add(b->ev_fds_gate, &tv)) {
+		/* without the timer nothing would lift the gate */
+		log_err("cannot arm the fd gate timer; taking fds as before");
+		return false;
+	}
+	b->fds_gated = true;
+	log_warn("%u fd(s) clients sent or left are waiting to be closed (a close blocks): no new connections, and none without HELLO is read, until that is down to %u",
+		 reaper_open(&b->reaper), b->reaper.limit / 2);
+	listener_pause(b);
+	return true;
+}
+
+void broker_fds_gate_free(struct broker *b)
+{
+	if (b->ev_fds_gate)
+		event_free(b->ev_fds_gate);
+	b->ev_fds_gate = NULL;
 }
 
 void broker_check_done(struct broker *b)

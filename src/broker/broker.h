@@ -78,6 +78,8 @@ struct broker {
 	struct listener *listener;
 	struct listener *control;
 	struct reaper reaper;		/* closes what clients control */
+	bool fds_gated;			/* see broker_fds_gated() */
+	struct event *ev_fds_gate;
 
 	/* devprocs spawned by the broker */
 	unsigned int n_children;
@@ -100,6 +102,18 @@ struct broker {
 
 /* Stop the loop if --exit-when-done and nothing is left to wait for. */
 void broker_check_done(struct broker *b);
+/*
+ * Must the broker stop taking fds from clients for now? Every datagram a
+ * client sends may carry fds, and the reaper closes them; while it is
+ * stuck (reaper_busy()) they stay open here, and past the fd limit the
+ * kernel would close the next ones in this thread. So from then until
+ * the reaper catches up, no new connection is accepted and connections
+ * without HELLO are not read (what they sent stays in their sockets,
+ * in the kernel's hands); clients that said HELLO go on being served.
+ * Checked wherever fds come in; a timer looks again while it lasts.
+ */
+bool broker_fds_gated(struct broker *b);
+void broker_fds_gate_free(struct broker *b);
 /*
  * May a line about a client's coming, going or misbehaving be logged?
  * Anyone may connect, so these lines have a budget (broker.c); the first

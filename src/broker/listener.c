@@ -203,6 +203,11 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 	(void)what;
 	for (int i = 0; i < LISTENER_ACCEPT_BURST; i++) {
+		/* a connection may bring fds: not while they cannot be closed */
+		if (broker_fds_gated(b)) {
+			listener_pause(b);
+			return;
+		}
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			listener_accept_failed(b->base, b->listener->ev, "listener");
@@ -295,6 +300,18 @@ int listener_open(struct broker *b, const char *path)
 	if (!rc)
 		log_info("listening on %s", path);
 	return rc;
+}
+
+void listener_pause(struct broker *b)
+{
+	if (b->listener)
+		event_del(b->listener->ev);
+}
+
+void listener_resume(struct broker *b)
+{
+	if (b->listener && event_add(b->listener->ev, NULL))
+		log_err("cannot re-arm the accept event; no new connections");
 }
 
 void listener_close(struct broker *b)

@@ -13,6 +13,9 @@
 
 int listener_open(struct broker *b, const char *path);
 void listener_close(struct broker *b);
+/* Stop and start accepting clients' connections (broker_fds_gated()). */
+void listener_pause(struct broker *b);
+void listener_resume(struct broker *b);
 
 struct event;
 struct event_base;

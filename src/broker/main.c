@@ -337,6 +337,7 @@ int main(int argc, char **argv)
 	close(sig_fd);
 	control_close(&b);
 	listener_close(&b);
+	broker_fds_gate_free(&b);
 	batcher_fini(&b);
 	domain_teardown(&b);
 	b.be->ops->destroy(b.be);

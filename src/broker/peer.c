@@ -145,11 +145,20 @@ static bool peer_throttled(const struct peer *p)
 	return !p->ring.base && p->pending + p->outq_len >= p->window;
 }
 
+/*
+ * A connection that has not said HELLO, unless it is a devproc the broker
+ * spawned, is read only while the broker takes fds (broker_fds_gated()).
+ */
+static bool peer_gated(const struct peer *p)
+{
+	return p->state == PEER_NEW && !p->bound;
+}
+
 /* EV_READ is on exactly when the peer may send and has room. */
 static void peer_update_read(struct peer *p)
 {
 	bool want = (p->state == PEER_NEW || p->state == PEER_READY) &&
-		    !peer_throttled(p);
+		    !peer_throttled(p) && !(peer_gated(p) && p->b->fds_gated);
 
 	if (want == p->reading)
 		return;
@@ -480,6 +489,8 @@ static void peer_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		if (peer_throttled(p))
 			break;
+		if (peer_gated(p) && broker_fds_gated(p->b))
+			break;
 		if (!peer_read_one(p))
 			break;
 	}
@@ -537,7 +548,18 @@ static void peer_close_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	peer_free(p);
+	/* the socket went to the reaper, with whatever fds it still held */
+	broker_fds_gated(b);
 	broker_check_done(b);
+}
+
+void peer_update_reads(struct broker *b)
+{
+	struct peer *p;
+
+	TAILQ_FOREACH(p, &b->peers, link)
+		if (peer_gated(p))
+			peer_update_read(p);
 }
 
 void peer_close_all(struct broker *b)

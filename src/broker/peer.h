@@ -120,5 +120,7 @@ void peer_finish(struct peer *p, const char *reason);
 void peer_set_name(struct peer *p);
 /* Tear down every peer immediately (shutdown). */
 void peer_close_all(struct broker *b);
+/* broker_fds_gated() changed: read peers without HELLO again, or not. */
+void peer_update_reads(struct broker *b);
 
 #endif /* VB_BROKER_PEER_H */

@@ -11,7 +11,8 @@
  * The ring-* attacks ask for a shared ring at HELLO and misuse it: what
  * they write into the shared memory is as untrusted as a datagram.
  * The linger-fd* attacks hand the broker a file whose last close blocks
- * for LINGER_SECONDS and then hold it that long (see lingering_socket()).
+ * for LINGER_SECONDS and then hold it that long (see lingering_socket());
+ * stuck-reaper-flood sends a flood of fds behind one.
  * Exit status 0 when the broker did what was expected, 1 otherwise, 2 on a
  * usage or set-up error.
  */
@@ -832,35 +833,30 @@ static bool close_lingered(int c)
 
 /*
  * Pass the broker the lingering end of a TCP connection with a datagram
- * it must refuse, and let go of our copy at once, so that the broker's
- * close is the last. linger-fd sends the fd with that datagram, which the
- * broker reads; linger-fd-queued sends it in a second datagram behind it
- * (one sendmmsg), which the broker never reads and drops with the
- * connection. Either way the broker must cut the client off, within 10 s,
- * and go on serving everyone else while that close waits; the peer end is
- * held here for LINGER_SECONDS after the outcome is printed (kill this
- * process to end the wait early).
- *
- * Should the broker be done with its copy before we close ours (or cut us
- * off before the fd went), the attempt tests nothing and is made again.
+ * it must refuse, over a fresh connection, and let go of our copy at once,
+ * so that the broker's close is the last: with that datagram (which the
+ * broker reads), or @queued in a second datagram behind it (one sendmmsg),
+ * which the broker never reads and drops with the connection. Should the
+ * broker be done with its copy before we close ours (or cut us off before
+ * the fd went), the attempt tests nothing and is made again. Returns the
+ * connection, *@hold the peer end (closing it ends the wait) and
+ * *@attempt the attempts taken; -1 when that cannot be had.
  */
-static int linger_fd(const char *path, const char *attack, int want)
+static int pass_lingering(const char *path, bool queued, int *hold,
+			  int *attempt)
 {
 	static const uint8_t garbage[8] = { 0xff, 0xff, 0xff, 0xff };
-	bool queued = !strcmp(attack, "linger-fd-queued");
-	int fd = -1, hold = -1, got, attempt;
-	unsigned int nfds;
-	ssize_t n;
+	int fd;
 
-	for (attempt = 1; attempt <= 20; attempt++) {
-		int c = lingering_socket(&hold);
+	for (*attempt = 1; *attempt <= 20; (*attempt)++) {
+		int c = lingering_socket(hold);
 		bool sent, last;
 
 		if (c < 0)
-			return 2;
+			return -1;
 		fd = conn_open(path);
 		if (fd < 0)
-			return 2;
+			return -1;
 		hurry(true);
 		if (queued)
 			sent = send_two(fd, garbage, sizeof(garbage), c) == 2;
@@ -869,19 +865,33 @@ static int linger_fd(const char *path, const char *attack, int want)
 		last = sent && close_lingered(c);
 		hurry(false);
 		if (sent && !last)
-			break;
+			return fd;
 		/* the hold end's close resets the connection: no wait */
-		close(hold);
+		close(*hold);
 		if (!sent)
 			close(c);
 		close(fd);
-		fd = -1;
 	}
-	if (fd < 0) {
-		fprintf(stderr, "vb-hostile: %s: the broker's close was never the last in 20 attempts\n",
-			attack);
+	fprintf(stderr, "vb-hostile: the broker's close was never the last in 20 attempts\n");
+	return -1;
+}
+
+/*
+ * linger-fd and linger-fd-queued (see pass_lingering()): the broker must
+ * cut the client off, within 10 s, and go on serving everyone else while
+ * that close waits; the peer end is held here for LINGER_SECONDS after
+ * the outcome is printed (kill this process to end the wait early).
+ */
+static int linger_fd(const char *path, const char *attack, int want)
+{
+	int fd, hold, got, attempt;
+	unsigned int nfds;
+	ssize_t n;
+
+	fd = pass_lingering(path, !strcmp(attack, "linger-fd-queued"), &hold,
+			    &attempt);
+	if (fd < 0)
 		return 2;
-	}
 	n = recv_msg(fd, &nfds, 10000);
 	got = n == 0 ? OUTCOME_DISCONNECT : n == -ETIMEDOUT ? ETIMEDOUT : EPROTO;
 	printf("vb-hostile: %s: %s (expected %s; attempt %d)\n", attack,
@@ -891,6 +901,167 @@ static int linger_fd(const char *path, const char *attack, int want)
 	sleep(LINGER_SECONDS);
 	close(hold);
 	return got == want ? 0 : 1;
+}
+
+#define FLOOD_FDS	253	/* the most one datagram carries (SCM_MAX_FD) */
+
+/* A datagram of garbage with @n references to @fd, without waiting. */
+static int send_fd_copies(int sock, int fd, unsigned int n)
+{
+	static const uint8_t garbage[8] = { 0xff, 0xff, 0xff, 0xff };
+	union {
+		char b[CMSG_SPACE(sizeof(int) * FLOOD_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)garbage, sizeof(garbage) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *c;
+
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	for (unsigned int i = 0; i < n; i++)
+		memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+	       (ssize_t)sizeof(garbage) ? 0 : -errno;
+}
+
+/* A connection made without waiting; -errno (EAGAIN: backlog full). */
+static int conn_try(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0), err;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* MAP and UNMAP one page on @c: 0, an errno, or ETIMEDOUT after 10 s. */
+static int map_within_10s(struct conn *c, uint64_t id)
+{
+	struct vb_map_entry e = good_entry(c);
+	struct vb_unmap_entry u = { e.iova, 1 };
+	unsigned int nfds;
+	struct vb_msg m;
+	struct vb_reply r;
+	ssize_t n;
+
+	for (int step = 0; step < 2; step++) {
+		n = step ? vb_encode_unmap(buf, sizeof(buf), c->version, id + 1,
+					   &u, 1) :
+			   vb_encode_map(buf, sizeof(buf), c->version, id, &e, 1);
+		if (n < 0 || send_raw(c->fd, buf, (size_t)n))
+			return OUTCOME_DISCONNECT;
+		n = recv_msg(c->fd, &nfds, 10000);
+		if (n == -ETIMEDOUT)
+			return ETIMEDOUT;
+		if (n <= 0 ||
+		    vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, c->version,
+			      nfds, &m) || vb_msg_reply(&m, &r))
+			return OUTCOME_DISCONNECT;
+		if (r.status)
+			return r.status;
+	}
+	return 0;
+}
+
+/*
+ * stuck-reaper-flood, on @c, which has said HELLO: a lingering socket
+ * (pass_lingering()) holds the broker's reaper thread in its close; then
+ * fresh connections each bring FLOOD_FDS references to /dev/null (whose
+ * closes never block: we keep our copy) until the broker takes no more
+ * connections for 2 s, and a second lingering socket goes over a
+ * connection made before the flood. Before, those fds piled up in the
+ * broker until its fd table was full, and the kernel then dropped the
+ * second socket's fd in the broker's event loop, whose close waited
+ * LINGER_SECONDS with every client. Now @c must still be answered within
+ * 10 s; and once the lingering sockets are let go, a new client must get
+ * its HELLO answered within 20 s. The outcome is the first that failed.
+ */
+static int stuck_reaper_flood(struct conn *c, uint32_t device)
+{
+	static const uint8_t garbage[8] = { 0xff, 0xff, 0xff, 0xff };
+	int hold1, hold2 = -1, first, early, l2, dn, fd, attempt, got;
+	unsigned int conns = 0, again = 0;
+	struct timespec t0, t_ok;
+	struct conn late = { .fd = -1, .ram_fd = -1, .ring_fd = -1 };
+
+	first = pass_lingering(c->path, false, &hold1, &attempt);
+	early = conn_open(c->path);
+	dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (first < 0 || early < 0 || dn < 0)
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &t_ok);
+	while (secs_since(&t_ok) < 2.0 && conns < 400) {
+		fd = conn_try(c->path);
+		if (fd == -EAGAIN) {
+			again++;
+			usleep(10000);
+			continue;
+		}
+		if (fd < 0)
+			return 2;
+		if (!send_fd_copies(fd, dn, FLOOD_FDS)) {
+			conns++;
+			clock_gettime(CLOCK_MONOTONIC, &t_ok);
+		}
+		close(fd);
+	}
+	l2 = lingering_socket(&hold2);
+	if (l2 < 0 || send_with_fd(early, garbage, sizeof(garbage), l2))
+		return 2;
+	close_lingered(l2);
+	sleep(1);	/* for the broker to take it, if it reads */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	got = map_within_10s(c, 100);
+	printf("vb-hostile: stuck-reaper-flood: %u connection(s) of %u fds each, %u refused for a full backlog; a client with HELLO: %s after %.1f s\n",
+	       conns, FLOOD_FDS, again, outcome_name(got), secs_since(&t0));
+	fflush(stdout);
+	/* let the lingering closes end: the reaper catches up */
+	close(hold1);
+	close(hold2);
+	close(first);
+	close(early);
+	close(c->fd);
+	c->fd = -1;
+	if (got)
+		return got;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	got = ETIMEDOUT;
+	while (got && secs_since(&t0) < 20.0) {
+		late.path = c->path;
+		late.fd = conn_open(c->path);
+		if (late.fd < 0)
+			return 2;
+		got = hello(&late, device, false);
+		close(late.fd);
+		if (got)
+			sleep(1);
+	}
+	printf("vb-hostile: stuck-reaper-flood: afterwards a new client's HELLO: %s after %.1f s\n",
+	       outcome_name(got), secs_since(&t0));
+	return got;
 }
 
 /*
@@ -933,7 +1104,8 @@ static void usage(FILE *f)
 		"           ring-malformed | ring-bad-head | ring-socket-request |\n"
 		"           ring-kick-flood | ring-kick-in-ring | ring-kick-banked |\n"
 		"           ring-resize |\n"
-		"           linger-fd | linger-fd-queued | log-flood\n");
+		"           linger-fd | linger-fd-queued | log-flood |\n"
+		"           stuck-reaper-flood (needs a free --device)\n");
 }
 
 int main(int argc, char **argv)
@@ -977,7 +1149,9 @@ int main(int argc, char **argv)
 	if (c.fd < 0)
 		return 2;
 	got = hello(&c, device, !strncmp(argv[optind], "ring-", 5));
-	if (!got && strcmp(argv[optind], "hello"))
+	if (!got && !strcmp(argv[optind], "stuck-reaper-flood"))
+		got = stuck_reaper_flood(&c, device);
+	else if (!got && strcmp(argv[optind], "hello"))
 		got = run_attack(&c, argv[optind]);
 	printf("vb-hostile: %s: %s (expected %s)\n", argv[optind],
 	       outcome_name(got), outcome_name(want));

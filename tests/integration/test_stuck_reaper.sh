@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The reaper thread (src/broker/reaper.h) stuck in a close that blocks, and
+# a flood of fds behind it: the broker must stop taking fds from clients
+# before its fd table is full (or the kernel closes the next ones in its
+# event loop), keep serving a client that said HELLO, and take new
+# connections again once the reaper catches up. The broker runs with 4096
+# fds, so it stops at 1024 waiting to be closed (a quarter of the limit).
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/broker.conf" <<CONF
+[broker]
+backend = sim
+socket = $T/broker.sock
+control = $T/control.sock
+[ram main]
+gpa = 0x0
+size = 16M
+[device 1]
+group = sim
+iova = 0x100000 16M
+uid = 0
+CONF
+ulimit -n 4096
+start_broker "$T/broker.conf"
+
+check "a client with HELLO is served while the reaper is stuck and flooded, and new clients are once it catches up" \
+	"$VB_HOSTILE" --connect "$T/broker.sock" --device 1 --expect ok \
+	stuck-reaper-flood >"$T/hostile.out" 2>&1
+cat "$T/hostile.out"
+check "the broker stopped taking fds while they could not be closed" \
+	grep -q 'waiting to be closed (a close blocks): no new connections' "$T/broker.log"
+check "and took them again once the reaper caught up" \
+	grep -q 'the reaper caught up' "$T/broker.log"
+check "no fd was closed in the event loop's thread" \
+	bash -c "! grep -q 'closing it here' '$T/broker.log'"
+check "broker survived" kill -0 "$BROKER_PID"
+finish
