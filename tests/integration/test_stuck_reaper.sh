@@ -8,19 +8,8 @@
 # fds, so it stops at 1024 waiting to be closed (a quarter of the limit).
 . "$(dirname "$0")/lib.sh"
 
-cat >"$T/broker.conf" <<CONF
-[broker]
-backend = sim
-socket = $T/broker.sock
-control = $T/control.sock
-[ram main]
-gpa = 0x0
-size = 16M
-[device 1]
-group = sim
-iova = 0x100000 16M
-uid = 0
-CONF
+one_device_conf "socket = $T/broker.sock
+control = $T/control.sock" "uid = 0" >"$T/broker.conf"
 ulimit -n 4096
 start_broker "$T/broker.conf"
 
