@@ -214,8 +214,12 @@ static void v3_emulated_tell(struct v3_iommu *iommu, u64 iova, u64 len)
  * what it is told page by page (kvmgt does, under its own lock), and a
  * range may span holes up to 2^64 bytes (UNMAP_ALL, a hole-spanning batch
  * entry, the last group's detach). type1 likewise names only its real
- * mappings. Called with iommu->lock held; drops it while the devices are
- * told, since their unpin takes it. Returns whether any run was told.
+ * mappings. A run is told whole, also where it reaches outside the range:
+ * a device may find a pin only by its first page (kvmgt does), and type1
+ * names the whole mapping, which holds every pin in it, so a device never
+ * hears of part of a pin there. Called with iommu->lock held; drops it
+ * while the devices are told, since their unpin takes it. Returns whether
+ * any run was told.
  */
 bool v3_emulated_notify_held(struct v3_iommu *iommu,
 			     const struct vfio_iommu_type1v3_unmap_entry *e,
@@ -239,7 +243,9 @@ bool v3_emulated_notify_held(struct v3_iommu *iommu,
 		last = pfn + (e[i].npages - 1);
 		while (xa_find(&iommu->ext, &pfn, last, XA_PRESENT)) {
 			start = pfn;
-			while (pfn < last && xa_load(&iommu->ext, pfn + 1))
+			while (start && xa_load(&iommu->ext, start - 1))
+				start--;
+			while (pfn < ULONG_MAX && xa_load(&iommu->ext, pfn + 1))
 				pfn++;
 			mutex_unlock(&iommu->lock);
 			v3_emulated_tell(iommu, (u64)start << PAGE_SHIFT,
@@ -247,8 +253,9 @@ bool v3_emulated_notify_held(struct v3_iommu *iommu,
 			cond_resched();
 			mutex_lock(&iommu->lock);
 			told = true;
-			if (pfn++ == last)
+			if (pfn >= last)
 				break;
+			pfn++;
 		}
 	}
 	return told;

@@ -312,6 +312,36 @@ static int emu_check_unmap_all(struct emu *e, long long refs0)
 }
 
 /*
+ * An unmap of part of a pin: the device is told the whole run of pages it
+ * holds around the range, not just the range, since a device may look a
+ * pin up by its first page only (kvmgt does); told of page 1 of a pin of
+ * pages 0-1 such a device finds nothing and keeps both. Then the rest goes.
+ */
+static int emu_check_unmap_inside_pin(struct emu *e, long long refs0)
+{
+	struct vfio_emu_test_state s0, s;
+	uint64_t done = 0;
+
+	CHECK_OK(harness_v3_map1(e->ctx.container, IOVA(0), e->buf, 4), "map 4 pages");
+	CHECK(emu_pin(e, IOVA(0), 2, PROT_R | PROT_W, NULL) == 2, "pin pages 0-1");
+	RUN(emu_state(e, &s0));
+	CHECK_OK(harness_v3_unmap1(e->ctx.container, IOVA(1), 1, &done), "unmap page 1");
+	RUN(emu_state(e, &s));
+	CHECK(done == 1 && s.last_unmap_iova == IOVA(0) && s.last_unmap_len == 2 * VT_PAGE,
+	      "unmap of page 1 of a 2-page pin: %llu unmapped, the device told 0x%llx+0x%llx, want 0x%llx+0x%lx",
+	      (unsigned long long)done, (unsigned long long)s.last_unmap_iova,
+	      (unsigned long long)s.last_unmap_len, (unsigned long long)IOVA(0), 2 * VT_PAGE);
+	CHECK(s.npins == 0 && s.readable_at_unmap - s0.readable_at_unmap == 2,
+	      "the device holds %u pins, and could read %llu of its 2 when told",
+	      s.npins, (unsigned long long)(s.readable_at_unmap - s0.readable_at_unmap));
+	CHECK_OK(harness_v3_unmap1(e->ctx.container, IOVA(0), 4, &done), "unmap the rest");
+	CHECK(done == 3, "the rest was %llu pages, want 3", (unsigned long long)done);
+	CHECK(emu_refs(e, e->buf) == refs0, "page holds %lld references, want %lld",
+	      emu_refs(e, e->buf), refs0);
+	return 0;
+}
+
+/*
  * With an emulated group attached VFIO_UPDATE_VADDR is not offered, and
  * the VADDR flags are refused as type1 refuses them (EBUSY; direct mode
  * has no vaddrs: EINVAL).
@@ -496,6 +526,7 @@ int t_emu(enum vt_mode mode)
 	RUN(emu_check_pins(&e, mapped));
 	RUN(emu_check_unmap(&e, refs0));
 	RUN(emu_check_unmap_all(&e, refs0));
+	RUN(emu_check_unmap_inside_pin(&e, refs0));
 
 	/*
 	 * A device that drops its record without unpinning keeps the page
