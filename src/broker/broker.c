@@ -38,13 +38,15 @@ static void broker_fds_gate_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	reaper_flush(&b->reaper);
 	if (!reaper_caught_up(&b->reaper)) {
-		if (evtimer_add(b->ev_fds_gate, &tv))
-			log_err("cannot re-arm the fd gate timer");
-		return;
+		if (!evtimer_add(b->ev_fds_gate, &tv))
+			return;
+		/* nothing else would ever lift it */
+		log_err("cannot re-arm the fd gate timer; taking fds as before");
+	} else {
+		log_warn("the reaper caught up (%u fd(s) still to close): taking new connections again",
+			 reaper_open(&b->reaper));
 	}
 	b->fds_gated = false;
-	log_warn("the reaper caught up (%u fd(s) still to close): taking new connections again",
-		 reaper_open(&b->reaper));
 	listener_resume(b);
 	peer_update_reads(b);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -223,6 +224,26 @@ static bool main_sim_devices(const struct config *cfg)
 	return true;
 }
 
+/* fds the broker holds for itself (log, event loop, listeners, ...) */
+#define MAIN_OWN_FDS	256
+
+/*
+ * The soft RLIMIT_NOFILE up to the hard one, as servers that never use
+ * select() should: the room it gives is what lets the broker keep taking
+ * clients while fds they sent wait to be closed (reaper.h).
+ */
+static void main_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise RLIMIT_NOFILE to %llu: %s",
+			 (unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct main_opts o = { 0 };
@@ -296,8 +317,14 @@ int main(int argc, char **argv)
 	}
 	if (b.exit_when_done && !b.n_children)
 		log_warn("--exit-when-done without any 'spawn =' device: exiting at once");
-	/* Before the sandbox, whose filter then covers this thread too. */
-	ret = reaper_start(&b.reaper);
+	main_raise_nofile();
+	/*
+	 * Before the sandbox, whose filter then covers this thread too. The
+	 * reserve: a datagram of fds from each client that is not held back
+	 * (one per device) and from one that is being, and the broker's own.
+	 */
+	ret = reaper_start(&b.reaper, PEER_SCM_MAX_FD * (b.n_devices + 2) +
+				      4 * b.n_devices + MAIN_OWN_FDS);
 	if (ret)
 		fatal("cannot start the reaper thread: %s", strerror(-ret));
 	/* Everything is open and every devproc spawned: from here on the

@@ -28,7 +28,6 @@
 
 /* Datagrams handled per read callback, so one client cannot hog a turn. */
 #define PEER_READ_BURST		64
-#define PEER_SCM_MAX_FD		253	/* fds in one datagram (net/scm.h) */
 
 struct peer_msg {
 	size_t len;

@@ -118,6 +118,9 @@ void peer_fail(struct peer *p, const char *fmt, ...);
 /* Refuse the peer: flush queued replies, then close. */
 void peer_finish(struct peer *p, const char *reason);
 void peer_set_name(struct peer *p);
+/* The most fds one datagram can carry (the kernel's SCM_MAX_FD). */
+#define PEER_SCM_MAX_FD		253
+
 /* Tear down every peer immediately (shutdown). */
 void peer_close_all(struct broker *b);
 /* broker_fds_gated() changed: read peers without HELLO again, or not. */

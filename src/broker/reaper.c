@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -64,21 +65,30 @@ static void *reaper_main(void *arg)
 }
 
 /* See reaper_busy(). */
-static void reaper_set_limit(struct reaper *r, int wfd)
+static void reaper_set_limit(struct reaper *r, int wfd, unsigned int reserve)
 {
 	int pipe_bytes = fcntl(wfd, F_GETPIPE_SZ);
+	unsigned long long nofile = ULLONG_MAX;
 	struct rlimit rl;
 
 	r->limit = pipe_bytes > 0 ? (unsigned int)pipe_bytes / sizeof(int) / 2 :
 		   1024;
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 4 < r->limit)
-		r->limit = (unsigned int)(rl.rlim_cur / 4);
-	if (r->limit < 16)
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		nofile = rl.rlim_cur;
+	if (nofile / 4 < r->limit)
+		r->limit = (unsigned int)(nofile / 4);
+	if (nofile <= reserve)
+		r->limit = 0;
+	else if (nofile - reserve < r->limit)
+		r->limit = (unsigned int)(nofile - reserve);
+	if (r->limit < 16) {
 		r->limit = 16;
+		log_warn("RLIMIT_NOFILE %llu leaves too little room for fds clients may send while the reaper waits on a close: raise it to at least %u",
+			 nofile, reserve + 64);
+	}
 }
 
-int reaper_start(struct reaper *r)
+int reaper_start(struct reaper *r, unsigned int reserve)
 {
 	struct reaper_boot boot;
 	sigset_t all, old;
@@ -106,7 +116,7 @@ int reaper_start(struct reaper *r)
 		ret = -errno;
 		goto err;
 	}
-	reaper_set_limit(r, p[1]);
+	reaper_set_limit(r, p[1], reserve);
 	/* signals stay with the event loop's signalfd: block them all here */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -173,6 +183,7 @@ void reaper_close(struct reaper *r, int fd)
 	}
 	/* counted first: the thread may close it before write() returns */
 	atomic_fetch_add(r->open, 1);
+	reaper_flush(r);
 	if (!r->n_held && reaper_queue(r, fd))
 		return;
 	if (reaper_hold(r, fd))

@@ -42,8 +42,11 @@ struct reaper {
  * Start the thread; before the sandbox, which then covers it (TSYNC). It
  * lives as long as the process: a thread's exit in glibc makes a system
  * call (blocking its signals) the broker's policy has no other use for.
+ * @reserve: fds that must stay free beyond reaper_busy()'s threshold,
+ * for what clients that are never held back can still hand over, and
+ * for the broker's own.
  */
-int reaper_start(struct reaper *r);
+int reaper_start(struct reaper *r, unsigned int reserve);
 /* Close @fd on the reaper thread; at once when none is running. */
 void reaper_close(struct reaper *r, int fd);
 /*
@@ -57,7 +60,8 @@ void reaper_close_socket(struct reaper *r, int fd);
  * limit or of the pipe would soon be gone: then the kernel would drop
  * the fds of a datagram the broker receives itself, and run their last
  * close in the event loop's thread, or a close would find the pipe full.
- * A quarter of the fd limit, at most half the pipe.
+ * A quarter of the fd limit, at most half the pipe, and low enough to
+ * leave reaper_start()'s reserve free.
  */
 bool reaper_busy(struct reaper *r);
 /* Below half of that again: fds may be taken once more. */

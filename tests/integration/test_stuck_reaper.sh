@@ -21,7 +21,7 @@ check "the broker stopped taking fds while they could not be closed" \
 	grep -q 'waiting to be closed (a close blocks): no new connections' "$T/broker.log"
 check "and took them again once the reaper caught up" \
 	grep -q 'the reaper caught up' "$T/broker.log"
-check "no fd was closed in the event loop's thread" \
-	bash -c "! grep -q 'closing it here' '$T/broker.log'"
+check "no fd was closed in the event loop's thread, by the broker or the kernel" \
+	bash -c "! grep -qE 'closing it here|too many fds' '$T/broker.log'"
 check "broker survived" kill -0 "$BROKER_PID"
 finish

@@ -345,7 +345,7 @@ START_TEST(reaper_under_policy)
 
 		close(sv[1]);
 		close(p[1]);
-		if (reaper_start(&r))
+		if (reaper_start(&r, 0))
 			_exit(91);
 		if (seccomp_load(ctx))
 			_exit(90);
