@@ -8,12 +8,22 @@
 # fds, so it stops at 1024 waiting to be closed (a quarter of the limit).
 . "$(dirname "$0")/lib.sh"
 
+# The attacker is a user of its own: fds in flight in sockets count
+# against their sender's user (up to its RLIMIT_NOFILE, raised here to
+# the hard limit), and as root the flood would make other root
+# processes' SCM_RIGHTS fail meanwhile (ETOOMANYREFS), such as the
+# WELCOMEs of tests running beside this one.
+ATTACKER=4321
 one_device_conf "socket = $T/broker.sock
-control = $T/control.sock" "uid = 0" >"$T/broker.conf"
-ulimit -n 4096
-start_broker "$T/broker.conf"
+control = $T/control.sock" "uid = $ATTACKER" >"$T/broker.conf"
+printf '#!/bin/sh\nexec prlimit --nofile=4096:4096 "%s" "$@"\n' "$VB_BROKER" \
+	>"$T/broker-4096"
+chmod +x "$T/broker-4096"
+VB_BROKER="$T/broker-4096" start_broker "$T/broker.conf"
+ulimit -S -n "$(ulimit -H -n)"
 
 check "a client with HELLO is served while the reaper is stuck and flooded, and new clients are once it catches up" \
+	setpriv --reuid=$ATTACKER --regid=$ATTACKER --clear-groups \
 	"$VB_HOSTILE" --connect "$T/broker.sock" --device 1 --expect ok \
 	stuck-reaper-flood >"$T/hostile.out" 2>&1
 cat "$T/hostile.out"
