@@ -163,12 +163,17 @@ fail:
 	return -err;
 }
 
+static void listener_rearm(struct event *ev)
+{
+	if (event_add(ev, NULL))
+		log_err("cannot re-arm an accept event; no new connections");
+}
+
 static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	if (event_add(arg, NULL))
-		log_err("cannot re-arm an accept event; no new connections");
+	listener_rearm(arg);
 }
 
 void listener_accept_failed(struct event_base *base, struct event *ev,
@@ -310,8 +315,8 @@ void listener_pause(struct broker *b)
 
 void listener_resume(struct broker *b)
 {
-	if (b->listener && event_add(b->listener->ev, NULL))
-		log_err("cannot re-arm the accept event; no new connections");
+	if (b->listener)
+		listener_rearm(b->listener->ev);
 }
 
 void listener_close(struct broker *b)
