@@ -85,18 +85,28 @@ static int outcome_parse(const char *s)
 	exit(2);
 }
 
+/*
+ * A connection to @path; -errno when there is none (with SOCK_NONBLOCK in
+ * @type, -EAGAIN quietly: the broker's backlog is full).
+ */
 static int conn_open_type(const char *path, int type)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), err;
 
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
-		return -1;
+	if (fd < 0)
+		return -errno;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
 	strcpy(sa.sun_path, path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		perror("vb-hostile: connect");
+		err = -errno;
+		if (err != -EAGAIN)
+			perror("vb-hostile: connect");
 		close(fd);
-		return -1;
+		return err;
 	}
 	return fd;
 }
@@ -930,24 +940,6 @@ static int send_fd_copies(int sock, int fd, unsigned int n)
 	       (ssize_t)sizeof(garbage) ? 0 : -errno;
 }
 
-/* A connection made without waiting; -errno (EAGAIN: backlog full). */
-static int conn_try(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0), err;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 static double secs_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -957,47 +949,17 @@ static double secs_since(const struct timespec *t0)
 	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* MAP and UNMAP one page on @c: 0, an errno, or ETIMEDOUT after 10 s. */
-static int map_within_10s(struct conn *c, uint64_t id)
-{
-	struct vb_map_entry e = good_entry(c);
-	struct vb_unmap_entry u = { e.iova, 1 };
-	unsigned int nfds;
-	struct vb_msg m;
-	struct vb_reply r;
-	ssize_t n;
-
-	for (int step = 0; step < 2; step++) {
-		n = step ? vb_encode_unmap(buf, sizeof(buf), c->version, id + 1,
-					   &u, 1) :
-			   vb_encode_map(buf, sizeof(buf), c->version, id, &e, 1);
-		if (n < 0 || send_raw(c->fd, buf, (size_t)n))
-			return OUTCOME_DISCONNECT;
-		n = recv_msg(c->fd, &nfds, 10000);
-		if (n == -ETIMEDOUT)
-			return ETIMEDOUT;
-		if (n <= 0 ||
-		    vb_decode(buf, (size_t)n, VB_DIR_TO_CLIENT, c->version,
-			      nfds, &m) || vb_msg_reply(&m, &r))
-			return OUTCOME_DISCONNECT;
-		if (r.status)
-			return r.status;
-	}
-	return 0;
-}
-
 /*
  * stuck-reaper-flood, on @c, which has said HELLO: a lingering socket
  * (pass_lingering()) holds the broker's reaper thread in its close; then
  * fresh connections (at most 40) each bring FLOOD_FDS references to
  * /dev/null (whose closes never block: we keep our copy) until the broker
  * takes no more connections for 2 s, and a second lingering socket goes
- * over a
- * connection made before the flood. Before, those fds piled up in the
- * broker until its fd table was full, and the kernel then dropped the
+ * over a connection made before the flood. Before, those fds piled up in
+ * the broker until its fd table was full, and the kernel then dropped the
  * second socket's fd in the broker's event loop, whose close waited
- * LINGER_SECONDS with every client. Now @c must still be answered within
- * 10 s; and once the lingering sockets are let go, a new client must get
+ * LINGER_SECONDS with every client. Now @c must still get the "valid"
+ * attack's MAP and UNMAP answered, each within 10 s; and once the lingering sockets are let go, a new client must get
  * its HELLO answered within 20 s. The outcome is the first that failed.
  */
 static int stuck_reaper_flood(struct conn *c, uint32_t device)
@@ -1018,7 +980,7 @@ static int stuck_reaper_flood(struct conn *c, uint32_t device)
 	while (secs_since(&t_ok) < 2.0 && conns < 48) {
 		struct pollfd pfd = { .events = POLLIN };
 
-		fd = conn_try(c->path);
+		fd = conn_open_type(c->path, SOCK_SEQPACKET | SOCK_NONBLOCK);
 		if (fd == -EAGAIN) {
 			again++;
 			usleep(10000);
@@ -1053,7 +1015,7 @@ static int stuck_reaper_flood(struct conn *c, uint32_t device)
 	close_lingered(l2);
 	sleep(1);	/* for the broker to take it, if it reads */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	got = map_within_10s(c, 100);
+	got = run_attack(c, "valid");	/* exits when 10 s bring no answer */
 	printf("vb-hostile: stuck-reaper-flood: %u connection(s) of %u fds each, %u refused for a full backlog; a client with HELLO: %s after %.1f s\n",
 	       conns, FLOOD_FDS, again, outcome_name(got), secs_since(&t0));
 	fflush(stdout);
