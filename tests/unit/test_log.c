@@ -154,6 +154,18 @@ static void stall_and_recover(int w, int r)
 	free(second);
 }
 
+/* stderr into a fresh pipe; its read end, non-blocking. */
+static int stderr_to_pipe(void)
+{
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+	close(p[1]);
+	return p[0];
+}
+
 /*
  * A line longer than the output buffer (a long ident and a long message)
  * is cut, and still ends in a newline, so the next line starts on its own.
@@ -163,18 +175,15 @@ START_TEST(long_line_cut)
 	static char ident[301], msg[2001];
 	char *got;
 	size_t len;
-	int p[2];
+	int r;
 
 	memset(ident, 'i', sizeof(ident) - 1);
 	memset(msg, 'm', sizeof(msg) - 1);
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
-	ck_assert_int_eq(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
-	close(p[1]);
+	r = stderr_to_pipe();
 	log_init(ident, LOG_LVL_INFO);
 	log_info("%s", msg);
 	log_info("next");
-	got = drain(p[0], &len);
+	got = drain(r, &len);
 	ck_assert_uint_eq(count_char(got, '\n'), 2);
 	ck_assert_uint_lt(strchr(got, '\n') - got, 1200);
 	ck_assert_ptr_nonnull(strstr(got, "mmm\n"));
@@ -194,12 +203,9 @@ START_TEST(budgeted_lines_report_drops)
 	struct log_budget lb = { 0 };
 	char *got;
 	size_t len;
-	int p[2], i;
+	int r, i;
 
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
-	ck_assert_int_eq(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
-	close(p[1]);
+	r = stderr_to_pipe();
 	log_init("vb-test", LOG_LVL_INFO);
 	for (i = 0; i < 10; i++)
 		log_budgeted(&lb, 3, 1000, "about tests", LOG_LVL_DEBUG,
@@ -207,7 +213,7 @@ START_TEST(budgeted_lines_report_drops)
 	for (i = 0; i < 10; i++)
 		log_budgeted(&lb, 3, 1000, "about tests", LOG_LVL_ERR,
 			     "burst %d", i);
-	got = drain(p[0], &len);
+	got = drain(r, &len);
 	ck_assert_uint_eq(count_char(got, '\n'), 3);
 	ck_assert_ptr_nonnull(strstr(got, ": burst 2\n"));
 	ck_assert_ptr_null(strstr(got, "debug"));
@@ -216,7 +222,7 @@ START_TEST(budgeted_lines_report_drops)
 	/* a token comes back every millisecond */
 	usleep(3000);
 	log_budgeted(&lb, 3, 1000, "about tests", LOG_LVL_ERR, "later");
-	got = drain(p[0], &len);
+	got = drain(r, &len);
 	ck_assert_uint_eq(count_char(got, '\n'), 2);
 	ck_assert_ptr_nonnull(strstr(got, "warn: log_budget_allow: 7 line(s) about tests not logged: more than 1000 a second\n"));
 	ck_assert_ptr_nonnull(strstr(got, "error: budgeted_lines_report_drops_fn: later\n"));

@@ -59,7 +59,12 @@ START_TEST(threshold)
 }
 END_TEST
 
-/* Counted up when handed over, down when closed; reaper_busy() follows. */
+/*
+ * Counted up when handed over and down when closed: back to 0 once the
+ * thread has closed them all, and with a threshold of 16 (40 were handed
+ * over) no longer busy then. (Busy itself needs a thread held in a close;
+ * test_stuck_reaper.sh has that.)
+ */
 START_TEST(count_follows_closes)
 {
 	struct timespec ms = { 0, 1000000 };
