@@ -510,7 +510,7 @@ out_unlock:
 void v3_domain_detach(struct v3_iommu *iommu, struct iommu_group *iommu_group)
 {
 	const struct vfio_iommu_type1v3_unmap_entry all = {
-		.npages = (U64_MAX >> PAGE_SHIFT) + 1,
+		.npages = V3_DMA_ALL_PAGES,
 	};
 	struct v3_domain *d;
 	struct v3_group *g;

@@ -275,7 +275,7 @@ static long v3_main_unmap_dma(struct v3_iommu *iommu, union v3_main_args *a,
 		if (unmap->iova || unmap->size)
 			return -EINVAL;
 		e.iova = 0;
-		e.npages = (U64_MAX >> PAGE_SHIFT) + 1;
+		e.npages = V3_DMA_ALL_PAGES;
 	} else {
 		if (!unmap->size || !PAGE_ALIGNED(unmap->size))
 			return -EINVAL;

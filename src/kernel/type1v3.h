@@ -233,6 +233,9 @@ int v3_dma_unmap(struct v3_iommu *iommu,
 		 u32 nr, u64 *pages_done, u64 *entry_done);
 void v3_dma_unmap_all(struct v3_iommu *iommu);
 
+/* The page count of an unmap entry at IOVA 0 that covers the whole space */
+#define V3_DMA_ALL_PAGES	((U64_MAX >> PAGE_SHIFT) + 1)
+
 /*
  * Turn a byte address and a page count into an inclusive page-frame range,
  * refusing unaligned starts, empty ranges and ranges past 2^64. Working in
@@ -247,7 +250,7 @@ static inline int v3_dma_range(u64 iova, u64 npages, unsigned long *pfn,
 	if (!npages || !PAGE_ALIGNED(iova))
 		return -EINVAL;
 	if (check_add_overflow(first, npages - 1, &end) ||
-	    end > (U64_MAX >> PAGE_SHIFT))
+	    end >= V3_DMA_ALL_PAGES)
 		return -EINVAL;
 	*pfn = first;
 	*last = end;
