@@ -77,7 +77,9 @@ struct peer {
 	/* A client KICKs only after taking an idle word the broker set, so
 	 * more KICKs than announcements is a flood (dispatch_kick). An
 	 * announcement the client did not take is withdrawn when the broker
-	 * wakes, so a quiet client cannot bank KICKs over many sleeps. */
+	 * wakes, so a quiet client cannot bank KICKs over many sleeps; and
+	 * one that owes PEER_RING_KICKS_OWED_MAX is not announced to, so
+	 * taking words without KICKing banks no more than that. */
 	uint64_t ring_idle_sets;
 	uint64_t ring_kicks;
 	bool ring_announced;	/* idle word set by this sleep */

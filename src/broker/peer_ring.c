@@ -141,12 +141,22 @@ unsigned int peer_ring_poll(struct broker *b, bool *live)
 	return (unsigned int)(b->messages_in - before);
 }
 
+/*
+ * A client that took this many of our idle words without its KICKs having
+ * arrived is not told of another sleep until they do. An honest client
+ * sends its KICK right after taking a word, so it only owes the ones in
+ * flight; one that takes words and keeps the KICKs back would otherwise
+ * bank one per sleep (hours of them) and flood them at once.
+ */
+#define PEER_RING_KICKS_OWED_MAX	4
+
 bool peer_ring_sleep(struct broker *b)
 {
 	struct peer *p;
 
 	TAILQ_FOREACH(p, &b->peers, link) {
-		if (!peer_ring_live(p))
+		if (!peer_ring_live(p) ||
+		    p->ring_idle_sets - p->ring_kicks >= PEER_RING_KICKS_OWED_MAX)
 			continue;
 		vb_ring_set_idle(&p->ring);
 		p->ring_idle_sets++;

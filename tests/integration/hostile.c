@@ -463,6 +463,34 @@ static int ring_overfill(struct conn *c)
 	return 0;
 }
 
+/*
+ * Make the broker sleep and wake @n times: each time a fresh connection
+ * sends it garbage, for which it cuts that connection off. With @take,
+ * take its idle word on our ring whenever it announces a sleep there (as
+ * a client about to KICK does) and never KICK. How many words we took,
+ * or -1 when no connection could be made.
+ */
+static int make_broker_sleep(struct conn *c, unsigned int n, bool take)
+{
+	int taken = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		int fd = conn_open(c->path);
+		unsigned int nfds;
+
+		if (fd < 0)
+			return -1;
+		send_raw(fd, buf, 4);	/* malformed: cut off */
+		recv_msg(fd, &nfds, 5000);
+		close(fd);
+		for (int ms = 0; take && ms < 50; ms++) {
+			taken += vb_ring_take_peer_idle(&c->ring);
+			usleep(1000);
+		}
+	}
+	return taken;
+}
+
 static int run_ring_attack(struct conn *c, const char *a)
 {
 	uint8_t *slot0 = c->ring.base + c->ring.layout.sq_off;
@@ -511,21 +539,32 @@ static int run_ring_attack(struct conn *c, const char *a)
 	if (!strcmp(a, "ring-kick-banked")) {
 		/*
 		 * Stay quiet, never taking the broker's idle word, while
-		 * other connections make it sleep and wake many times; then
-		 * KICK 8 times at once: at most one KICK may pass (the broker
-		 * may be asleep with the word set), the next must cut us off.
-		 * With the 20 sleeps banked, all 8 would pass.
+		 * it sleeps and wakes 20 times; then KICK 8 times at once:
+		 * at most one KICK may pass (the broker may be asleep with
+		 * the word set), the next must cut us off. With the 20
+		 * sleeps banked, all 8 would pass.
 		 */
-		for (int i = 0; i < 20; i++) {
-			int fd = conn_open(c->path);
-			unsigned int nfds;
+		if (make_broker_sleep(c, 20, false) < 0)
+			return EPROTO;
+		hurry(true);
+		send_kicks(c, 8);
+		hurry(false);
+		return ring_map(c, 2);
+	}
+	if (!strcmp(a, "ring-kick-taken")) {
+		/*
+		 * The same, but taking the idle word each time the broker
+		 * announces a sleep, as a client about to KICK does, and
+		 * never sending that KICK: the broker stops announcing to a
+		 * client that owes it 4, so of the 8 at most 4 may pass.
+		 * Without that, each of the 20 sleeps banked one.
+		 */
+		int taken = make_broker_sleep(c, 20, true);
 
-			if (fd < 0)
-				return EPROTO;
-			send_raw(fd, buf, 4);	/* malformed: cut off */
-			recv_msg(fd, &nfds, 5000);
-			close(fd);
-		}
+		if (taken < 0)
+			return EPROTO;
+		fprintf(stderr, "vb-hostile: took the broker's idle word %d time(s), sent no KICK\n",
+			taken);
 		hurry(true);
 		send_kicks(c, 8);
 		hurry(false);
@@ -770,25 +809,29 @@ fail:
 	return -EIO;
 }
 
-/* Control room for one fd in SCM_RIGHTS. */
+#define FLOOD_FDS	253	/* the most one datagram carries (SCM_MAX_FD) */
+
+/* Control room for up to FLOOD_FDS fds in SCM_RIGHTS. */
 union fd_cmsg {
-	char b[CMSG_SPACE(sizeof(int))];
+	char b[CMSG_SPACE(sizeof(int) * FLOOD_FDS)];
 	struct cmsghdr align;
 };
 
-/* Make @mh carry @fd in @ctl. */
-static void put_fd(struct msghdr *mh, union fd_cmsg *ctl, int fd)
+/* Make @mh carry @n references to @fd (1 <= @n <= FLOOD_FDS) in @ctl. */
+static void put_fds(struct msghdr *mh, union fd_cmsg *ctl, int fd,
+		    unsigned int n)
 {
 	struct cmsghdr *c;
 
 	memset(ctl, 0, sizeof(*ctl));
 	mh->msg_control = ctl->b;
-	mh->msg_controllen = sizeof(ctl->b);
+	mh->msg_controllen = CMSG_SPACE(n * sizeof(int));
 	c = CMSG_FIRSTHDR(mh);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	for (unsigned int i = 0; i < n; i++)
+		memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
 }
 
 static int send_with_fd(int sock, const void *p, size_t len, int fd)
@@ -797,7 +840,7 @@ static int send_with_fd(int sock, const void *p, size_t len, int fd)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	union fd_cmsg ctl;
 
-	put_fd(&mh, &ctl, fd);
+	put_fds(&mh, &ctl, fd, 1);
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
 }
 
@@ -811,7 +854,7 @@ static int send_two(int sock, const void *p, size_t len, int fd)
 	};
 	union fd_cmsg ctl;
 
-	put_fd(&mm[1].msg_hdr, &ctl, fd);
+	put_fds(&mm[1].msg_hdr, &ctl, fd, 1);
 	return sendmmsg(sock, mm, 2, MSG_NOSIGNAL);
 }
 
@@ -913,29 +956,15 @@ static int linger_fd(const char *path, const char *attack, int want)
 	return got == want ? 0 : 1;
 }
 
-#define FLOOD_FDS	253	/* the most one datagram carries (SCM_MAX_FD) */
-
 /* A datagram of garbage with @n references to @fd, without waiting. */
 static int send_fd_copies(int sock, int fd, unsigned int n)
 {
 	static const uint8_t garbage[8] = { 0xff, 0xff, 0xff, 0xff };
-	union {
-		char b[CMSG_SPACE(sizeof(int) * FLOOD_FDS)];
-		struct cmsghdr align;
-	} ctl;
 	struct iovec iov = { (void *)garbage, sizeof(garbage) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.b,
-			     .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
-	struct cmsghdr *c;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	union fd_cmsg ctl;
 
-	memset(&ctl, 0, sizeof(ctl));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(n * sizeof(int));
-	for (unsigned int i = 0; i < n; i++)
-		memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+	put_fds(&mh, &ctl, fd, n);
 	return sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) ==
 	       (ssize_t)sizeof(garbage) ? 0 : -errno;
 }
@@ -1084,7 +1113,7 @@ static void usage(FILE *f)
 		"           ring-valid | ring-overfill | ring-bad-tail | ring-bad-len |\n"
 		"           ring-malformed | ring-bad-head | ring-socket-request |\n"
 		"           ring-kick-flood | ring-kick-in-ring | ring-kick-banked |\n"
-		"           ring-resize |\n"
+		"           ring-kick-taken | ring-resize |\n"
 		"           linger-fd | linger-fd-queued | log-flood |\n"
 		"           stuck-reaper-flood (needs a free --device)\n");
 }

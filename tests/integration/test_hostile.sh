@@ -126,6 +126,7 @@ attack disconnect ring-socket-request
 attack disconnect ring-kick-flood
 attack disconnect ring-kick-in-ring
 attack disconnect ring-kick-banked
+attack disconnect ring-kick-taken
 attack EPERM ring-resize
 
 # A file whose last close blocks (a TCP socket lingering on data that
