@@ -69,7 +69,8 @@ void peer_ring_reply(struct peer *p, const void *buf, size_t len)
 	if (rc) {
 		peer_fail(p, "shared ring: %s",
 			  rc == -EAGAIN ? "no free reply slot: the client moved its reply head back" :
-					  "reply queue head out of range");
+			  rc == -EMSGSIZE ? "reply larger than a reply slot" :
+					    "reply queue head out of range");
 		return;
 	}
 	if (!vb_ring_take_peer_idle(&p->ring))

@@ -60,7 +60,8 @@ static bool transport_ring_spin(const struct vb_ring *r, unsigned int spin_us)
  * Take our idle word back: 0 when it was still ours. If the broker took
  * it first, its one WAKE is sent or on the way and is read now (waiting at
  * most @wake_ms, -1: forever), or the next sleep would end at once: 1
- * then, or the error reading it when the ring has nothing either.
+ * then, or the error reading it (a hangup only when the ring has nothing
+ * either).
  */
 static int transport_ring_unidle(int fd, struct vb_ring *r, uint16_t version,
 				 int wake_ms)
@@ -74,7 +75,11 @@ static int transport_ring_unidle(int fd, struct vb_ring *r, uint16_t version,
 	 * and one arriving later could not be told from a stray one */
 	if (wake == -EAGAIN)
 		return -ETIMEDOUT;
-	return wake && !vb_ring_readable(r) ? wake : 1;
+	/* replies already in the ring still come before a hangup; a
+	 * malformed datagram is a violation whatever the ring holds */
+	if (wake == -EPROTO || (wake && !vb_ring_readable(r)))
+		return wake;
+	return 1;
 }
 
 int transport_ring_disarm(int fd, struct vb_ring *r, uint16_t version,

@@ -65,6 +65,15 @@ int vb_ring_geometry(uint32_t window, uint32_t max_entries,
 	return 0;
 }
 
+/* The size vb_ring_geometry() gives the largest window and entries. */
+static uint64_t ring_max_size(void)
+{
+	struct vb_ring_layout l;
+
+	vb_ring_geometry(RING_MAX_SLOTS, VB_MAX_ENTRIES_HARD, &l);
+	return l.size;
+}
+
 int vb_ring_check(const struct vb_ring_layout *l, uint64_t size)
 {
 	uint64_t sq_end, cq_end;
@@ -78,8 +87,13 @@ int vb_ring_check(const struct vb_ring_layout *l, uint64_t size)
 	    l->cq_slot < ring_cq_slot() ||
 	    l->cq_slot > ring_sq_slot(VB_MAX_ENTRIES_HARD))
 		return -EPROTO;
-	/* every term is bounded above, so none of the sums can wrap */
-	if (l->sq_off % RING_ALIGN || l->cq_off % RING_ALIGN ||
+	/*
+	 * Every term is bounded above (@size by the largest ring any
+	 * geometry makes: a client takes it from the header it checks), so
+	 * none of the sums can wrap.
+	 */
+	if (size > ring_max_size() ||
+	    l->sq_off % RING_ALIGN || l->cq_off % RING_ALIGN ||
 	    l->sq_off < sizeof(struct vb_ring_hdr) || l->sq_off > size ||
 	    l->cq_off > size)
 		return -EPROTO;

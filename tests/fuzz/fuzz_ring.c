@@ -5,7 +5,10 @@
  * any time. Input: one control byte (bits 0..4: window - 1; bit 5: play
  * the client instead of the broker; bits 6..7: max_entries selector), then
  * bytes that overwrite the ring from offset 0, header and slots alike,
- * before and between the reader's calls, as a hostile peer would.
+ * before the reader's first call; between its calls, as a hostile peer
+ * would, each rewrite is 3 bytes of offset (modulo the ring's size) and a
+ * length byte (1..64) followed by that many bytes: indices, idle words,
+ * slot lengths and slot contents alike.
  *
  * Oracle: ASan watches every access (the ring is a heap block of exactly
  * its size); a read may return only a message that fits its slot, -EAGAIN
@@ -34,6 +37,26 @@ static void fuzz_overwrite(uint8_t *mem, size_t len, const uint8_t **data,
 	memcpy(mem, *data, n);
 	*data += n;
 	*size -= n;
+}
+
+/* One rewrite between reads: where, how long, then the bytes. */
+static void fuzz_rewrite(uint8_t *mem, size_t ring_size,
+			 const uint8_t **data, size_t *size)
+{
+	const uint8_t *d = *data;
+	size_t off, len;
+
+	if (*size < 4) {
+		*size = 0;
+		return;
+	}
+	off = ((size_t)d[0] | (size_t)d[1] << 8 | (size_t)d[2] << 16) %
+	      ring_size;
+	len = d[3] % 64 + 1;
+	*data += 4;
+	*size -= 4;
+	fuzz_overwrite(mem + off, len < ring_size - off ? len : ring_size - off,
+		       data, size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -79,8 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		if (!size)
 			break;
-		fuzz_overwrite(mem, data[0] % 64 + 1 <= size ?
-				    data[0] % 64 + 1 : size, &data, &size);
+		fuzz_rewrite(mem, l.size, &data, &size);
 	}
 	(void)vb_ring_take_peer_idle(&r);
 	free(mem);

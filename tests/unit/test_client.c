@@ -1104,6 +1104,36 @@ START_TEST(ring_owed_wake_never_comes)
 END_TEST
 
 /*
+ * The broker took the idle word and so owes a WAKE, and sends garbage in
+ * its place, with the reply in the ring: the garbage is reported (-EPROTO),
+ * not consumed unseen because the ring had something to read.
+ */
+START_TEST(ring_owed_wake_malformed)
+{
+	struct vb_reply r = { .failed_index = VB_NO_INDEX, .pages_done = 3 };
+	uint32_t junk[4] = { 12, 0, 0xdeadbeef, 7 };
+	struct rec rec = { 0 };
+	struct fake_ring fr;
+	struct vb_client *c;
+	ssize_t n;
+
+	c = open_ring_client(&fr, 4);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ck_assert_int_eq(vb_client_poll(c, 0), 0);	/* asks for a WAKE */
+	(void)ring_take(&fr);
+	n = vb_encode_reply(buf, sizeof(buf), 1, 1, &r);
+	ck_assert_int_eq(vb_ring_send(&fr.br, buf, (uint32_t)n), 0);
+	ck_assert(vb_ring_take_peer_idle(&fr.br));	/* a WAKE is owed */
+	fake_raw(fr.bfd, junk, sizeof(junk));
+	ck_assert_int_eq(vb_client_poll(c, 1000), -EPROTO);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_int_eq(rec.status[0], EPROTO);
+	close_ring_client(c, &fr);
+}
+END_TEST
+
+/*
  * A WAKE the client did not ask for (its idle word was never taken) breaks
  * the protocol: the broker WAKEs only a client that said it sleeps.
  */
@@ -1594,6 +1624,7 @@ int main(void)
 	tcase_add_test(tc, ring_kick);
 	tcase_add_test(tc, ring_event_loop);
 	tcase_add_test(tc, ring_owed_wake_never_comes);
+	tcase_add_test(tc, ring_owed_wake_malformed);
 	tcase_add_test(tc, ring_unasked_wake);
 	tcase_add_test(tc, ring_hangup_and_garbage);
 	suite_add_tcase(s, tc);

@@ -104,6 +104,13 @@ START_TEST(test_check_refuses)
 	BAD(cq_off, good.size);		/* reply slots past the end */
 	BAD(cq_off, UINT64_MAX - 63);
 	BAD(sq_off, UINT64_MAX - 63);
+	/* a huge size of its own, which a client checks against */
+	l = good;
+	l.size = l.sq_off = UINT64_MAX - 63;	/* + the slots wrap to 4544 */
+	l.cq_off = 8192;
+	ck_assert_int_eq(vb_ring_check(&l, l.size), -EPROTO);
+	ck_assert_int_eq(vb_ring_geometry(65536, 1024, &l), 0);
+	ck_assert_int_eq(vb_ring_check(&l, l.size), 0);	/* the largest */
 #undef BAD
 }
 END_TEST
