@@ -48,6 +48,7 @@ struct device {
 	pid_t child;			/* spawned devproc, 0 if none */
 	bool spawned;			/* has (had) a child */
 	bool child_done;
+	bool child_failed;		/* its end counts as a failure */
 	int child_status;		/* wait status */
 };
 

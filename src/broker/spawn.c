@@ -69,6 +69,7 @@ int spawn_resolve(const char *argv0, char *out, size_t len)
 static void spawn_child(const char *prog, char **argv, int fd)
 {
 	sigset_t none;
+	int null;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -91,6 +92,15 @@ static void spawn_child(const char *prog, char **argv, int fd)
 	} else if (dup2(fd, SPAWN_FD) < 0) {
 		_exit(127);
 	}
+	/*
+	 * Nothing else of ours reaches the child: our own fds are
+	 * close-on-exec, and what the broker inherited from whoever started
+	 * it (stdin, a stray descriptor) is not the devproc's business.
+	 */
+	null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+	    close_range(SPAWN_FD + 1, ~0U, 0) < 0)
+		_exit(127);
 	execv(prog, argv);
 	dprintf(STDERR_FILENO, "vfio-broker: exec %s: %s\n", prog,
 		strerror(errno));
@@ -185,11 +195,16 @@ static void spawn_record(struct broker *b, pid_t pid, int status)
 		log_info("device %u: devproc %d exited 0", dev->id, (int)pid);
 		return;
 	}
-	/* Our own SIGTERM at shutdown is not the devproc failing. */
+	/*
+	 * Our own SIGTERM at shutdown is not the devproc failing; one that
+	 * came from elsewhere before is, also if the summary is written
+	 * while stopping: so the verdict is taken here, once.
+	 */
 	if (b->stopping && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) {
 		log_info("device %u: devproc %d stopped", dev->id, (int)pid);
 		return;
 	}
+	dev->child_failed = true;
 	b->child_failed = true;
 	if (WIFEXITED(status))
 		log_warn("device %u: devproc %d exited %d", dev->id, (int)pid,
@@ -229,5 +244,22 @@ void spawn_stop_all(struct broker *b, int ms)
 				 b->devices[i].id, (int)b->devices[i].child);
 			kill(b->devices[i].child, SIGKILL);
 		}
-	spawn_reap(b);
+	/*
+	 * SIGKILL takes effect once the child leaves the kernel, which is
+	 * not at once: wait for it (a second at most, for one stuck in an
+	 * uninterruptible sleep), or its end would go unrecorded and the
+	 * exit status would depend on the race.
+	 */
+	for (int waited = 0; b->n_children_live && waited < 1000; waited += 10) {
+		spawn_reap(b);
+		if (b->n_children_live)
+			nanosleep(&ts, NULL);
+	}
+	for (unsigned int i = 0; i < b->n_devices; i++)
+		if (b->devices[i].child > 0) {
+			log_warn("device %u: devproc %d did not die of SIGKILL within 1 s",
+				 b->devices[i].id, (int)b->devices[i].child);
+			b->devices[i].child_failed = true;
+			b->child_failed = true;
+		}
 }

@@ -10,7 +10,6 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "broker/broker.h"
 #include "broker/domain.h"
@@ -278,19 +277,8 @@ static unsigned int stats_children_failed(const struct broker *b)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < b->n_devices; i++) {
-		const struct device *d = &b->devices[i];
-		int st = d->child_status;
-
-		if (!d->child_done)
-			continue;
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			continue;
-		/* the broker's own shutdown SIGTERM, see spawn.c */
-		if (b->stopping && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM)
-			continue;
-		n++;
-	}
+	for (unsigned int i = 0; i < b->n_devices; i++)
+		n += b->devices[i].child_failed;	/* spawn.c's verdict */
 	return n;
 }
 

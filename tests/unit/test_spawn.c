@@ -9,6 +9,9 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <event2/event.h>
 #include <limits.h>
 #include <stdio.h>
@@ -45,6 +48,19 @@ static int child_main(int argc, char **argv)
 	if (argc != 7 || strcmp(argv[3], "--socket-fd") || strcmp(argv[4], "3") ||
 	    strcmp(argv[5], "--device"))
 		return 10;
+	/* "ignore-term": a devproc that does not stop when told to */
+	if (!strcmp(argv[2], "ignore-term"))
+		signal(SIGTERM, SIG_IGN);
+	/* nothing of the broker's but fd 3, stdout and stderr; stdin empty */
+	for (int fd = 4; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			return 15;
+	n = readlink("/proc/self/fd/0", (char *)buf, sizeof(buf) - 1);
+	if (n < 0 || (buf[n] = 0, strcmp((char *)buf, "/dev/null")))
+		return 16;
+	if (!strcmp(argv[2], "ignore-term") || !strcmp(argv[2], "sleep"))
+		for (;;)
+			pause();
 	want = (uint32_t)strtoul(argv[6], NULL, 10);
 	if (strcmp(argv[2], "any"))
 		h.device_id = (uint32_t)strtoul(argv[2], NULL, 10);
@@ -75,6 +91,7 @@ static int child_main(int argc, char **argv)
 }
 
 static struct broker br;
+static int inherited = -1;
 
 static void start(const char *spawn2)
 {
@@ -95,9 +112,25 @@ static void start(const char *spawn2)
 	ck_assert_int_eq(batcher_init(&br), 0);
 	br.rxbuf = malloc(VB_MSG_MAX_LEN);
 	br.exit_when_done = true;
+	/* what a broker may inherit from whoever started it */
+	inherited = dup(STDERR_FILENO);
+	ck_assert_int_gt(inherited, 3);
 	for (unsigned int i = 0; i < br.n_devices; i++)
 		ck_assert_int_eq(spawn_device(&br, &br.devices[i]), 0);
 	ck_assert_uint_eq(br.n_children, 2);
+}
+
+/* Run the loop and reap until device @i's child is done (10 s at most). */
+static void run_until_done(unsigned int i)
+{
+	struct timespec ts = { .tv_nsec = 5 * 1000 * 1000 };
+
+	for (int k = 0; k < 2000 && !br.devices[i].child_done; k++) {
+		event_base_loop(br.base, EVLOOP_NONBLOCK);
+		spawn_reap(&br);
+		nanosleep(&ts, NULL);
+	}
+	ck_assert(br.devices[i].child_done);
 }
 
 /* Run the loop and reap until every child is done (10 s at most). */
@@ -126,6 +159,7 @@ static void stop(void)
 	event_base_free(br.base);
 	free(br.rxbuf);
 	config_free(br.cfg);
+	close(inherited);
 }
 
 static int status_of(unsigned int i)
@@ -158,6 +192,78 @@ START_TEST(spawned_device_may_not_claim_another)
 	run();
 	ck_assert_int_eq(status_of(0), 0);
 	ck_assert_int_eq(status_of(1), 20);	/* EPERM refusal */
+	ck_assert(!br.devices[0].child_failed);
+	ck_assert(br.devices[1].child_failed);
+	ck_assert(br.child_failed);
+	stop();
+}
+END_TEST
+
+/* Whether @pid ignores SIGTERM yet (its SigIgn mask in /proc). */
+static bool ignores_term(pid_t pid)
+{
+	char path[64], line[128];
+	unsigned long long mask = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigIgn: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask & (1ULL << (SIGTERM - 1));
+}
+
+/*
+ * A devproc that ignores SIGTERM is killed at shutdown, and its end is
+ * recorded every time (not only when the reap after SIGKILL happened to
+ * find it dead already), as a failure.
+ */
+START_TEST(stop_kills_and_records)
+{
+	char other[PATH_MAX + 32];
+	pid_t pid;
+
+	snprintf(other, sizeof(other), "%s --child ignore-term", self);
+	start(other);
+	run_until_done(0);
+	ck_assert_int_eq(status_of(0), 0);
+	pid = br.devices[1].child;
+	for (int k = 0; k < 1000 && !ignores_term(pid); k++)
+		usleep(10000);
+	ck_assert(ignores_term(pid));
+	spawn_stop_all(&br, 100);
+	ck_assert(br.devices[1].child_done);
+	ck_assert(WIFSIGNALED(br.devices[1].child_status));
+	ck_assert_int_eq(WTERMSIG(br.devices[1].child_status), SIGKILL);
+	ck_assert(br.devices[1].child_failed);
+	ck_assert(br.child_failed);
+	ck_assert_uint_eq(br.n_children_live, 0);
+	stop();
+}
+END_TEST
+
+/*
+ * A SIGTERM from elsewhere, before the broker stops, is the devproc
+ * failing, and stays so once the broker is stopping (the summary is
+ * written then).
+ */
+START_TEST(killed_before_stop_counts_as_failed)
+{
+	char other[PATH_MAX + 32];
+
+	snprintf(other, sizeof(other), "%s --child sleep", self);
+	start(other);
+	run_until_done(0);
+	ck_assert_int_eq(kill(br.devices[1].child, SIGTERM), 0);
+	run_until_done(1);
+	ck_assert(!br.devices[0].child_failed);
+	ck_assert(br.devices[1].child_failed);
+	spawn_stop_all(&br, 100);
+	ck_assert(br.devices[1].child_failed);
 	ck_assert(br.child_failed);
 	stop();
 }
@@ -199,6 +305,8 @@ static Suite *spawn_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, spawned_devices_get_welcome);
 	tcase_add_test(tc, spawned_device_may_not_claim_another);
+	tcase_add_test(tc, stop_kills_and_records);
+	tcase_add_test(tc, killed_before_stop_counts_as_failed);
 	tcase_add_test(tc, failing_program_is_recorded);
 	tcase_add_test(tc, resolve_names);
 	suite_add_tcase(s, tc);
