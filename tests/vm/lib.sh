@@ -180,28 +180,66 @@ vm_pack() {
 # serial console in LOG, and boots again (at most three boots in all) when
 # the guest died before its /init printed MARKER: under TCG the 6.12 kernel
 # now and then oopses in early boot (int3 while patching kernel text, before
-# any module of ours is loaded), which is not what any test tests. Each
-# failed boot's log is kept beside LOG. VB_VM_VERBOSE=1 also shows the
-# console as it runs. Returns QEMU's status (124: timeout).
+# any module of ours is loaded), which is not what any test tests. It also
+# boots again when the guest wedged: its console silent for VB_VM_STALL
+# seconds (default: the per-test timeout VB_VM_TEST_TIMEOUT, 180, + 120;
+# every guest harness prints within that), seen once in hundreds of boots
+# with both vCPUs idle and even the guest's own timeout never firing. Each
+# failed boot's log is kept beside LOG, and the stall is reported loudly.
+# VB_VM_VERBOSE=1 also shows the console as it runs (no stall watch then).
+# Returns QEMU's status (124: timeout).
 vm_boot() {
-	local log=$1 to=$2 marker=$3 attempt qrc flags=$-
+	local log=$1 to=$2 marker=$3 attempt qrc qpid flags=$- stalled
+	local stall=${VB_VM_STALL:-$((${VB_VM_TEST_TIMEOUT:-180} + 120))}
 	shift 3
 	for attempt in 1 2 3; do
 		set +e
+		stalled=no
 		if [ "${VB_VM_VERBOSE:-0}" = 1 ]; then
 			timeout -k 5 "$to" qemu-system-x86_64 "$@" </dev/null 2>&1 |
 				tee "$log"
 			qrc=${PIPESTATUS[0]}
 		else
-			timeout -k 5 "$to" qemu-system-x86_64 "$@" </dev/null >"$log" 2>&1
+			timeout -k 5 "$to" qemu-system-x86_64 "$@" </dev/null >"$log" 2>&1 &
+			qpid=$!
+			vm_stall_watch "$qpid" "$log" "$stall" || stalled=yes
+			wait "$qpid"
 			qrc=$?
 		fi
 		case $flags in *e*) set -e ;; esac
 		tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+		if [ $stalled = yes ]; then
+			echo "vm: *** the guest printed nothing for $stall s: wedged; QEMU stopped (log kept: $log.stalled-$attempt)" >&2
+			tail -n 5 "$log" | sed 's/^/vm:   console: /' >&2
+			cp "$log" "$log.stalled-$attempt"
+			[ "$attempt" -lt 3 ] && { echo "vm: booting again" >&2; continue; }
+			return 124
+		fi
 		if grep -q "$marker" "$log" || [ "$qrc" -eq 124 ] || [ "$attempt" -eq 3 ]; then
 			return "$qrc"
 		fi
 		mv "$log" "$log.boot-failed-$attempt"
 		echo "vm: guest died before /init (log kept: $log.boot-failed-$attempt); booting again" >&2
 	done
+}
+
+# vm_stall_watch PID LOG SECS: wait while PID (timeout running QEMU) lives;
+# stop it and return 1 when LOG has not grown for SECS seconds.
+vm_stall_watch() {
+	local pid=$1 log=$2 secs=$3 size last=-1 quiet=0
+
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
+			last=$size quiet=0
+			continue
+		fi
+		quiet=$((quiet + 1))
+		if [ $quiet -ge "$secs" ]; then
+			kill "$pid" 2>/dev/null
+			return 1
+		fi
+	done
+	return 0
 }

@@ -192,6 +192,24 @@ devproc_wl() {
 }
 
 gone() { [ ! -d /proc/$1 ] || grep -q '^State:.*Z' /proc/$1/status 2>/dev/null; }
+
+# reap PID WHAT: collect a process that was just killed. One that is still
+# there after 30 s is stuck in the kernel (a SIGKILLed process leaves as
+# soon as it returns to user space): say where each of its threads waits,
+# and leave it, so one stuck process fails its test instead of hanging the
+# whole guest until its timeout. Returns 1 then.
+reap() {
+	if wait_for 30 gone $1; then
+		wait $1 2>/dev/null
+		return 0
+	fi
+	echo "E2E LOG stuck: $2 (pid $1) still there 30 s after SIGKILL"
+	for t in /proc/$1/task/*; do
+		echo "E2E LOG stuck: task ${t##*/}: $(grep '^State:' $t/status 2>/dev/null | tr '\t' ' '), wchan $(cat $t/wchan 2>/dev/null)"
+		sed 's/^/E2E LOG stuck:   /' $t/stack 2>/dev/null
+	done
+	return 1
+}
 has_result() { grep -q 'result ' $T/$1.out; }
 result_ok() { grep -q 'result OK' $T/$1.out; }
 dump() { sed "s/^/E2E LOG $1: /" $T/$1.out $T/$1.log; }
@@ -218,7 +236,7 @@ listen_tests() {
 		result ${be}_isolation FAIL "broker did not start"
 		sed 's/^/E2E LOG broker: /' $T/broker.log
 		kill -9 $BP 2>/dev/null
-		wait $BP 2>/dev/null	# it holds the groups until it is gone
+		reap $BP broker	# it holds the groups until it is gone
 		return
 	fi
 
@@ -261,7 +279,7 @@ listen_tests() {
 
 	# B dies holding its page: released, pins back.
 	kill -9 $P_B
-	wait $P_B 2>/dev/null
+	reap $P_B "devproc B"
 	if wait_for 10 mapped_is 0 && wait_for 10 pins_are "$base" &&
 	   [ "$held" -gt "$base" ]; then
 		result ${be}_kill_held PASS "held page unmapped and unpinned ($held -> $(pins) pins)"
@@ -285,7 +303,7 @@ listen_tests() {
 		alive=yes
 	fi
 	kill -9 $P_A
-	wait $P_A 2>/dev/null
+	reap $P_A "devproc A"
 	wait $P_C
 	rc=$?
 	dump C
@@ -317,7 +335,7 @@ listen_tests() {
 		refused=no
 		grep -q "still runs and may hold its device fd" $T/broker.log && refused=yes
 		kill -9 $P_L
-		wait $P_L 2>/dev/null
+		reap $P_L vb-linger
 		devproc F 2 --iterations 1 --seed 7 --gpa-base $GB_BASE --gpa-size $GSIZE
 		wait $P_F
 		rc_f=$?
@@ -331,7 +349,7 @@ listen_tests() {
 	else
 		sed 's/^/E2E LOG linger: /' $T/L.out
 		kill -9 $P_L 2>/dev/null
-		wait $P_L 2>/dev/null
+		reap $P_L vb-linger
 		result ${be}_fd_holder FAIL "the lingering client did not claim device 2"
 	fi
 
@@ -341,21 +359,22 @@ listen_tests() {
 	wait_for 60 has_result D
 	held=$(pins)
 	kill -9 $BP
-	wait $BP 2>/dev/null
+	broker_left=yes
+	reap $BP broker || broker_left=no
 	# D sees the hangup and leaves --hold. Until it does, its device fd
 	# keeps the group and with it the container and its pins alive.
 	left=yes
 	wait_for 15 gone $P_D || left=no
 	kill -9 $P_D 2>/dev/null
-	wait $P_D 2>/dev/null
+	reap $P_D "devproc D"
 	wait_for 10 pins_are "$base"
 	p=$(pins)
-	if result_ok D && [ $left = yes ] && [ "$held" -gt "$base" ] &&
-	   [ "$p" -eq "$base" ]; then
+	if result_ok D && [ $broker_left = yes ] && [ $left = yes ] &&
+	   [ "$held" -gt "$base" ] && [ "$p" -eq "$base" ]; then
 		result ${be}_kill_broker PASS "pins $held -> $p after SIGKILL of the broker (its devproc left on the hangup)"
 	else
 		dump D
-		result ${be}_kill_broker FAIL "pins held $held, after $p, base $base; devproc left by itself: $left"
+		result ${be}_kill_broker FAIL "pins held $held, after $p, base $base; broker gone: $broker_left; devproc left by itself: $left"
 	fi
 	sed 's/^/E2E LOG broker: /' $T/broker.log | tail -n 40
 }
@@ -395,7 +414,7 @@ shared_control() {
 		result ${be}_shared_control FAIL "broker did not start"
 		sed 's/^/E2E LOG shared broker: /' $T/shared.log
 		kill -9 $SP 2>/dev/null
-		wait $SP 2>/dev/null
+		reap $SP "shared broker"
 		return
 	fi
 	devproc B 2 --iterations 1 --seed 2 --keep-mapped --hold \
@@ -414,7 +433,7 @@ shared_control() {
 		result ${be}_shared_control FAIL "B ok: $(result_ok B && echo yes || echo no), A rc $rc: the check did not see the reachable page"
 	fi
 	kill -9 $P_B 2>/dev/null
-	wait $P_B 2>/dev/null
+	reap $P_B "devproc B"
 	kill $SP
 	wait $SP 2>/dev/null
 }

@@ -105,7 +105,18 @@ for d in /sys/bus/pci/devices/*; do
 done
 kernel-check arm "E2E NOTE"
 timeout -s KILL ${E2E_GUEST_TIMEOUT:-1500} /bin/e2e-guest "$E2E_BUILD" "$VM_SRC" $args
-echo "E2E EXIT rc=\$?"
+rc=\$?
+echo "E2E EXIT rc=\$rc"
+if [ \$rc = 137 ]; then
+	# killed by the timeout: where every process waits, for the log
+	echo "E2E NOTE e2e-guest hit its timeout; the tasks in D state are in the kernel log below"
+	echo w >/proc/sysrq-trigger
+	for p in /proc/[0-9]*; do
+		[ -r \$p/stack ] && [ -s \$p/stack ] || continue
+		echo "E2E NOTE pid \${p##*/} (\$(cat \$p/comm)) \$(grep '^State:' \$p/status | tr '\\t' ' '):"
+		sed 's/^/E2E NOTE   /' \$p/stack
+	done
+fi
 # kmemleak (debug kernel), the module's unload and the kernel log
 if kernel-check verdict "\$n0" "E2E NOTE"; then
 	echo "E2E RESULT kernel_log PASS no leak, warning, BUG or oops; nothing kept a module in"
@@ -126,7 +137,7 @@ e2e_boot() {
 	local work=$1 log=$2 to=$3
 	vm_boot "$log" "$to" 'E2E BOOTED' -machine q35 -accel tcg \
 		-cpu max -m 2G -smp 2 -nographic -no-reboot -vga none -net none \
-		-device intel-iommu -device edu -device edu \
+		-device intel-iommu -device edu -device edu ${E2E_QEMU_EXTRA:-} \
 		-kernel "$(vm_kernel_image)" -initrd "$work/initramfs.cpio.gz" \
 		-append "console=ttyS0 intel_iommu=on iommu=nopt panic=-1 quiet"
 }

@@ -32,6 +32,9 @@
 # the same results, and kernel_log also fails on any checker's report or
 # any leak kmemleak finds. Its backends are v3, v3-direct and type1 (it
 # has no iommufd stack).
+#
+# E2E_QEMU_EXTRA adds QEMU arguments to its boots, e.g. "-monitor
+# unix:/tmp/mon.sock,server,nowait" to look into a guest that hangs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
