@@ -199,6 +199,9 @@ static int config_ids(struct config_parser *p, char *v, bool is_uid)
 	char *save = NULL, *tok;
 	uint32_t x = 0;
 
+	if (!v[strspn(v, " \t,")])
+		return config_error(p, p->line, "%s needs at least one id",
+				    is_uid ? "uid" : "gid");
 	for (tok = strtok_r(v, " \t,", &save); tok;
 	     tok = strtok_r(NULL, " \t,", &save)) {
 		if (config_u32(p, tok, &x))
@@ -447,9 +450,13 @@ static int config_line(struct config_parser *p, char *line)
 	*eq = '\0';
 	k = config_trim(s);
 	v = config_trim(eq + 1);
-	/* A comment may follow a value after whitespace. */
+	/*
+	 * A comment may follow a value after whitespace; "key = # comment"
+	 * is a key without a value (whose handler says so), not the value
+	 * "# comment".
+	 */
 	for (char *h = v; *h; h++) {
-		if (*h == '#' && h > v && isspace((unsigned char)h[-1])) {
+		if (*h == '#' && (h == v || isspace((unsigned char)h[-1]))) {
 			*h = '\0';
 			v = config_trim(v);
 			break;
@@ -521,6 +528,16 @@ static int config_check_devices(struct config_parser *p)
 			return config_error(p, d->line,
 					    "device %u: 'pci =' needs 'group =' an IOMMU group number, not sim",
 					    d->id);
+		/*
+		 * One function, one device: VFIO would open it for each, and
+		 * two clients (with other uids) would drive it at once, past
+		 * the holder check, which is per device.
+		 */
+		for (unsigned int j = 0; d->pci[0] && j < i; j++)
+			if (!strcmp(d->pci, c->dev[j].pci))
+				return config_error(p, d->line,
+						    "device %u: pci %s is device %u's already",
+						    d->id, d->pci, c->dev[j].id);
 		if (d->fenced && d->domain[0])
 			return config_error(p, d->line,
 				"device %u: 'fenced' and 'domain' exclude each other",
@@ -627,11 +644,6 @@ int config_load(const char *path, struct config **out)
 			char *nt;
 
 			cap = cap ? 2 * cap : 8192;
-			if (cap > (1u << 20)) {
-				log_err("%s: config larger than 1 MiB", path);
-				ret = -EFBIG;
-				goto out;
-			}
 			nt = realloc(text, cap);
 			if (!nt) {
 				ret = -ENOMEM;
@@ -642,12 +654,23 @@ int config_load(const char *path, struct config **out)
 		size_t n = fread(text + len, 1, 4096, f);
 
 		len += n;
+		if (len > CONFIG_FILE_MAX) {
+			log_err("%s: config larger than 1 MiB", path);
+			ret = -EFBIG;
+			goto out;
+		}
 		if (n < 4096)
 			break;
 	}
 	if (ferror(f)) {
 		log_err("%s: read error", path);
 		ret = -EIO;
+		goto out;
+	}
+	/* the parser would stop at one, taking what follows for nothing */
+	if (memchr(text, '\0', len)) {
+		log_err("%s: config holds a NUL byte", path);
+		ret = -EINVAL;
 		goto out;
 	}
 	text[len] = '\0';

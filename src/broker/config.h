@@ -25,6 +25,7 @@
 #define CONFIG_WINDOW_MAX	1024
 #define CONFIG_POLL_US_MAX	1000000
 #define CONFIG_PCI_LEN		13	/* "DDDD:BB:DD.F" and its NUL */
+#define CONFIG_FILE_MAX		(1u << 20)	/* bytes of config file */
 
 struct config_ram {
 	char name[CONFIG_NAME_MAX];

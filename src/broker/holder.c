@@ -31,7 +31,14 @@ int holder_peer_pidfd(int fd, pid_t pid)
 		return -ESRCH;
 	if (!getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
 		return pidfd;
-	/* older kernels: the pid, looked up at once, before it can be reused */
+	/*
+	 * Kernels before 6.5 have no SO_PEERPIDFD: the pid, looked up at
+	 * once. Any other error (6.5-6.15 say EINVAL for a peer already
+	 * reaped, later ones ESRCH) means the peer is gone, and its pid may
+	 * already name another process.
+	 */
+	if (errno != ENOPROTOOPT)
+		return -errno;
 	pidfd = pidfd_open(pid, 0);
 	return pidfd < 0 ? -errno : pidfd;
 }

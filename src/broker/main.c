@@ -128,6 +128,12 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		main_usage(stderr);
 		exit(2);
 	}
+	/* as the config file refuses them (an empty path is no path) */
+	if ((o->socket && !*o->socket) || (o->control && !*o->control) ||
+	    !*o->config || (o->summary_json && !*o->summary_json)) {
+		fprintf(stderr, "vfio-broker: empty path given\n");
+		exit(2);
+	}
 }
 
 static void main_signal_cb(evutil_socket_t fd, short what, void *arg)
@@ -202,6 +208,19 @@ static void main_config_override(struct config *cfg, const struct main_opts *o)
 		fatal("out of memory");
 	if (o->backend)
 		snprintf(cfg->backend, sizeof(cfg->backend), "%s", o->backend);
+}
+
+/*
+ * A start-up that fails after spawning devprocs (a later spawn, the
+ * reaper, the sandbox) takes them with it: every such failure is fatal(),
+ * i.e. exit(). Cleared once the broker is ready; its shutdown stops them.
+ */
+static struct broker *main_spawning;
+
+static void main_stop_spawned(void)
+{
+	if (main_spawning)
+		spawn_stop_all(main_spawning, 500);
 }
 
 /* libevent's own warnings go through the log, which never waits either. */
@@ -305,6 +324,9 @@ int main(int argc, char **argv)
 		fatal("cannot listen on %s", b.cfg->socket_path);
 	if (b.cfg->control_path && control_open(&b, b.cfg->control_path))
 		fatal("cannot open control socket %s", b.cfg->control_path);
+	main_spawning = &b;
+	if (atexit(main_stop_spawned))
+		fatal("cannot register the start-up cleanup");
 	for (unsigned int i = 0; i < b.n_devices; i++)
 		if (b.devices[i].cfg->spawn && spawn_device(&b, &b.devices[i]))
 			fatal("device %u: cannot spawn its devproc", b.devices[i].id);
@@ -341,6 +363,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	broker_check_done(&b);
+	main_spawning = NULL;
 
 	log_info("ready: backend %s, %u domain(s), %u device(s), %u devproc(s) spawned",
 		 b.be->ops->name, b.n_domains, b.n_devices, b.n_children);

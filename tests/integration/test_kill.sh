@@ -81,4 +81,22 @@ rc=$?
 check "broker stopped by SIGINT to its process group exits 0 (status $rc)" test "$rc" = 0
 check "its devproc was stopped, not counted as failed" \
 	grep -q 'devprocs 1 spawned, 0 failed' "$T/intr.out"
+
+# A start-up that fails after a devproc was spawned (here the next
+# device's program does not exist) stops that devproc before exiting.
+printf '#!/bin/sh\nexec sleep 300\n' >"$T/sleeper.sh"
+chmod +x "$T/sleeper.sh"
+{
+	one_device_conf "" "spawn = $T/sleeper.sh"
+	printf '[device 2]\ngroup = sim\niova = 0x100000 16M\nspawn = no-such-devproc\n'
+} >"$T/badspawn.conf"
+timeout 20 "$VB_BROKER" -c "$T/badspawn.conf" >"$T/badspawn.out" 2>"$T/badspawn.log"
+rc=$?
+check "a spawn that fails at start-up fails the broker (status $rc)" test "$rc" = 1
+check "the failure is logged" grep -q "device 2: cannot spawn its devproc" "$T/badspawn.log"
+sp=$(sed -n 's/.*device 1: spawned .* (pid \([0-9]*\)).*/\1/p' "$T/badspawn.log")
+BG_PIDS+=(${sp:-})
+check "device 1's devproc had started (pid ${sp:-none})" test -n "$sp"
+check "and was stopped when start-up failed" \
+	sh -c "! kill -0 ${sp:-0} 2>/dev/null || grep -q '^State:.*Z' /proc/${sp:-0}/status"
 finish

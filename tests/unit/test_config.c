@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,12 @@ static const struct bad_case {
 	{ BASE_RAM "[device 1]\ngroup = 0x80000000\n", "t:5:", "group must be" },
 	{ BASE_RAM DEV1 "spawn =\n", "t:7:", "spawn needs a command" },
 	{ BASE_RAM DEV1 "spawn = a\nspawn = b\n", "t:8:", "spawn given twice" },
+	{ "[broker]\ncontrol = # none yet\n", "t:2:", "empty path" },
+	{ BASE_RAM DEV1 "uid =\n", "t:7:", "uid needs at least one id" },
+	{ BASE_RAM DEV1 "gid = , \n", "t:7:", "gid needs at least one id" },
+	{ BASE_RAM "[device 1]\ngroup = 3\npci = 0000:00:03.0\niova = 0 4K\n"
+	  "[device 2]\ngroup = 3\npci = 0000:00:03.0\niova = 1M 4K\n", "t:8:",
+	  "device 2: pci 0000:00:03.0 is device 1's already" },
 };
 
 START_TEST(bad_files)
@@ -335,6 +342,47 @@ START_TEST(load_too_large)
 	fprintf(f, BASE_RAM DEV1);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(config_load(path, &c), -EFBIG);
+	ck_assert_ptr_null(c);
+	unlink(path);
+}
+END_TEST
+
+/* Write @len bytes: a valid config padded with a comment, @nul at @len / 2. */
+static void write_sized(const char *path, size_t len, bool nul)
+{
+	static const char body[] = BASE_RAM DEV1;
+	char *text = malloc(len);
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(f);
+	memset(text, 'x', len);
+	text[0] = '#';
+	text[len - sizeof(body)] = '\n';
+	memcpy(text + len - sizeof(body) + 1, body, sizeof(body) - 1);
+	if (nul)
+		text[len / 2] = '\0';
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(text);
+}
+
+/* Exactly 1 MiB is read; one byte more is not; a NUL byte is refused. */
+START_TEST(load_limits)
+{
+	char path[] = "/tmp/vb-config-XXXXXX";
+	struct config *c = NULL;
+
+	ck_assert_int_ge(mkstemp(path), 0);
+	write_sized(path, 1u << 20, false);
+	ck_assert_int_eq(config_load(path, &c), 0);
+	ck_assert_uint_eq(c->n_dev, 1);
+	config_free(c);
+	c = NULL;
+	write_sized(path, (1u << 20) + 1, false);
+	ck_assert_int_eq(config_load(path, &c), -EFBIG);
+	write_sized(path, 8192, true);
+	ck_assert_int_eq(config_load(path, &c), -EINVAL);
 	ck_assert_ptr_null(c);
 	unlink(path);
 }
@@ -405,6 +453,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, bad_files, 0, (int)(sizeof(bad) / sizeof(*bad)));
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, load_too_large);
+	tcase_add_test(tc, load_limits);
 	tcase_add_test(tc, examples_parse);
 	suite_add_tcase(s, tc);
 	return s;
