@@ -6,7 +6,7 @@
 # device, so `backend = auto` picks the sim backend on any machine; a
 # config naming VFIO groups gets the best kernel backend there is. The
 # broker prints progress every second and a summary when the last devproc
-# has finished; `vfio-brokerctl -s /tmp/demo.ctl stats` reads it meanwhile.
+# has finished; `vfio-brokerctl -s /run/vfio-broker-demo.ctl stats` reads it meanwhile.
 #
 #   demo.sh [CONFIG]   default: examples/demo.conf
 set -eu

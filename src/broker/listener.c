@@ -88,8 +88,12 @@ static int listener_path_free(const char *path,
  * stale, and the second would replace the first's new socket. The lock
  * file (PATH.lock) stays; the lock itself goes with the process.
  */
+#define LISTENER_SHARED_DIR_HINT \
+	": keep the broker's sockets in a directory only its user can write (not /tmp)"
+
 static int listener_lock(const char *path)
 {
+	struct stat st = { 0 };
 	char lock[PATH_MAX];
 	int fd, err;
 
@@ -98,8 +102,20 @@ static int listener_lock(const char *path)
 	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = errno;
-		log_err("%s: %s", lock, strerror(err));
+		log_err("%s: %s%s", lock, strerror(err),
+			err == EACCES ? LISTENER_SHARED_DIR_HINT : "");
 		return -err;
+	}
+	/*
+	 * Someone else's lock file means a directory others can write, where
+	 * they could hold the lock (or the socket's path) for ever: say so,
+	 * rather than wait on them or report a broker that is not there.
+	 */
+	if (fstat(fd, &st) || st.st_uid != geteuid()) {
+		log_err("%s belongs to uid %u, not to this broker%s", lock,
+			(unsigned int)st.st_uid, LISTENER_SHARED_DIR_HINT);
+		close(fd);
+		return -EPERM;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		err = errno;

@@ -75,4 +75,23 @@ check "a path locked by another broker's bind: start-up fails (status $rc)" \
 check "... saying so" grep -q 'another process is binding a socket there now' \
 	"$T/b5.log"
 kill "$holder"
+
+# 5: in a world-writable directory another user got there first and
+# made the path's lock file: refused at once, naming the reason (not
+# reported as a broker binding there). With fs.protected_regular the
+# kernel already refuses root's open of it (EACCES); without, the broker
+# sees the owner.
+mkdir -m 1777 "$T/shared"
+conf "$T/shared/s.sock" "$T/shared/s.ctl" >"$T/s.conf"
+setpriv --reuid=4321 --regid=4321 --clear-groups \
+	sh -c ': >"$1"' sh "$T/shared/s.sock.lock"
+check "another user's lock file is there" \
+	test "$(stat -c %u "$T/shared/s.sock.lock" 2>/dev/null)" = 4321
+timeout 20 "$VB_BROKER" -c "$T/s.conf" >/dev/null 2>"$T/b6.log"
+rc=$?
+check "a lock file of another user: start-up fails (status $rc)" \
+	test "$rc" -ne 0 -a "$rc" -ne 124
+check "... saying whose it is and what to do" \
+	grep -qE 'belongs to uid 4321, not to this broker|Permission denied: keep the broker' \
+	"$T/b6.log"
 finish
