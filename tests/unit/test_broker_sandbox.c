@@ -290,9 +290,13 @@ static int child_holder(void *arg)
 	pfd.fd = holder_peer_pidfd(sv[0], getpid());	/* SO_PEERPIDFD */
 	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 0)
 		return 2;
-	pfd.fd = holder_peer_pidfd(-1, getpid());	/* pidfd_open */
+	/* kernels without SO_PEERPIDFD: pidfd_open() of the peer's pid */
+	pfd.fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 0)
 		return 3;
+	/* any other getsockopt() error is a peer gone, never a pid lookup */
+	if (holder_peer_pidfd(-1, getpid()) != -EBADF)
+		return 4;
 	return 0;
 }
 
