@@ -225,19 +225,25 @@ void spawn_reap(struct broker *b)
 		log_warn("waitpid: %s", strerror(errno));
 }
 
-void spawn_stop_all(struct broker *b, int ms)
+/* Reap until no child is left or @ms have passed. */
+static void spawn_reap_within(struct broker *b, int ms)
 {
 	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
 
-	b->stopping = true;
-	for (unsigned int i = 0; i < b->n_devices; i++)
-		if (b->devices[i].child > 0)
-			kill(b->devices[i].child, SIGTERM);
 	for (int waited = 0; b->n_children_live && waited < ms; waited += 10) {
 		spawn_reap(b);
 		if (b->n_children_live)
 			nanosleep(&ts, NULL);
 	}
+}
+
+void spawn_stop_all(struct broker *b, int ms)
+{
+	b->stopping = true;
+	for (unsigned int i = 0; i < b->n_devices; i++)
+		if (b->devices[i].child > 0)
+			kill(b->devices[i].child, SIGTERM);
+	spawn_reap_within(b, ms);
 	for (unsigned int i = 0; i < b->n_devices; i++)
 		if (b->devices[i].child > 0) {
 			log_warn("device %u: devproc %d ignored SIGTERM; killing it",
@@ -250,11 +256,7 @@ void spawn_stop_all(struct broker *b, int ms)
 	 * uninterruptible sleep), or its end would go unrecorded and the
 	 * exit status would depend on the race.
 	 */
-	for (int waited = 0; b->n_children_live && waited < 1000; waited += 10) {
-		spawn_reap(b);
-		if (b->n_children_live)
-			nanosleep(&ts, NULL);
-	}
+	spawn_reap_within(b, 1000);
 	for (unsigned int i = 0; i < b->n_devices; i++)
 		if (b->devices[i].child > 0) {
 			log_warn("device %u: devproc %d did not die of SIGKILL within 1 s",
