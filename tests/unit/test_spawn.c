@@ -120,6 +120,15 @@ static void start(const char *spawn2)
 	ck_assert_uint_eq(br.n_children, 2);
 }
 
+/* start() with device 6 running this binary as "--child @mode". */
+static void start_child(const char *mode)
+{
+	char other[PATH_MAX + 32];
+
+	snprintf(other, sizeof(other), "%s --child %s", self, mode);
+	start(other);
+}
+
 /* One pass of what the broker's loop does for its children, then 5 ms. */
 static void pass(void)
 {
@@ -172,10 +181,7 @@ static int status_of(unsigned int i)
 
 START_TEST(spawned_devices_get_welcome)
 {
-	char other[PATH_MAX + 32];
-
-	snprintf(other, sizeof(other), "%s --child 6", self);
-	start(other);
+	start_child("6");
 	run();
 	ck_assert_int_eq(status_of(0), 0);
 	ck_assert_int_eq(status_of(1), 0);
@@ -186,10 +192,7 @@ END_TEST
 
 START_TEST(spawned_device_may_not_claim_another)
 {
-	char other[PATH_MAX + 32];
-
-	snprintf(other, sizeof(other), "%s --child 5", self);
-	start(other);
+	start_child("5");
 	run();
 	ck_assert_int_eq(status_of(0), 0);
 	ck_assert_int_eq(status_of(1), 20);	/* EPERM refusal */
@@ -225,11 +228,9 @@ static bool ignores_term(pid_t pid)
  */
 START_TEST(stop_kills_and_records)
 {
-	char other[PATH_MAX + 32];
 	pid_t pid;
 
-	snprintf(other, sizeof(other), "%s --child ignore-term", self);
-	start(other);
+	start_child("ignore-term");
 	run_until_done(0);
 	ck_assert_int_eq(status_of(0), 0);
 	pid = br.devices[1].child;
@@ -254,10 +255,7 @@ END_TEST
  */
 START_TEST(killed_before_stop_counts_as_failed)
 {
-	char other[PATH_MAX + 32];
-
-	snprintf(other, sizeof(other), "%s --child sleep", self);
-	start(other);
+	start_child("sleep");
 	run_until_done(0);
 	ck_assert_int_eq(kill(br.devices[1].child, SIGTERM), 0);
 	run_until_done(1);
