@@ -54,6 +54,7 @@ int loop_run(struct broker *b)
 {
 	uint64_t budget = (uint64_t)b->cfg->poll_us * 1000, idle_from, seen;
 	unsigned int ring_passes = 0, idle_passes = 0;
+	bool sleep_refused = false;
 
 	if (budget)
 		log_info("polling: %u us without a message before the loop blocks",
@@ -74,7 +75,16 @@ int loop_run(struct broker *b)
 			if (++ring_passes < LOOP_RING_PASSES)
 				continue;	/* idle_from moves below */
 			busy = true;
+		} else if (sleep_refused) {
+			/*
+			 * The last sleep check saw a ring readable, and this
+			 * pass found nothing: its client rewrote its tail in
+			 * between. The sockets get their look now, or a client
+			 * doing that on purpose would keep them waiting.
+			 */
+			busy = true;
 		}
+		sleep_refused = false;
 		if (budget && !busy && rings &&
 		    ++idle_passes % LOOP_RING_PASSES) {
 			/* polling, the sockets' turn not yet come */
@@ -102,8 +112,10 @@ int loop_run(struct broker *b)
 			if (vb_now_ns() - idle_from < budget)
 				continue;
 		}
-		if (!peer_ring_sleep(b))
+		if (!peer_ring_sleep(b)) {
+			sleep_refused = true;
 			continue;
+		}
 		rc = event_base_loop(b->base, EVLOOP_ONCE);
 		ring_passes = 0;
 		peer_ring_awake(b);

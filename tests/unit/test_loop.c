@@ -5,7 +5,8 @@
  * due at once) get a look within LOOP_RING_PASSES passes that took
  * requests. A client that publishes each request just after an empty pass
  * and just before the loop would sleep used to keep every socket, timer
- * and signal waiting for as long as it kept that up.
+ * and signal waiting for as long as it kept that up, and so did one that
+ * shows its ring readable only while the loop checks before sleeping.
  */
 #include <check.h>
 #include <event2/event.h>
@@ -111,6 +112,23 @@ START_TEST(busy_rings)
 }
 END_TEST
 
+static unsigned int never(unsigned int n)
+{
+	(void)n;
+	return 0;
+}
+
+/*
+ * A client that flips its ring's tail: readable when the loop checks
+ * before sleeping, empty when the next pass polls it. Nothing is ever
+ * taken and the loop never sleeps; the sockets must still get a look.
+ */
+START_TEST(flipping_tail)
+{
+	run(0, never);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("loop");
@@ -119,6 +137,7 @@ int main(void)
 	tcase_add_test(tc, interleaved_without_polling);
 	tcase_add_test(tc, interleaved_while_polling);
 	tcase_add_test(tc, busy_rings);
+	tcase_add_test(tc, flipping_tail);
 	suite_add_tcase(s, tc);
 	return vb_check_run(s);
 }
