@@ -543,6 +543,8 @@ static int client_handshake(struct vb_client *c, uint32_t device_id,
 			   VB_MAX_WELCOME_FDS, &nfds, CLIENT_HANDSHAKE_MS, 0);
 	if (n == -EAGAIN)
 		return -ETIMEDOUT;
+	if (n == -EMSGSIZE)
+		return -EPROTO;	/* larger than any WELCOME */
 	if (n < 0)
 		return (int)n;
 	rc = vb_decode(c->buf, (size_t)n, VB_DIR_TO_CLIENT, 0, nfds, &m);
@@ -557,6 +559,10 @@ static int client_handshake(struct vb_client *c, uint32_t device_id,
 	}
 	if (rc == 0)
 		rc = vb_msg_welcome(&m, &w, c->info.iova, c->info.ram);
+	/* a ring comes only to a HELLO that asked for one (§5.2) */
+	if (rc == 0 && (w.flags & VB_WELCOME_F_RING) &&
+	    !(h.flags & VB_HELLO_F_RING))
+		rc = -EPROTO;
 	if (rc) {
 		/* whatever the codec says: the broker broke the protocol */
 		transport_close_fds(fds, nfds);
@@ -567,7 +573,9 @@ static int client_handshake(struct vb_client *c, uint32_t device_id,
 	c->info.domain_id = w.domain_id;
 	c->info.page_size = w.page_size;
 	c->info.max_entries = w.max_entries;
-	c->info.window = w.window;
+	/* what this library can keep outstanding, at most the broker's */
+	c->info.window = w.window < CLIENT_MAX_WINDOW ? w.window :
+							CLIENT_MAX_WINDOW;
 	c->info.n_iova = w.n_iova;
 	c->info.n_ram = w.n_ram;
 	/* The codec checked nfds: n_ram memfds, then the device fd. */
@@ -575,7 +583,7 @@ static int client_handshake(struct vb_client *c, uint32_t device_id,
 		c->info.ram_fd[i] = fds[i];
 	if (w.flags & VB_WELCOME_F_DEVICE_FD)
 		c->info.device_fd = fds[w.n_ram];
-	c->cap = w.window < CLIENT_MAX_WINDOW ? w.window : CLIENT_MAX_WINDOW;
+	c->cap = c->info.window;
 	c->fifo = calloc(c->cap, sizeof(*c->fifo));
 	if (!c->fifo)
 		rc = -ENOMEM;

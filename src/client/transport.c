@@ -127,7 +127,7 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 	int rc;
 
 	*nfds = 0;
-	transport_spin_start(&spin, timeout_ms ? spin_us : 0, 8);
+	transport_spin_start(&spin, spin_us, timeout_ms, 8);
 	for (;;) {
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = &iov;
@@ -146,7 +146,8 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 			return -errno;
 		if (transport_spin_more(&spin))
 			continue;
-		rc = transport_wait(fd, POLLIN, timeout_ms);
+		rc = transport_wait(fd, POLLIN,
+				    transport_spin_left(&spin, timeout_ms));
 		if (rc)
 			return rc;
 	}

@@ -15,19 +15,26 @@
 #include "common/clock.h"
 
 /*
- * A busy-wait budget of @spin_us microseconds (0: none). The clock is read
- * only every @every tries: reading it can cost a system call too.
+ * A busy-wait budget of @spin_us microseconds (0: none), within a wait of
+ * @timeout_ms (0: no wait, so no spin; -1: forever): the spin is part of
+ * the wait, never added to it. The clock is read only every @every tries:
+ * reading it can cost a system call too.
  */
 struct transport_spin {
-	uint64_t end;		/* 0: no budget */
+	uint64_t start, end;	/* end 0: no budget */
 	unsigned int tries, every;
 };
 
 static inline void transport_spin_start(struct transport_spin *s,
-					unsigned int spin_us,
+					unsigned int spin_us, int timeout_ms,
 					unsigned int every)
 {
-	s->end = spin_us ? vb_now_ns() + spin_us * 1000ull : 0;
+	uint64_t ns = spin_us * 1000ull;
+
+	if (timeout_ms > 0 && ns > (uint64_t)timeout_ms * 1000000u)
+		ns = (uint64_t)timeout_ms * 1000000u;
+	s->start = timeout_ms && ns ? vb_now_ns() : 0;
+	s->end = s->start ? s->start + ns : 0;
 	s->tries = 0;
 	s->every = every;
 }
@@ -36,6 +43,18 @@ static inline void transport_spin_start(struct transport_spin *s,
 static inline bool transport_spin_more(struct transport_spin *s)
 {
 	return s->end && (++s->tries % s->every || vb_now_ns() < s->end);
+}
+
+/* What is left of @timeout_ms once the spin is over (-1 stays -1). */
+static inline int transport_spin_left(const struct transport_spin *s,
+				      int timeout_ms)
+{
+	uint64_t spent;
+
+	if (timeout_ms <= 0 || !s->start)
+		return timeout_ms;
+	spent = (vb_now_ns() - s->start) / 1000000u;
+	return spent >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)spent;
 }
 
 /* Wait for @events on @fd: 0 when ready (or hung up), -EAGAIN after

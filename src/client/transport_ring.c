@@ -41,14 +41,19 @@ static int transport_ring_read_wake(int fd, uint16_t version, int timeout_ms)
 	return 0;
 }
 
-static bool transport_ring_spin(const struct vb_ring *r, unsigned int spin_us)
+/* Spin for a reply; *@left: what remains of @timeout_ms afterwards. */
+static bool transport_ring_spin(const struct vb_ring *r, unsigned int spin_us,
+				int timeout_ms, int *left)
 {
 	struct transport_spin spin;
 
-	transport_spin_start(&spin, spin_us, 64);
+	transport_spin_start(&spin, spin_us, timeout_ms, 64);
+	*left = timeout_ms;
 	while (!vb_ring_readable(r)) {
-		if (!transport_spin_more(&spin))
+		if (!transport_spin_more(&spin)) {
+			*left = transport_spin_left(&spin, timeout_ms);
 			return false;
+		}
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
@@ -98,15 +103,15 @@ int transport_ring_wait(int fd, struct vb_ring *r, uint16_t version,
 			int timeout_ms, unsigned int spin_us, bool *armed,
 			int wake_ms)
 {
-	int rc = 0, wake;
+	int rc = 0, wake, left;
 
-	if (transport_ring_spin(r, timeout_ms ? spin_us : 0))
+	if (transport_ring_spin(r, spin_us, timeout_ms, &left))
 		return 0;
 	if (timeout_ms == 0 && !armed)
 		return -EAGAIN;
 	vb_ring_set_idle(r);
 	if (!vb_ring_readable(r))
-		rc = transport_wait(fd, POLLIN, timeout_ms);
+		rc = transport_wait(fd, POLLIN, left);
 	if (rc == -EAGAIN && timeout_ms == 0) {
 		*armed = true;
 		return -EAGAIN;

@@ -29,7 +29,8 @@ struct devproc_opts {
 	uint64_t dma_pages;	/* coiommu: pages per DMA operation, at most */
 	uint64_t seed;
 	uint64_t gpa_base;	/* guest RAM this device DMAs into ... */
-	uint64_t gpa_size;	/* ... (0: the whole first RAM region) */
+	uint64_t gpa_size;	/* ... (0: to the region's end) */
+	bool has_gpa_base;	/* else: the first RAM region's start */
 	unsigned int pipeline;	/* outstanding requests; 0: synchronous */
 	bool coalesce;		/* virtio-iommu: a round's buffers per request */
 	bool keep_mapped;	/* coiommu: no final unpin of the working set;

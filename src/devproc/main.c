@@ -216,6 +216,7 @@ static void devproc_parse(int argc, char **argv, struct devproc_args *a)
 		case O_GPA_BASE:
 			o->gpa_base = devproc_num("--gpa-base", optarg,
 						  UINT64_MAX);
+			o->has_gpa_base = true;
 			break;
 		case O_GPA_SIZE:
 			o->gpa_size = devproc_num("--gpa-size", optarg,

@@ -39,6 +39,7 @@ unsigned int workload_depth(const struct devproc *dp)
 {
 	unsigned int d = dp->opts.pipeline ? dp->opts.pipeline : 1;
 
+	/* info->window: what the library can keep outstanding */
 	return d < dp->info->window ? d : dp->info->window;
 }
 
@@ -171,11 +172,8 @@ int workload_gpa_range(struct devproc *dp, uint64_t *base, uint64_t *size)
 		workload_fail(dp, "the broker gave no guest RAM");
 		return -EINVAL;
 	}
-	if (!b && !s) {
-		*base = in->ram[0].gpa;
-		*size = in->ram[0].size;
-		return 0;
-	}
+	if (!dp->opts.has_gpa_base)
+		b = in->ram[0].gpa;
 	for (uint32_t i = 0; i < in->n_ram; i++) {
 		const struct vb_ram_region *r = &in->ram[i];
 

@@ -403,6 +403,13 @@ static void q_welcome_flag_unknown(int bfd)
 static void q_window0(int bfd) { fake_welcome(bfd, 1, 1, 0, 16); }
 static void q_entries0(int bfd) { fake_welcome(bfd, 1, 1, 8, 0); }
 static void q_garbage(int bfd) { fake_raw(bfd, "not a message at all", 20); }
+/* larger than any message: arrives truncated (MSG_TRUNC) */
+static void q_oversized(int bfd)
+{
+	static uint8_t big[VB_MSG_MAX_LEN + 100];
+
+	fake_raw(bfd, big, sizeof(big));
+}
 /* WELCOME and a refusal echo the HELLO's id, 0; the codec does not know
  * which id was asked, so only the client can catch it */
 static void q_welcome_id1(int bfd)
@@ -462,6 +469,7 @@ START_TEST(handshake_refusals)
 		{ q_window0, -EPROTO, "window 0" },
 		{ q_entries0, -EPROTO, "max_entries 0" },
 		{ q_garbage, -EPROTO, "garbage" },
+		{ q_oversized, -EPROTO, "a datagram larger than any message" },
 		{ q_welcome_id1, -EPROTO, "WELCOME with header id 1" },
 		{ q_refused_id1, -EPROTO, "refusal with header id 1" },
 		{ q_fds_truncated, -EPROTO,
@@ -785,9 +793,10 @@ static struct vb_client *open_ring_client(struct fake_ring *fr,
 START_TEST(ring_opt_out)
 {
 	struct vb_client *c = NULL;
+	struct vb_ring_layout l;
 	struct vb_hello h;
 	struct vb_msg m;
-	int cfd, bfd;
+	int cfd, bfd, rfd, base;
 
 	ck_assert_int_eq(setenv("VB_CLIENT_RING", "0", 1), 0);
 	pair(&cfd, &bfd);
@@ -810,6 +819,18 @@ START_TEST(ring_opt_out)
 	ck_assert_uint_eq(h.flags, 0);
 	vb_client_close(c);
 	close(bfd);
+
+	/* a ring the HELLO did not ask for breaks the protocol */
+	base = vb_count_fds();
+	rfd = fake_ring_fd(4, 16, &l);
+	pair(&cfd, &bfd);
+	fake_welcome_r(bfd, 1, 1, 4, 16, VB_WELCOME_F_RING, rfd);
+	close(rfd);
+	ck_assert_int_eq(vb_client_open_fd_flags(cfd, DEV, VB_CLIENT_NO_RING,
+						 &c), -EPROTO);
+	ck_assert_ptr_null(c);
+	close(bfd);
+	ck_assert_int_eq(vb_count_fds(), base);
 }
 END_TEST
 
@@ -953,6 +974,41 @@ static bool client_socket_empty(struct vb_client *c)
 	return recv(vb_client_fd(c), b, sizeof(b), MSG_DONTWAIT | MSG_PEEK) < 0 &&
 	       errno == EAGAIN;
 }
+
+/*
+ * The spin is part of a wait, not added to it: with a 1 s budget and
+ * nothing coming, a 10 ms poll and a call under a 50 ms timeout end long
+ * before the budget is spent, on the socket and on the ring.
+ */
+START_TEST(spin_within_timeout)
+{
+	struct fake_ring fr;
+	struct vb_client *c;
+	uint64_t t0;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_set_spin(c, VB_CLIENT_SPIN_MAX_US), 0);
+	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL), 0);
+	t0 = vb_now_ns();
+	ck_assert_int_eq(vb_client_poll(c, 10), 0);
+	ck_assert_uint_lt((vb_now_ns() - t0) / 1000000, 600);
+	ck_assert_int_eq(vb_client_set_timeout(c, 50), 0);
+	t0 = vb_now_ns();
+	ck_assert_int_eq(vb_client_sync(c), -ETIMEDOUT);
+	ck_assert_uint_lt((vb_now_ns() - t0) / 1000000, 600);
+	vb_client_close(c);
+	close(bfd);
+
+	c = open_ring_client(&fr, 4);
+	ck_assert_int_eq(vb_client_set_spin(c, VB_CLIENT_SPIN_MAX_US), 0);
+	ck_assert_int_eq(vb_client_submit_sync(c, NULL, NULL, NULL), 0);
+	t0 = vb_now_ns();
+	ck_assert_int_eq(vb_client_poll(c, 10), 0);
+	ck_assert_uint_lt((vb_now_ns() - t0) / 1000000, 600);
+	close_ring_client(c, &fr);
+}
+END_TEST
 
 START_TEST(ring_calls)
 {
@@ -1252,13 +1308,6 @@ static void q_request_type(int bfd)
 
 	fake_raw(bfd, buf, (size_t)n);
 }
-static void q_oversized(int bfd)
-{
-	static uint8_t big[VB_MSG_MAX_LEN + 100];
-
-	fake_raw(bfd, big, sizeof(big));
-}
-
 START_TEST(malformed_replies)
 {
 	static const struct {
@@ -1602,6 +1651,7 @@ int main(void)
 	tcase_add_test(tc, handshake_refusals);
 	tcase_add_test(tc, sync_calls);
 	tcase_add_test(tc, spin_wait);
+	tcase_add_test(tc, spin_within_timeout);
 	tcase_add_test(tc, pipelined_window_and_order);
 	tcase_add_test(tc, sync_after_pipelined);
 	tcase_add_test(tc, hangup);

@@ -272,6 +272,35 @@ static const struct devproc_opts defaults = {
 	.working_set = 64, .pages = 1024, .seed = 7, .pipeline = 8,
 };
 
+/*
+ * The buffers' guest memory: the first RAM region by default, also for
+ * its start when only --gpa-size is given; an explicit --gpa-base 0 is
+ * GPA 0, not "the default".
+ */
+START_TEST(gpa_range_defaults)
+{
+	struct vb_client_info in = { .device_id = 4, .n_ram = 2 };
+	struct devproc dp = { .info = &in, .opts.workload = "t" };
+	uint64_t b = 0, sz = 0;
+
+	in.ram[0] = (struct vb_ram_region){ .gpa = 1ull << 30, .size = 64 << 20 };
+	in.ram[1] = (struct vb_ram_region){ .gpa = 0, .size = 16 << 20 };
+	ck_assert_int_eq(workload_gpa_range(&dp, &b, &sz), 0);
+	ck_assert_uint_eq(b, 1ull << 30);
+	ck_assert_uint_eq(sz, 64 << 20);
+	dp.opts.gpa_size = 8 << 20;
+	ck_assert_int_eq(workload_gpa_range(&dp, &b, &sz), 0);
+	ck_assert_uint_eq(b, 1ull << 30);
+	ck_assert_uint_eq(sz, 8 << 20);
+	dp.opts.has_gpa_base = true;	/* --gpa-base 0: the second region */
+	dp.opts.gpa_size = 0;
+	ck_assert_int_eq(workload_gpa_range(&dp, &b, &sz), 0);
+	ck_assert_uint_eq(b, 0);
+	ck_assert_uint_eq(sz, 16 << 20);
+	ck_assert_uint_eq(dp.res.errors, 0);
+}
+END_TEST
+
 START_TEST(virtio_iommu_ok)
 {
 	static const unsigned int depth[] = { 0, 1, 8, 100 };
@@ -470,6 +499,7 @@ int main(void)
 	TCase *tc = tcase_create("workloads");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, gpa_range_defaults);
 	tcase_add_test(tc, virtio_iommu_ok);
 	tcase_add_test(tc, coiommu_ok);
 	tcase_add_test(tc, coiommu_batched_pins);
