@@ -35,8 +35,10 @@ static int domain_attach(struct broker *b, struct device *dev)
 	int ret;
 
 	if (!ops->domain_attach_group) {
+		/* loud: with backend = auto this is where a host without
+		 * VFIO shows, and nothing reaches an IOMMU */
 		if (dev->cfg->group != CONFIG_GROUP_SIM)
-			log_info("device %u: backend %s ignores group %d",
+			log_warn("device %u: backend %s ignores group %d: no IOMMU is programmed and the device gets no device fd (name a VFIO backend to make this a start-up error)",
 				 dev->id, ops->name, dev->cfg->group);
 		return 0;
 	}

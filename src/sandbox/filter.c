@@ -701,6 +701,18 @@ static int filter_begin(struct filter_parser *ps, unsigned int flags,
 		filter_fail(ps, NULL, "seccomp_init failed");
 		return -ENOMEM;
 	}
+	/*
+	 * A system call of another architecture (int 0x80 on x86_64) ends
+	 * the process too, not only its thread (libseccomp's default), which
+	 * would leave a broker holding its containers and serving nothing.
+	 */
+	if (seccomp_attr_set(ps->ctx, SCMP_FLTATR_ACT_BADARCH,
+			     SCMP_ACT_KILL_PROCESS)) {
+		filter_fail(ps, NULL, "cannot set the action for other architectures");
+		seccomp_release(ps->ctx);
+		ps->ctx = NULL;
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -78,6 +78,25 @@ START_TEST(good_syntax)
 }
 END_TEST
 
+/* Anything not allowed ends the process, also a call of another
+ * architecture (libseccomp would kill only the calling thread). */
+START_TEST(default_actions)
+{
+	scmp_filter_ctx ctx = NULL;
+	uint32_t act = 0;
+
+	ck_assert_int_eq(filter_compile_string("t.policy", "read: 1", NULL, 0,
+					       &ctx, &err), 0);
+	ck_assert_int_eq(seccomp_attr_get(ctx, SCMP_FLTATR_ACT_DEFAULT, &act),
+			 0);
+	ck_assert_uint_eq(act, SCMP_ACT_KILL_PROCESS);
+	ck_assert_int_eq(seccomp_attr_get(ctx, SCMP_FLTATR_ACT_BADARCH, &act),
+			 0);
+	ck_assert_uint_eq(act, SCMP_ACT_KILL_PROCESS);
+	seccomp_release(ctx);
+}
+END_TEST
+
 START_TEST(bad_syntax)
 {
 	expect_error("read: 1\n\nfrobnicate: 1\n", "t.policy:3:",
@@ -482,6 +501,7 @@ static Suite *filter_suite(void)
 	TCase *tr = tcase_create("run");
 
 	tcase_add_test(tc, good_syntax);
+	tcase_add_test(tc, default_actions);
 	tcase_add_test(tc, bad_syntax);
 	tcase_add_test(tc, max_alternatives);
 	tcase_add_test(tc, constants_resolve);
