@@ -23,6 +23,11 @@ group = sim
 fenced = yes
 iova = 0x100000 16M
 uid = 0
+[device 3]
+group = sim
+fenced = yes
+iova = 0x100000 16M
+uid = 4321
 CONF
 start_broker "$T/broker.conf"
 
@@ -50,4 +55,13 @@ check "forbidden syscall kills the devproc with SIGSYS (status $rc)" \
 # The broker is still serving: device 2 can be claimed again and used.
 check "broker still serves after the devproc died" \
 	"$VB_HOSTILE" --connect "$T/broker.sock" --device 2 --expect ok valid
+
+# An unprivileged devproc (no CAP_SETPCAP, so the bounding set cannot
+# shrink) enters its sandbox all the same and does its work.
+setpriv --reuid=4321 --regid=4321 --clear-groups \
+	"$VB_DEVPROC" --connect "$T/broker.sock" --device 3 \
+	--workload virtio-iommu --iterations 20 >"$T/unpriv.out" 2>&1
+rc=$?
+check "an unprivileged devproc sandboxes itself and finishes OK (status $rc)" \
+	grep -q 'result OK' "$T/unpriv.out"
 finish
