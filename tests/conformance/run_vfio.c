@@ -206,6 +206,8 @@ static unsigned int rv_count(const char *hay, const char *needle)
  * burst, and the next line let through says how many were held back.
  * The lines are caught by pointing stderr at a memfd meanwhile.
  */
+#define RV_HELD_BACK	" line(s) about failed maps and unmaps not logged"
+
 static void rv_log_budget(struct backend *be, struct backend_domain *d,
 			  const char *name, void *buf, uint64_t iova)
 {
@@ -215,7 +217,7 @@ static void rv_log_budget(struct backend *be, struct backend_domain *d,
 	unsigned long held_back = 0;
 	struct backend_result res;
 	int saved, fd, ret;
-	const char *rep;
+	const char *rep = NULL;
 	static char text[1 << 17];
 	uint64_t t0, ms;
 	ssize_t got;
@@ -243,7 +245,14 @@ static void rv_log_budget(struct backend *be, struct backend_domain *d,
 	close(fd);
 	text[got > 0 ? got : 0] = '\0';
 	lines = rv_count(text, "returned ENOSPC");
-	rep = strstr(text, " line(s) about failed maps and unmaps not logged");
+	/*
+	 * The last report: it comes with the line after the wait and counts
+	 * this check's own held-back lines. An earlier one can come with
+	 * the first line, for lines earlier checks of this domain had held
+	 * back.
+	 */
+	for (const char *p = text; (p = strstr(p, RV_HELD_BACK)); p++)
+		rep = p;
 	while (rep && rep > text && rep[-1] >= '0' && rep[-1] <= '9')
 		rep--;
 	if (rep)
