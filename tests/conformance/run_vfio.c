@@ -217,7 +217,7 @@ static void rv_log_budget(struct backend *be, struct backend_domain *d,
 	unsigned long held_back = 0;
 	struct backend_result res;
 	int saved, fd, ret;
-	const char *rep = NULL;
+	const char *rep, *first;
 	static char text[1 << 17];
 	uint64_t t0, ms;
 	ssize_t got;
@@ -229,6 +229,8 @@ static void rv_log_budget(struct backend *be, struct backend_domain *d,
 			  strerror(errno));
 		return;
 	}
+	/* a full budget to start from, whatever earlier checks spent */
+	sleep(BACKEND_LOG_BURST / BACKEND_LOG_PER_S + 1);
 	t0 = vb_now_ns();
 	for (i = 0; i < tries; i++) {
 		memset(&res, 0, sizeof(res));
@@ -246,17 +248,20 @@ static void rv_log_budget(struct backend *be, struct backend_domain *d,
 	text[got > 0 ? got : 0] = '\0';
 	lines = rv_count(text, "returned ENOSPC");
 	/*
-	 * The last report: it comes with the line after the wait and counts
-	 * this check's own held-back lines. An earlier one can come with
-	 * the first line, for lines earlier checks of this domain had held
-	 * back.
+	 * Every report after this check's first line counts lines of its
+	 * own (the last comes with the line after the wait; a token back
+	 * during the loop would bring one more). A report before that first
+	 * line counts lines earlier checks of this domain had held back.
 	 */
-	for (const char *p = text; (p = strstr(p, RV_HELD_BACK)); p++)
-		rep = p;
-	while (rep && rep > text && rep[-1] >= '0' && rep[-1] <= '9')
-		rep--;
-	if (rep)
-		held_back = strtoul(rep, NULL, 10);
+	first = strstr(text, "returned ENOSPC");
+	for (rep = first ? strstr(first, RV_HELD_BACK) : NULL; rep;
+	     rep = strstr(rep + 1, RV_HELD_BACK)) {
+		const char *num = rep;
+
+		while (num > text && num[-1] >= '0' && num[-1] <= '9')
+			num--;
+		held_back += strtoul(num, NULL, 10);
+	}
 	/* tokens that came back while the loop ran, one more to be safe */
 	allowed = BACKEND_LOG_BURST + (unsigned int)(ms * BACKEND_LOG_PER_S / 1000) + 1;
 	rv_result(name, "log_budget", enospc == tries && ret == -ENOSPC &&
