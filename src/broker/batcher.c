@@ -266,9 +266,8 @@ static void batcher_map_run(struct broker *b, struct domain *d,
 
 /*
  * How many leading entries of a failed merged UNMAP are done, with their
- * counts in @counts: when the backend names the failing entry, those
- * before it if it counted every one of them, else none; when it names
- * none, as far as its counts go.
+ * counts in @counts: those its counts cover, and never the failing entry
+ * or any after it when the backend names one.
  */
 static size_t batcher_unmap_done(const uint64_t *counts, size_t n,
 				 uint32_t failed)
@@ -277,9 +276,7 @@ static size_t batcher_unmap_done(const uint64_t *counts, size_t n,
 
 	while (c < n && counts[c] != UINT64_MAX)
 		c++;
-	if (failed == VB_NO_INDEX)
-		return c;
-	return c >= failed ? failed : 0;
+	return failed != VB_NO_INDEX && c > failed ? failed : c;
 }
 
 /*
@@ -393,6 +390,36 @@ static void batcher_unmap_run(struct broker *b, struct domain *d,
 	}
 }
 
+/*
+ * Requests are counted as they are answered, so a STATS reply's counts
+ * cover exactly the requests answered before it, itself included.
+ */
+static void batcher_count(struct peer *p, struct domain *d, uint16_t type)
+{
+	struct stats_counters *pc = &p->stats, *dc = &d->stats;
+
+	pc->requests++;
+	dc->requests++;
+	switch (type) {
+	case VB_MSG_MAP:
+		pc->map_requests++;
+		dc->map_requests++;
+		break;
+	case VB_MSG_UNMAP:
+		pc->unmap_requests++;
+		dc->unmap_requests++;
+		break;
+	case VB_MSG_SYNC:
+		pc->sync_requests++;
+		dc->sync_requests++;
+		break;
+	default:
+		pc->stats_requests++;
+		dc->stats_requests++;
+		break;
+	}
+}
+
 /* Account and answer one request; it leaves the queue afterwards. */
 static void batcher_complete(struct broker *b, struct domain *d,
 			     struct request *r)
@@ -400,6 +427,7 @@ static void batcher_complete(struct broker *b, struct domain *d,
 	struct peer *p = r->peer;
 	uint64_t lat;
 
+	batcher_count(p, d, r->type);
 	/* a failed UNMAP may have unmapped pages before its failing entry;
 	 * a failed MAP left nothing (pages_done 0) */
 	if (r->type == VB_MSG_MAP) {
@@ -441,6 +469,15 @@ static void batcher_domain(struct broker *b, struct domain *d)
 		size_t n = 0;
 
 		for (r = first; r; r = TAILQ_NEXT(r, link)) {
+			/*
+			 * A STATS ends its run, so no backend call made for
+			 * a request queued after it is in its counts.
+			 */
+			if (r->type == VB_MSG_STATS) {
+				if (!op)
+					r = TAILQ_NEXT(r, link);
+				break;
+			}
 			if (!batcher_executable(r))
 				continue;
 			if (op && (r->type != op || n + r->count > BATCHER_MAX_MERGE))

@@ -41,12 +41,31 @@ static int dispatch_claimable(struct device *dev, const struct peer *p,
 	return holder_check(dev, p, why);
 }
 
+/*
+ * A device whose last client's pages could not all be unmapped when it
+ * went: unmap them before a new client starts, who must not find pages
+ * it did not map (outside its quota, colliding with its maps).
+ */
+static int dispatch_release_left(struct broker *b, struct device *dev)
+{
+	int64_t released;
+
+	if (!dev->unreleased)
+		return 0;
+	released = domain_release_device(b, dev);
+	if (released < 0)
+		return (int)released;
+	log_info("device %u: released %lld page(s) its last client left",
+		 dev->id, (long long)released);
+	dev->unreleased = false;
+	return 0;
+}
+
 /* Pick the device a listening-socket peer asked for, or explain why not. */
 static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 			 const char **why)
 {
 	struct broker *b = p->b;
-	bool allowed_any = false;
 	int err;
 
 	if (want != VB_DEVICE_ANY) {
@@ -65,20 +84,41 @@ static int dispatch_pick(struct peer *p, uint32_t want, struct device **out,
 			*out = dev;
 		return err;
 	}
+	/*
+	 * EBUSY says "try again later": only when some device could be had
+	 * later. Refused by every one otherwise (no pidfd to follow this
+	 * client's process, or a device whose last client's pages would not
+	 * come off), it is the last such refusal with its reason, as for a
+	 * device named. A device that cannot be released does not keep the
+	 * next one from being picked.
+	 */
+	err = EPERM;
+	*why = "uid/gid not allowed for any device";
 	for (unsigned int i = 0; i < b->n_devices; i++) {
 		struct device *dev = &b->devices[i];
+		const char *reason;
+		int e;
 
 		if (!config_device_allows(dev->cfg, p->uid, p->gid))
 			continue;
-		allowed_any = true;
-		if (!dispatch_claimable(dev, p, why)) {
+		e = dispatch_claimable(dev, p, &reason);
+		if (!e && dispatch_release_left(b, dev)) {
+			e = EIO;
+			reason = "the last client's mappings could not be released";
+		}
+		if (!e) {
 			*out = dev;
 			return 0;
 		}
+		if (e == EBUSY) {
+			err = EBUSY;
+			*why = "every device this uid may claim is claimed or held";
+		} else if (err != EBUSY) {
+			err = e;
+			*why = reason;
+		}
 	}
-	*why = allowed_any ? "every device this uid may claim is claimed or held" :
-			     "uid/gid not allowed for any device";
-	return allowed_any ? EBUSY : EPERM;
+	return err;
 }
 
 static int dispatch_welcome(struct peer *p, uint64_t id, bool want_ring)
@@ -136,26 +176,6 @@ static int dispatch_welcome(struct peer *p, uint64_t id, bool want_ring)
 		return (int)n;
 	}
 	return peer_send(p, buf, (size_t)n, fds, nfds);
-}
-
-/*
- * A device whose last client's pages could not all be unmapped when it
- * went: unmap them before a new client starts, who must not find pages
- * it did not map (outside its quota, colliding with its maps).
- */
-static int dispatch_release_left(struct broker *b, struct device *dev)
-{
-	int64_t released;
-
-	if (!dev->unreleased)
-		return 0;
-	released = domain_release_device(b, dev);
-	if (released < 0)
-		return (int)released;
-	log_info("device %u: released %lld page(s) its last client left",
-		 dev->id, (long long)released);
-	dev->unreleased = false;
-	return 0;
 }
 
 static int dispatch_hello(struct peer *p, const struct vb_msg *m)
@@ -229,32 +249,6 @@ static int dispatch_kick(struct peer *p, const struct vb_msg *m)
 	return 0;
 }
 
-static void dispatch_count(struct peer *p, uint16_t type)
-{
-	struct stats_counters *pc = &p->stats, *dc = &p->dev->domain->stats;
-
-	pc->requests++;
-	dc->requests++;
-	switch (type) {
-	case VB_MSG_MAP:
-		pc->map_requests++;
-		dc->map_requests++;
-		break;
-	case VB_MSG_UNMAP:
-		pc->unmap_requests++;
-		dc->unmap_requests++;
-		break;
-	case VB_MSG_SYNC:
-		pc->sync_requests++;
-		dc->sync_requests++;
-		break;
-	default:
-		pc->stats_requests++;
-		dc->stats_requests++;
-		break;
-	}
-}
-
 static struct request *dispatch_request(struct peer *p, const struct vb_msg *m,
 					uint32_t count)
 {
@@ -310,7 +304,6 @@ static int dispatch_entries(struct peer *p, const struct vb_msg *m)
 	struct request *r;
 	int ret;
 
-	dispatch_count(p, m->hdr.type);
 	ret = policy_check_batch(&l, m->count, m->batch_flags);
 	r = dispatch_request(p, m, ret ? 0 : m->count);
 	if (!r)
@@ -355,7 +348,6 @@ static int dispatch_barrier(struct peer *p, const struct vb_msg *m)
 {
 	struct request *r;
 
-	dispatch_count(p, m->hdr.type);
 	r = dispatch_request(p, m, 0);
 	if (!r)
 		return -ENOMEM;

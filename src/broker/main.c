@@ -65,7 +65,7 @@ static void main_usage(FILE *f)
 	      "  -b, --backend NAME      auto|sim|v3|v3-direct|type1|iommufd (overrides config)\n"
 	      "      --exit-when-done    exit once every spawned devproc has exited;\n"
 	      "                          exit status 1 if any of them failed\n"
-	      "      --progress SECS     print a progress line to stderr every SECS\n"
+	      "      --progress SECS     log a progress line every SECS\n"
 	      "      --summary-json FILE also write the exit summary as JSON\n"
 	      "      --syslog            log to syslog instead of stderr\n"
 	      "      --no-sandbox        DEBUGGING ONLY: keep capabilities, no seccomp\n"

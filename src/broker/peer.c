@@ -469,6 +469,10 @@ bool peer_handle(struct peer *p, const uint8_t *buf, size_t n,
 		return false;
 	}
 	ret = dispatch_message(p, &m);
+	if (ret == -ENOMEM) {
+		peer_fail(p, "out of memory for a %s", vb_msg_name(m.hdr.type));
+		return false;
+	}
 	if (ret) {
 		peer_fail(p, "%s not allowed now (%s)", vb_msg_name(m.hdr.type),
 			  strerror(-ret));

@@ -156,6 +156,20 @@ static void stats_usage_json(FILE *f, const struct backend_usage *u)
 		u->bytes_iommufd, u->bytes_v3);
 }
 
+/*
+ * Clients: connections that hold a device. Connections still to say
+ * HELLO, refused ones being closed and ones awaiting teardown are not.
+ */
+static unsigned int stats_clients(const struct broker *b)
+{
+	const struct peer *p;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(p, &b->peers, link)
+		n += p->state == PEER_READY;
+	return n;
+}
+
 void stats_print(const struct broker *b, bool json, FILE *f)
 {
 	struct stats_counters t;
@@ -165,7 +179,7 @@ void stats_print(const struct broker *b, bool json, FILE *f)
 		fprintf(f, "{\"backend\":\"%s\",\"uptime_s\":%.3f,\"clients\":%u,"
 			"\"mapped_now\":%" PRIu64 ",\"peak_pages\":%" PRIu64
 			",\"peak_usage\":", b->be->ops->name, stats_elapsed(b),
-			b->n_peers, b->mapped_now, b->peak_pages);
+			stats_clients(b), b->mapped_now, b->peak_pages);
 		stats_usage_json(f, &b->peak_usage);
 		fputs(",\"total\":{", f);
 		stats_counters_json(f, &t);
@@ -183,7 +197,8 @@ void stats_print(const struct broker *b, bool json, FILE *f)
 	}
 	fprintf(f, "backend %s, up %.1f s, %u client(s), %" PRIu64
 		" page(s) mapped now, peak %" PRIu64 "\n", b->be->ops->name,
-		stats_elapsed(b), b->n_peers, b->mapped_now, b->peak_pages);
+		stats_elapsed(b), stats_clients(b), b->mapped_now,
+		b->peak_pages);
 	fputs("total:\n", f);
 	stats_counters_text(f, "  ", &t);
 	for (unsigned int i = 0; i < b->n_domains; i++) {
@@ -255,7 +270,7 @@ void stats_progress(struct broker *b)
 	/* a log line: it must never wait for a stalled reader either */
 	log_msg(LOG_LVL_INFO, "progress", "%u client(s), %" PRIu64
 		" mapped, %" PRIu64 " unmapped, %.0f pages/s, %" PRIu64
-		" mapped now, %" PRIu64 " error(s)", b->n_peers,
+		" mapped now, %" PRIu64 " error(s)", stats_clients(b),
 		t.pages_mapped, t.pages_unmapped,
 		dt > 0 ? (double)(pages - b->prog_pages) / dt : 0.0,
 		b->mapped_now, t.errors);
@@ -271,6 +286,16 @@ static void stats_bytes(FILE *f, const char *name, uint64_t bytes,
 	if (pages)
 		fprintf(f, ", %.1f bytes per page", (double)bytes / (double)pages);
 	fputs(")\n", f);
+}
+
+/* An estimate a backend cannot make (no extents to count) reads 0. */
+static void stats_estimate(FILE *f, const char *name, uint64_t bytes,
+			   uint64_t pages)
+{
+	if (!bytes && pages)
+		fprintf(f, "  %-8s not estimated by this backend\n", name);
+	else
+		stats_bytes(f, name, bytes, pages);
 }
 
 static unsigned int stats_children_failed(const struct broker *b)
@@ -307,10 +332,12 @@ void stats_summary(const struct broker *b, FILE *f)
 		PRIu64 " us\n", stats_hist_quantile(&t.latency_us, 500),
 		stats_hist_quantile(&t.latency_us, 990), t.latency_us.max);
 	fprintf(f, "  peak mapping set: %" PRIu64 " pages in %" PRIu64
-		" extents; kernel memory it needs:\n", b->peak_pages, u->extents);
-	stats_bytes(f, "type1", u->bytes_type1, b->peak_pages);
-	stats_bytes(f, "iommufd", u->bytes_iommufd, b->peak_pages);
-	stats_bytes(f, "v3", u->bytes_v3, b->peak_pages);
+		" extents; memory it takes this backend (own), and each kernel backend:\n",
+		b->peak_pages, u->extents);
+	stats_bytes(f, "own", u->bytes_self, b->peak_pages);
+	stats_estimate(f, "type1", u->bytes_type1, b->peak_pages);
+	stats_estimate(f, "iommufd", u->bytes_iommufd, b->peak_pages);
+	stats_estimate(f, "v3", u->bytes_v3, b->peak_pages);
 }
 
 int stats_summary_json(const struct broker *b, FILE *f, const char *path)

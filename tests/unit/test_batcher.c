@@ -366,8 +366,8 @@ START_TEST(sync_and_stats_in_order)
 
 	i1 = map1(A, WA, 0, 10);
 	i2 = simple(A, VB_MSG_SYNC);
-	i3 = simple(A, VB_MSG_STATS);
 	i4 = map1(B, WB, 0, 3);
+	i3 = simple(A, VB_MSG_STATS);
 	i5 = map1(A, WA + 10 * PG, 0, 1);
 	expect_none(A);
 	batcher_flush(&br);
@@ -377,15 +377,22 @@ START_TEST(sync_and_stats_in_order)
 	ck_assert_uint_eq(m.hdr.type, VB_MSG_STATS_REPLY);
 	ck_assert_uint_eq(m.hdr.id, i3);
 	ck_assert_int_eq(vb_msg_stats(&m, &s), 0);
-	/* STATS sees everything before it applied, nothing after it */
+	/*
+	 * STATS counts what was answered before it, itself included, and
+	 * nothing of the MAP queued after it: not its request, its pages or
+	 * its backend call
+	 */
 	ck_assert_uint_eq(s.pages_current, 10);
 	ck_assert_uint_eq(s.pages_mapped, 10);
-	ck_assert_uint_eq(s.map_requests, 2);
-	ck_assert_uint_eq(s.requests, 4);
+	ck_assert_uint_eq(s.map_requests, 1);
+	ck_assert_uint_eq(s.requests, 3);
+	ck_assert_uint_eq(s.batches, 1);
 	expect(A, i5, 0, VB_NO_INDEX, 1);
 	expect(B, i4, 0, VB_NO_INDEX, 3);
-	/* barriers do not split the merged MAP */
-	ck_assert_uint_eq(br.domains[0].stats.batches, 1);
+	/* a SYNC does not split the merged MAP, a STATS ends it */
+	ck_assert_uint_eq(br.domains[0].stats.batches, 2);
+	ck_assert_uint_eq(P[A]->stats.batches, 2);
+	ck_assert_uint_eq(P[A]->stats.requests, 4);
 	/* a SYNC alone is answered at the next flush */
 	i1 = simple(B, VB_MSG_SYNC);
 	expect_none(B);
