@@ -28,9 +28,15 @@ for t in $tiers; do
 	case $t in
 	unit | integration | fuzz | vm) ;;
 	*) echo "test.sh: unknown tier '$t' in VB_TIERS (unit integration fuzz vm)" >&2
+	   echo "TEST SUMMARY: FAILED (VB_TIERS)"
 	   exit 2 ;;
 	esac
 done
+if [ -z "${tiers//[[:space:]]/}" ]; then
+	echo "test.sh: VB_TIERS names no tier (unit integration fuzz vm)" >&2
+	echo "TEST SUMMARY: FAILED (VB_TIERS)"
+	exit 2
+fi
 step() { echo; echo "==== $* ===="; }
 
 run_ctest() { # build-dir label
@@ -76,6 +82,14 @@ if want unit || want integration || want fuzz; then
 	fi
 fi
 
+# A PASSED summary needs a result from every tier asked for, in each of
+# its builds; a tier that ran nowhere is a failure, not a pass.
+for t in $tiers; do
+	case " ${passed[*]} ${failed[*]} " in
+	*" $t@"*) ;;
+	*) failed+=("$t:did-not-run") ;;
+	esac
+done
 echo
 if [ ${#failed[@]} -eq 0 ]; then
 	echo "TEST SUMMARY: PASSED (${passed[*]})"

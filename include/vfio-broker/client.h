@@ -135,7 +135,7 @@ int vb_client_poll(struct vb_client *c, int timeout_ms);
 int vb_client_wait(struct vb_client *c);
 unsigned int vb_client_outstanding(const struct vb_client *c);
 
-/* The library's version string, e.g. "1.0.0". */
+/* The library's version string, "MAJOR.MINOR.PATCH", e.g. "1.1.0". */
 const char *vb_client_version(void);
 
 #ifdef __cplusplus

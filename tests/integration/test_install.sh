@@ -55,8 +55,9 @@ check "a C++98 program builds with pkg-config's flags: $(head -n3 "$T/cxx.log")"
 libdir=$(pkg-config --variable=libdir libvfiobroker)
 for p in use-c use-cc; do
 	out=$(LD_LIBRARY_PATH=$libdir "$T/$p" 2>&1)
-	check "$p runs against the installed library: $out" \
-		bash -c "[[ '$out' == *' -2' ]]"
+	rc=$?
+	check "$p runs against the installed library: $out (status $rc)" \
+		bash -c "[ $rc -eq 0 ] && [[ '$out' == *' -2' ]]"
 done
 check "1.0's functions keep VFIOBROKER_1, 1.1's come in VFIOBROKER_1.1" \
 	bash -c "objdump -T '$libdir'/libvfiobroker.so.1 >'$T/syms' &&

@@ -28,18 +28,18 @@ vb_unit_test(test_loop
 # vfio-broker's command line: --help works, bad arguments are refused
 # before anything is opened (exit 2).
 set(_expect ${CMAKE_CURRENT_SOURCE_DIR}/expect_exit.sh)
-add_test(NAME broker_help COMMAND ${_expect} 0 "^usage: vfio-broker"
+add_test(NAME broker_help COMMAND ${_expect} 0 "^usage: vfio-broker" --
   $<TARGET_FILE:vfio-broker> --help)
 add_test(NAME broker_badargs_empty_control COMMAND ${_expect} 2
-  "empty path given" $<TARGET_FILE:vfio-broker> -c x --control "")
+  "empty path given" -- $<TARGET_FILE:vfio-broker> -c x --control "")
 add_test(NAME broker_badargs_empty_socket COMMAND ${_expect} 2
-  "empty path given" $<TARGET_FILE:vfio-broker> -c x -s "")
+  "empty path given" -- $<TARGET_FILE:vfio-broker> -c x -s "")
 add_test(NAME broker_badargs_empty_config COMMAND ${_expect} 2
-  "empty path given" $<TARGET_FILE:vfio-broker> -c "")
+  "empty path given" -- $<TARGET_FILE:vfio-broker> -c "")
 add_test(NAME broker_badargs_progress COMMAND ${_expect} 2
-  "--progress needs" $<TARGET_FILE:vfio-broker> -c x --progress 0)
+  "--progress needs" -- $<TARGET_FILE:vfio-broker> -c x --progress 0)
 add_test(NAME broker_badargs_extra COMMAND ${_expect} 2
-  "^usage: vfio-broker" $<TARGET_FILE:vfio-broker> -c x extra)
+  "^usage: vfio-broker" -- $<TARGET_FILE:vfio-broker> -c x extra)
 set_tests_properties(broker_help broker_badargs_empty_control
   broker_badargs_empty_socket broker_badargs_empty_config
   broker_badargs_progress broker_badargs_extra PROPERTIES LABELS unit)

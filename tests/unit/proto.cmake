@@ -18,4 +18,4 @@ vb_unit_test(test_backend_sim
   LIBS vbsim)
 
 # The fuzz smoke test lives with the codec it drives (clang only).
-include(${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz.cmake OPTIONAL)
+include(${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz.cmake)
