@@ -181,6 +181,14 @@ nfail=$(echo "$results" | grep -cE '^RESULT \S+ FAIL' || true)
 # Each backend contributes its setup lines plus the suite's cases.
 [ "$npass" -ge 10 ] || { echo "conformance vm: only $npass passing results"; fail=1; }
 [ "$nfail" -eq 0 ] || fail=1
+# ... and every backend of the set ran the shared suite to its end (its
+# first and its last case, conformance.c's cf_cases[]).
+for be in $(echo "$backends" | tr , ' '); do
+	for c in map_unmap usage_counts; do
+		echo "$results" | grep -q "^RESULT $be/$c PASS" ||
+			{ echo "conformance vm: no 'RESULT $be/$c PASS'"; fail=1; }
+	done
+done
 # The ENOSPC must have been explained to the operator, naming the knob.
 grep -q "dma_entry_limit is $t1limit" "$log" ||
 	{ echo "conformance vm: no log line naming dma_entry_limit"; fail=1; }

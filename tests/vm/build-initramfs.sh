@@ -94,7 +94,7 @@ done
 echo
 echo "VMTEST BOOTED $(uname -r)"
 # from here on: module loads and device binds are checked as well
-n0=$(dmesg | wc -l)
+n0=$(kernel-check mark)
 for m in vfio vfio_iommu_type1 vfio-pci; do
 	modprobe "$m" || echo "VMTEST ERROR modprobe $m failed"
 done

@@ -39,6 +39,9 @@ rel=$(vm_kernel_release)
 vmtest="$VM_WORK/guest/vmtest"
 
 tests=("$@")
+# The default suite leaving tests out says so on every run.
+[ ${#tests[@]} -gt 0 ] || [ -z "${VB_VM_EXCLUDE:-}" ] ||
+	echo "vm: *** VB_VM_EXCLUDE leaves out of this suite: $VB_VM_EXCLUDE"
 [ ${#tests[@]} -gt 0 ] ||
 	mapfile -t tests < <("$vmtest" --list |
 		grep -vxF -f <(tr ' ' '\n' <<<"${VB_VM_EXCLUDE:-}"))
@@ -74,6 +77,9 @@ fail=0
 [ "$qrc" -ne 124 ] || { echo "vm: TIMEOUT after $timeout_s s"; fail=1; }
 grep -q '^VMTEST END' "$log" || { vm_log_tail "$log" vm; fail=1; }
 grep -E '^VMTEST (ERROR|MODULE|DEVICE)' "$log" | sed 's/^VMTEST /vm: guest: /' || true
+# a module that did not load or a device that did not bind is a failure
+# even if no test happened to need it
+grep -q '^VMTEST ERROR' "$log" && fail=1
 
 # Failure detail lines first, then one verdict per test.
 grep -E 'VMTEST (FAIL|NOTE) ' "$log" | sed 's/^.*VMTEST /  /' || true

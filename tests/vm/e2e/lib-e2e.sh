@@ -88,7 +88,7 @@ mkdir -p /tmp
 echo "3 4 1 7" >/proc/sys/kernel/printk
 echo "E2E BOOTED \$(uname -r)"
 # from here on: module loads and device binds are checked as well
-n0=\$(dmesg | wc -l)
+n0=\$(kernel-check mark)
 modprobe vfio || echo "E2E ERROR modprobe vfio"
 modprobe vfio_iommu_type1 || echo "E2E ERROR modprobe vfio_iommu_type1"
 modprobe vfio-pci || echo "E2E ERROR modprobe vfio-pci"

@@ -101,12 +101,15 @@ e2e_run() {
 	for be in $bes; do
 		grep -q "E2E NOTRUN $be " "$log" && continue
 		for t in spawn_dma device_fd isolation kill_held kill_devproc kill_broker \
-			shared_control fd_holder; do
+			shared_control fd_holder broker_sandbox; do
 			echo "$results" | grep -q "^RESULT ${be}_$t PASS" ||
 				{ echo "e2e vm: ${be}_$t did not pass"; fail=1; }
 		done
 	done
-	echo "$results" | grep -q '^RESULT kernel_log PASS' || fail=1
+	for t in kernel_log backend_choice; do
+		echo "$results" | grep -q "^RESULT $t PASS" ||
+			{ echo "e2e vm: $t did not pass"; fail=1; }
+	done
 	nfail=$(echo "$results" | grep -c '^RESULT \S* FAIL' || true)
 	npass=$(echo "$results" | grep -c '^RESULT \S* PASS' || true)
 	[ "$nfail" -eq 0 ] || fail=1

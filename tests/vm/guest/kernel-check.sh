@@ -3,6 +3,10 @@
 # The one verdict on the guest kernel that every VM guest's /init gives
 # (vm_root installs this as /bin/kernel-check; busybox sh).
 #
+# kernel-check mark
+#     Where the checked run begins: writes a line of its own to the kernel
+#     log and prints it, for verdict to find.
+#
 # kernel-check arm PREFIX
 #     Before the tests, after the modules are loaded. On a kernel with
 #     kmemleak (the debug kernel, tests/vm/debug), scans once and forgets
@@ -10,7 +14,7 @@
 #     found later is the tests' (the module's, mostly). Says so as
 #     "PREFIX kmemleak armed".
 #
-# kernel-check verdict N0 PREFIX
+# kernel-check verdict MARK PREFIX
 #     After the tests. Fails (exit 1) and prints "PREFIX kernel_log: WHY"
 #     for each reason (the caller's result line gives the verdict), when:
 #       - kmemleak finds an unreferenced object (its report follows,
@@ -20,11 +24,26 @@
 #         test process gone, no container may still hold it;
 #       - kmemleak finds one after the unload (what only the module
 #         pointed to);
-#       - the kernel logged, after its first N0 lines, a warning, BUG or
-#         oops, or a report of one of the debug kernel's checkers (KASAN
-#         and the sleep checks say BUG:, lockdep WARNING:, UBSAN its name).
+#       - the kernel logged, after MARK, a warning, BUG or oops, or a
+#         report of one of the debug kernel's checkers (KASAN and the sleep
+#         checks say BUG:, lockdep WARNING:, UBSAN its name). Should the
+#         log have wrapped past MARK, all of it is looked at.
 set -u
 KMEMLEAK=/sys/kernel/debug/kmemleak
+
+mark() {
+	m="kernel-check: checked run $$ begins at $(cut -d' ' -f1 /proc/uptime)"
+	echo "$m" >/dev/kmsg
+	echo "$m"
+}
+
+# The kernel log after the line MARK; all of it if MARK is gone.
+since() {
+	dmesg | awk -v m="$1" '
+		index($0, m) { n = 0; next }
+		{ l[n++] = $0 }
+		END { for (i = 0; i < n; i++) print l[i] }'
+}
 
 arm() {
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -49,7 +68,7 @@ leaks() {	# WHEN PREFIX
 	return 1
 }
 
-verdict() {	# N0 PREFIX
+verdict() {	# MARK PREFIX
 	rc=0
 	leaks "after the tests" "$2" || rc=1
 	if lsmod | grep -q '^vfio_iommu_type1v3 '; then
@@ -61,7 +80,7 @@ verdict() {	# N0 PREFIX
 			rc=1
 		fi
 	fi
-	if dmesg | tail -n +"$(($1 + 1))" |
+	if since "$1" |
 		grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|refcount_t|UBSAN:'; then
 		echo "$2 kernel_log: warning, BUG or oops during the run"
 		rc=1
@@ -70,10 +89,11 @@ verdict() {	# N0 PREFIX
 }
 
 case ${1:-} in
+mark) mark ;;
 arm) arm "$2" ;;
 verdict) verdict "$2" "$3" ;;
 *)
-	echo "kernel-check: arm PREFIX | verdict N0 PREFIX" >&2
+	echo "kernel-check: mark | arm PREFIX | verdict MARK PREFIX" >&2
 	exit 2
 	;;
 esac

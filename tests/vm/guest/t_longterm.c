@@ -168,10 +168,10 @@ int t_longterm(enum vt_mode mode)
 	if (!buf || !scratch)
 		goto out_mem;	/* harness_free() of a failed one does nothing */
 	n = pick_movable(pagemap, buf, start, end, pg);
-	if (n < LT_DMA_CHECKED) {
+	if (n < LT_PAGES) {
 		harness_fail(__FILE__, __LINE__,
-			     "only %d of %d fresh pages in ZONE_MOVABLE [0x%llx, 0x%llx): nothing to prove",
-			     n, LT_ALLOC, start, end);
+			     "only %d of %d fresh pages in ZONE_MOVABLE [0x%llx, 0x%llx), %d wanted",
+			     n, LT_ALLOC, start, end, LT_PAGES);
 		goto out_mem;
 	}
 	for (i = 0; i < n; i++)
