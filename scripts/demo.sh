@@ -13,6 +13,10 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 conf=${1:-$top/examples/demo.conf}
 
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo.sh: run as root: the broker's control socket is /run/vfio-broker-demo.ctl, and packages may need installing" >&2
+	exit 1
+fi
 "$top/scripts/deps.sh"
 cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$top/build" -j "$(nproc)" >/dev/null

@@ -5,7 +5,7 @@
 set -eu
 
 pkgs="build-essential cmake pkg-config libevent-dev libseccomp-dev
-libcap-ng-dev check libsubunit-dev clang libclang-rt-14-dev"
+libcap-ng-dev check libsubunit-dev clang libclang-rt-14-dev llvm-14"
 
 missing=""
 for p in $pkgs; do
@@ -20,6 +20,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get -o DPkg::Lock::Timeout=600 update -qq
+# The lists' lock is not the dpkg lock DPkg::Lock::Timeout waits for: on a
+# fresh machine apt-daily may hold it for a while.
+n=0
+until apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 update -qq; do
+	n=$((n + 1))
+	[ "$n" -lt 30 ] || { echo "deps.sh: apt-get update keeps failing" >&2; exit 1; }
+	sleep 10
+done
 # shellcheck disable=SC2086
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing

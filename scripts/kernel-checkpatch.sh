@@ -5,14 +5,14 @@
 #
 # Run the kernel's scripts/checkpatch.pl --strict --no-tree -f on each FILE,
 # taking checkpatch.pl, spelling.txt and const_structs.checkpatch from
-# Debian's linux-source tarball (newest /usr/src/linux-source-*.tar.xz, or
+# Debian's linux-source tarball (/usr/src/linux-source-6.12.tar.xz, or
 # $LINUX_SOURCE). Exits non-zero if any file has an error, warning or check.
 set -eu
 
 die() { echo "kernel-checkpatch: $*" >&2; exit 2; }
 
 [ $# -ge 1 ] || die "usage: $0 FILE..."
-tarball=${LINUX_SOURCE:-$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)}
+tarball=${LINUX_SOURCE:-/usr/src/linux-source-6.12.tar.xz}
 [ -r "$tarball" ] || die "no linux-source tarball: apt-get install linux-source-6.12"
 
 tmp=$(mktemp -d)

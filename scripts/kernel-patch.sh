@@ -12,8 +12,8 @@
 #         Kbuild as the directory's Makefile, and the Kconfig and Makefile
 #         entries in drivers/vfio/
 #
-# The base files come from Debian's linux-source tarball (newest
-# /usr/src/linux-source-*.tar.xz, or $LINUX_SOURCE), so the series applies
+# The base files come from Debian's linux-source tarball
+# (/usr/src/linux-source-6.12.tar.xz, or $LINUX_SOURCE), so the series applies
 # to that tree with `patch -p1` or `git am`. tests/vm/test-inkernel-patch.sh
 # applies it and builds the module in-tree.
 set -eu
@@ -26,7 +26,7 @@ top_dir=$(cd "$(dirname "$0")/.." && pwd)
 src=$top_dir/src/kernel
 uapi=$top_dir/include/uapi/linux/vfio_type1v3.h
 
-tarball=${LINUX_SOURCE:-$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)}
+tarball=${LINUX_SOURCE:-/usr/src/linux-source-6.12.tar.xz}
 [ -r "$tarball" ] || die "no linux-source tarball: apt-get install linux-source-6.12"
 ttop=$(basename "$tarball" .tar.xz)
 

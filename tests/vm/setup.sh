@@ -14,8 +14,8 @@ pkgs_for() {
 }
 
 # flex, bison, bc, libelf-dev and libssl-dev build the in-tree patch
-# (test-inkernel-patch.sh).
-base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev dkms"
+# (test-inkernel-patch.sh); git writes the series (scripts/kernel-patch.sh).
+base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev dkms git"
 
 # Fast path: an installed linux-source-6.12 whose image and headers match.
 ver=$(vm_installed_version linux-source-6.12)
@@ -31,10 +31,17 @@ if [ -n "$ver" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get -o DPkg::Lock::Timeout=600 update -q
+# apt-daily may hold the lists' lock, which DPkg::Lock::Timeout does not
+# wait for
+n=0
+until apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 update -q; do
+	n=$((n + 1))
+	[ "$n" -lt 30 ] || vm_die "apt-get update keeps failing"
+	sleep 10
+done
 cand=$(apt-cache policy linux-source-6.12 | awk '/Candidate:/ { print $2 }')
 [ -n "$cand" ] && [ "$cand" != "(none)" ] || {
-	echo "vm setup: no linux-source-6.12 in the archive" >&2
+	echo "vm setup: no linux-source-6.12 in the archive: Debian 12 has it in bookworm-security (deb http://security.debian.org/debian-security bookworm-security main in the apt sources)" >&2
 	exit 1
 }
 # The image and headers of that version must exist at that exact version.

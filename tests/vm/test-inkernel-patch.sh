@@ -3,7 +3,7 @@
 #
 # test-inkernel-patch.sh: prove the in-tree patch series applies to Debian's
 # linux-source and builds. Generates the series with scripts/kernel-patch.sh,
-# extracts the newest /usr/src/linux-source-*.tar.xz (or $LINUX_SOURCE)
+# extracts /usr/src/linux-source-6.12.tar.xz (or $LINUX_SOURCE)
 # into a temporary directory, applies the series with patch -p1, configures
 # with Debian's /boot/config-<same version>-* plus CONFIG_VFIO_IOMMU_TYPE1V3=m
 # and CONFIG_VFIO_IOMMU_TYPE1V3_DEBUG=y, and builds drivers/vfio in-tree
@@ -27,7 +27,7 @@ for tool in flex bison bc; do
 done
 [ -r /usr/include/gelf.h ] || die "libelf-dev missing"
 [ -r /usr/include/openssl/ssl.h ] || die "libssl-dev missing"
-tarball=${LINUX_SOURCE:-$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)}
+tarball=${LINUX_SOURCE:-/usr/src/linux-source-6.12.tar.xz}
 [ -r "$tarball" ] || die "no linux-source tarball: apt-get install linux-source-6.12"
 ttop=$(basename "$tarball" .tar.xz)
 jobs=${JOBS:-$(nproc)}

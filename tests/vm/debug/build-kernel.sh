@@ -31,7 +31,7 @@ for tool in flex bison bc make gcc; do
 		vm_die "$tool missing: run tests/vm/setup.sh"
 done
 [ -r /usr/include/gelf.h ] || vm_die "libelf-dev missing: run tests/vm/setup.sh"
-tarball=${LINUX_SOURCE:-$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)}
+tarball=${LINUX_SOURCE:-/usr/src/linux-source-6.12.tar.xz}
 [ -r "$tarball" ] || vm_die "no linux-source tarball: run tests/vm/setup.sh"
 ttop=$(basename "$tarball" .tar.xz)
 
