@@ -18,6 +18,7 @@
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 
 #include "type1v3.h"
@@ -130,10 +131,9 @@ void v3_emulated_release(struct v3_iommu *iommu)
 
 	xa_for_each(&iommu->ext, index, entry) {
 		v = xa_to_value(entry);
-		while (v & V3_EXT_COUNT_MAX) {
-			put_page(pfn_to_page(v >> V3_EXT_COUNT_BITS));
-			v--;
-		}
+		folio_put_refs(page_folio(pfn_to_page(v >> V3_EXT_COUNT_BITS)),
+			       v & V3_EXT_COUNT_MAX);
+		cond_resched();
 	}
 	xa_destroy(&iommu->ext);
 }
@@ -143,8 +143,12 @@ int v3_emulated_dma_rw(void *data, dma_addr_t iova, void *buf,
 {
 	struct v3_iommu *iommu = data;
 	int prot = write ? IOMMU_WRITE : IOMMU_READ;
+	u64 last;
 	int ret = 0;
 
+	/* a range that wraps would go on at IOVA 0 */
+	if (count && check_add_overflow((u64)iova, (u64)count - 1, &last))
+		return -EINVAL;
 	mutex_lock(&iommu->lock);
 	while (count) {
 		size_t off = offset_in_page(iova);
@@ -164,6 +168,8 @@ int v3_emulated_dma_rw(void *data, dma_addr_t iova, void *buf,
 		iova += n;
 		buf += n;
 		count -= n;
+		if (count)
+			cond_resched();
 	}
 	mutex_unlock(&iommu->lock);
 	return ret;
