@@ -249,17 +249,6 @@ static int dispatch_kick(struct peer *p, const struct vb_msg *m)
 	return 0;
 }
 
-static struct request *dispatch_request(struct peer *p, const struct vb_msg *m,
-					uint32_t count)
-{
-	struct request *r = batcher_request_new(p, m->hdr.type, m->hdr.id, count);
-
-	if (!r)
-		log_err("%s: out of memory for a %s request", p->name,
-			vb_msg_name(m->hdr.type));
-	return r;
-}
-
 static void dispatch_submit(struct peer *p, struct request *r)
 {
 	peer_request_started(p);
@@ -305,7 +294,8 @@ static int dispatch_entries(struct peer *p, const struct vb_msg *m)
 	int ret;
 
 	ret = policy_check_batch(&l, m->count, m->batch_flags);
-	r = dispatch_request(p, m, ret ? 0 : m->count);
+	r = batcher_request_new(p, m->hdr.type, m->hdr.id,
+				ret ? 0 : m->count);
 	if (!r)
 		return -ENOMEM;
 	if (ret) {
@@ -348,7 +338,7 @@ static int dispatch_barrier(struct peer *p, const struct vb_msg *m)
 {
 	struct request *r;
 
-	r = dispatch_request(p, m, 0);
+	r = batcher_request_new(p, m->hdr.type, m->hdr.id, 0);
 	if (!r)
 		return -ENOMEM;
 	dispatch_submit(p, r);

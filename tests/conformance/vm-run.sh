@@ -98,7 +98,7 @@ mount -t devtmpfs devtmpfs /dev
 echo "3 4 1 7" >/proc/sys/kernel/printk
 echo "CONF BOOTED"
 # from here on: module loads and device binds are checked as well
-n0=$(dmesg | wc -l)
+n0=$(kernel-check mark)
 for w in $(cat /proc/cmdline); do
 	case $w in
 	conf.backends=*) BACKENDS=$(echo "${w#*=}" | tr , ' ') ;;

@@ -57,7 +57,7 @@ for p in use-c use-cc; do
 	out=$(LD_LIBRARY_PATH=$libdir "$T/$p" 2>&1)
 	rc=$?
 	check "$p runs against the installed library: $out (status $rc)" \
-		bash -c "[ $rc -eq 0 ] && [[ '$out' == *' -2' ]]"
+		bash -c '[ "$1" -eq 0 ] && [[ $2 == *" -2" ]]' _ "$rc" "$out"
 done
 check "1.0's functions keep VFIOBROKER_1, 1.1's come in VFIOBROKER_1.1" \
 	bash -c "objdump -T '$libdir'/libvfiobroker.so.1 >'$T/syms' &&

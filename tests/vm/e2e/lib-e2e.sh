@@ -124,7 +124,7 @@ else
 	echo "E2E RESULT kernel_log FAIL (the reasons are the E2E NOTE lines)"
 fi
 echo "E2E DMESG-BEGIN"
-dmesg | tail -n +\$((n0 + 1))
+kernel-check since "\$n0"
 echo "E2E DMESG-END"
 echo "E2E END"
 poweroff -f

@@ -7,6 +7,9 @@
 #     Where the checked run begins: writes a line of its own to the kernel
 #     log and prints it, for verdict to find.
 #
+# kernel-check since MARK
+#     Prints the kernel log written after MARK (all of it if it wrapped).
+#
 # kernel-check arm PREFIX
 #     Before the tests, after the modules are loaded. On a kernel with
 #     kmemleak (the debug kernel, tests/vm/debug), scans once and forgets
@@ -90,10 +93,11 @@ verdict() {	# MARK PREFIX
 
 case ${1:-} in
 mark) mark ;;
+since) since "$2" ;;
 arm) arm "$2" ;;
 verdict) verdict "$2" "$3" ;;
 *)
-	echo "kernel-check: mark | arm PREFIX | verdict MARK PREFIX" >&2
+	echo "kernel-check: mark | since MARK | arm PREFIX | verdict MARK PREFIX" >&2
 	exit 2
 	;;
 esac
