@@ -975,13 +975,29 @@ static bool client_socket_empty(struct vb_client *c)
 	       errno == EAGAIN;
 }
 
+/* Run @check on a socket client, then on a ring client, of a fresh broker. */
+static void each_transport(void (*check)(struct vb_client *c))
+{
+	struct fake_ring fr;
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	check(c);
+	vb_client_close(c);
+	close(bfd);
+
+	c = open_ring_client(&fr, 4);
+	check(c);
+	close_ring_client(c, &fr);
+}
+
 /*
  * The spin is part of a wait, not added to it: with a 1 s budget and
  * nothing coming, a 10 ms poll and a call under a 50 ms timeout end long
- * before the budget is spent, on the socket and on the ring.
+ * before the budget is spent.
  */
-/* With a 1 s spin budget and a request out, a 10 ms poll ends in time. */
-static void spin_poll_in_time(struct vb_client *c)
+static void spin_in_time(struct vb_client *c)
 {
 	uint64_t t0;
 
@@ -990,27 +1006,15 @@ static void spin_poll_in_time(struct vb_client *c)
 	t0 = vb_now_ns();
 	ck_assert_int_eq(vb_client_poll(c, 10), 0);
 	ck_assert_uint_lt((vb_now_ns() - t0) / 1000000, 600);
-}
-
-START_TEST(spin_within_timeout)
-{
-	struct fake_ring fr;
-	struct vb_client *c;
-	uint64_t t0;
-	int bfd;
-
-	c = open_client(&bfd, 4);
-	spin_poll_in_time(c);
 	ck_assert_int_eq(vb_client_set_timeout(c, 50), 0);
 	t0 = vb_now_ns();
 	ck_assert_int_eq(vb_client_sync(c), -ETIMEDOUT);
 	ck_assert_uint_lt((vb_now_ns() - t0) / 1000000, 600);
-	vb_client_close(c);
-	close(bfd);
+}
 
-	c = open_ring_client(&fr, 4);
-	spin_poll_in_time(c);
-	close_ring_client(c, &fr);
+START_TEST(spin_within_timeout)
+{
+	each_transport(spin_in_time);
 }
 END_TEST
 
@@ -1616,18 +1620,7 @@ static void expect_timeout(struct vb_client *c)
 
 START_TEST(timeout_on_silent_broker)
 {
-	struct fake_ring fr;
-	struct vb_client *c;
-	int bfd;
-
-	c = open_client(&bfd, 4);
-	expect_timeout(c);
-	vb_client_close(c);
-	close(bfd);
-
-	c = open_ring_client(&fr, 4);
-	expect_timeout(c);
-	close_ring_client(c, &fr);
+	each_transport(expect_timeout);
 }
 END_TEST
 
