@@ -12,6 +12,16 @@ VM_WORK=${VB_VM_WORKDIR:-$VM_SRC/build-vm}
 # kbuild runs in another directory (M=): a relative work dir would not resolve
 case "$VM_WORK" in /*) ;; *) VM_WORK=$PWD/$VM_WORK ;; esac
 
+# setup.sh unpacks the guest's Debian image (kernel, config, modules) under
+# here instead of installing the package: installed, it would add a boot
+# entry and build an initramfs on the host for a kernel the host never runs.
+VM_IMAGE_CACHE=${VB_VM_IMAGE_CACHE:-/var/cache/vfio-broker}
+
+# vm_image_root RELEASE: where the image of RELEASE is unpacked.
+vm_image_root() {
+	echo "$VM_IMAGE_CACHE/linux-image-$1"
+}
+
 # A guest that did not finish: its log's last lines (a panic's trace) are
 # the only explanation a CI run shows, since the log file is not kept.
 vm_log_tail() {
@@ -32,18 +42,19 @@ vm_installed_version() {
 		awk '$3 == "installed" { print $4 }'
 }
 
-# Prints the Debian kernel release (e.g. 6.12.N+deb12-amd64) whose image,
-# modules, headers and source are all installed, or dies naming setup.sh.
-# The guest programs take their uAPI headers from it, whichever kernel the
-# guest boots.
+# Prints the Debian kernel release (e.g. 6.12.N+deb12-amd64) whose headers
+# and source are installed and whose image is unpacked, or dies naming
+# setup.sh. The guest programs take their uAPI headers from it, whichever
+# kernel the guest boots.
 vm_debian_release() {
-	local ver up rel
+	local ver up rel img
 	ver=$(vm_installed_version linux-source-6.12)
 	[ -n "$ver" ] || vm_die "linux-source-6.12 is not installed: run tests/vm/setup.sh"
 	up=${ver%%-*}
 	rel="$up+deb12-amd64"
-	[ -r "/boot/vmlinuz-$rel" ] || vm_die "/boot/vmlinuz-$rel missing: run tests/vm/setup.sh"
-	[ -d "/lib/modules/$rel/kernel/drivers/vfio" ] || vm_die "modules for $rel missing: run tests/vm/setup.sh"
+	img=$(vm_image_root "$rel")
+	[ -r "$img/boot/vmlinuz-$rel" ] || vm_die "$img/boot/vmlinuz-$rel missing: run tests/vm/setup.sh"
+	[ -r "$img/lib/modules/$rel/modules.dep" ] || vm_die "modules for $rel missing in $img: run tests/vm/setup.sh"
 	[ -d "/usr/src/linux-headers-$rel" ] || vm_die "linux-headers-$rel missing: run tests/vm/setup.sh"
 	echo "$rel"
 }
@@ -73,7 +84,9 @@ vm_kernel_image() {
 	if [ -n "${VB_VM_KERNEL:-}" ]; then
 		echo "$VB_VM_KERNEL/bzImage"
 	else
-		echo "/boot/vmlinuz-$(vm_kernel_release)"
+		local rel
+		rel=$(vm_debian_release) || exit
+		echo "$(vm_image_root "$rel")/boot/vmlinuz-$rel"
 	fi
 }
 
@@ -86,12 +99,14 @@ vm_kernel_build_dir() {
 	fi
 }
 
-# The root its modules are installed under: / for Debian's.
+# The root its modules are installed under: the unpacked image for Debian's.
 vm__modules_base() {
 	if [ -n "${VB_VM_KERNEL:-}" ]; then
 		echo "$VB_VM_KERNEL/mods"
 	else
-		echo /
+		local rel
+		rel=$(vm_debian_release) || exit
+		vm_image_root "$rel"
 	fi
 }
 

@@ -1,31 +1,63 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Installs what the VM tier needs from Debian: QEMU, a static busybox, cpio,
-# xz, and ONE kernel version for image, headers and source. The version is
+# xz, and ONE kernel version for headers, source and image. The version is
 # the candidate of linux-source-6.12 (the only package that names no
-# version), so the three always match. Idempotent: when everything is
-# installed it only queries dpkg and returns.
+# version), so the three always match. The image package is not installed
+# but unpacked under VB_VM_IMAGE_CACHE (see lib.sh), so the host gets no
+# boot entry and no initramfs for it. Idempotent: when everything is in
+# place it only queries dpkg and returns.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 pkgs_for() {
-	local up=${1%%-*}
-	echo "linux-image-$up+deb12-amd64-unsigned linux-headers-$up+deb12-amd64 linux-source-6.12"
+	echo "linux-headers-${1%%-*}+deb12-amd64 linux-source-6.12"
+}
+
+image_for() {
+	echo "linux-image-${1%%-*}+deb12-amd64-unsigned"
+}
+
+# unpack_image VERSION: the image package of VERSION unpacked into
+# vm_image_root, with the module index its postinst would have built, in
+# place of any other version's; the tree appears only once complete.
+unpack_image() {
+	local ver=$1 rel root tmp old
+	rel=${ver%%-*}+deb12-amd64
+	root=$(vm_image_root "$rel")
+	mkdir -p "$VM_IMAGE_CACHE"
+	tmp=$(mktemp -d "$VM_IMAGE_CACHE/.unpack.XXXXXX")
+	# apt's download sandbox user could not write into a private directory
+	if ! (cd "$tmp" && apt-get -q -o APT::Sandbox::User=root \
+		-o Acquire::Retries=3 download "$(image_for "$ver")=$ver"); then
+		rm -rf "$tmp"
+		vm_die "could not download $(image_for "$ver")=$ver"
+	fi
+	dpkg-deb -x "$tmp"/*.deb "$tmp/root"
+	depmod -b "$tmp/root" "$rel"
+	rm -rf "$root"
+	mv "$tmp/root" "$root"
+	rm -rf "$tmp"
+	for old in "$VM_IMAGE_CACHE"/linux-image-*; do
+		[ "$old" = "$root" ] || rm -rf "$old"
+	done
+	echo "vm setup: $(image_for "$ver") $ver unpacked in $root"
 }
 
 # flex, bison, bc, libelf-dev and libssl-dev build the in-tree patch
 # (test-inkernel-patch.sh); git writes the series (scripts/kernel-patch.sh).
-base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev dkms git"
+base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev dkms git kmod"
 
-# Fast path: an installed linux-source-6.12 whose image and headers match.
+# Fast path: an installed linux-source-6.12 whose headers match and whose
+# image is unpacked.
 ver=$(vm_installed_version linux-source-6.12)
 if [ -n "$ver" ]; then
 	missing=""
 	for p in $base $(pkgs_for "$ver"); do
 		[ "$(vm_installed_version "$p")" ] || missing="$missing $p"
 	done
-	if [ -z "$missing" ]; then
-		echo "vm setup: kernel ${ver%%-*}+deb12-amd64 ($ver), everything installed"
+	if [ -z "$missing" ] && (vm_debian_release) >/dev/null 2>&1; then
+		echo "vm setup: kernel ${ver%%-*}+deb12-amd64 ($ver), everything in place"
 		exit 0
 	fi
 fi
@@ -45,7 +77,7 @@ cand=$(apt-cache policy linux-source-6.12 | awk '/Candidate:/ { print $2 }')
 	exit 1
 }
 # The image and headers of that version must exist at that exact version.
-for p in $(pkgs_for "$cand"); do
+for p in $(pkgs_for "$cand") $(image_for "$cand"); do
 	apt-cache show "$p=$cand" >/dev/null 2>&1 || {
 		echo "vm setup: $p=$cand not in the archive" >&2
 		exit 1
@@ -56,4 +88,7 @@ for p in $(pkgs_for "$cand"); do
 	pins="$pins $p=$cand"
 done
 apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $base $pins
-echo "vm setup: kernel ${cand%%-*}+deb12-amd64 ($cand) installed"
+rel=${cand%%-*}+deb12-amd64
+[ -r "$(vm_image_root "$rel")/lib/modules/$rel/modules.dep" ] ||
+	unpack_image "$cand"
+echo "vm setup: kernel $rel ($cand) ready"

@@ -5,8 +5,9 @@
 # linux-source and builds. Generates the series with scripts/kernel-patch.sh,
 # extracts /usr/src/linux-source-6.12.tar.xz (or $LINUX_SOURCE)
 # into a temporary directory, applies the series with patch -p1, configures
-# with Debian's /boot/config-<same version>-* plus CONFIG_VFIO_IOMMU_TYPE1V3=m
-# and CONFIG_VFIO_IOMMU_TYPE1V3_DEBUG=y, and builds drivers/vfio in-tree
+# with Debian's config of the same version (from the image
+# tests/vm/setup.sh unpacked) plus CONFIG_VFIO_IOMMU_TYPE1V3=m and
+# CONFIG_VFIO_IOMMU_TYPE1V3_DEBUG=y, and builds drivers/vfio in-tree
 # with W=1. Fails if the patch does not apply, the option does not survive
 # olddefconfig, the build fails or warns in type1v3/, or the module is
 # missing. Takes a few minutes (modules_prepare dominates).
@@ -63,8 +64,11 @@ echo "test-inkernel-patch: the series is checkpatch --strict clean"
 
 ver=$(awk '/^VERSION =/ {v=$3} /^PATCHLEVEL =/ {p=$3} /^SUBLEVEL =/ {s=$3}
 	   END {print v "." p "." s}' "$tree/Makefile")
-config=$(ls /boot/config-"$ver"[-+]*-amd64 2>/dev/null | sort -V | tail -n 1)
-[ -r "$config" ] || die "no /boot/config-$ver*-amd64: install the matching linux-image"
+# Debian's release naming, as in lib.sh; the image is where setup.sh put it
+rel=$ver+deb12-amd64
+config=$(bash -c '. "$1/tests/vm/lib.sh" && vm_image_root "$2"' sh \
+	"$top_dir" "$rel")/boot/config-$rel
+[ -r "$config" ] || die "no $config: run tests/vm/setup.sh"
 echo "test-inkernel-patch: configuring with $config"
 cp "$config" "$tree/.config"
 cd "$tree"
