@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,10 +22,16 @@ static void brokerctl_usage(FILE *f)
 	      "  -j, --json         answer as JSON\n"
 	      "  -h, --help         this text\n"
 	      "\n"
+	      "  Exits 1 if the broker cannot be reached, answers an error or\n"
+	      "  sends nothing for 10 s; 2 for bad usage.\n"
+	      "\n"
 	      "  stats    counters in total and per domain (requests, pages,\n"
 	      "           batches, batch-size and latency histograms, errors)\n"
 	      "  clients  connected clients and their own counters\n", f);
 }
+
+/* A broker whose event loop is stuck must not hang a monitoring script. */
+#define BROKERCTL_TIMEOUT_S	10
 
 static int brokerctl_write_all(int fd, const char *buf, size_t len)
 {
@@ -52,8 +59,9 @@ int main(int argc, char **argv)
 	};
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = NULL, *cmd;
-	char line[64], buf[65536];
-	bool json = false, failed = false;
+	char line[64], buf[65536], head[6];
+	struct timeval tv = { .tv_sec = BROKERCTL_TIMEOUT_S };
+	bool json = false;
 	int c, fd, ret;
 	size_t total = 0;
 
@@ -86,6 +94,8 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	snprintf(line, sizeof(line), "%s%s\n", cmd, json ? " json" : "");
 	ret = brokerctl_write_all(fd, line, strlen(line));
 	if (ret) {
@@ -97,6 +107,11 @@ int main(int argc, char **argv)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			fprintf(stderr, "vfio-brokerctl: no answer from %s for %d s\n",
+				path, BROKERCTL_TIMEOUT_S);
+			return 1;
+		}
 		if (n < 0) {
 			fprintf(stderr, "vfio-brokerctl: read: %s\n", strerror(errno));
 			return 1;
@@ -107,8 +122,11 @@ int main(int argc, char **argv)
 			perror("vfio-brokerctl: write");
 			return 1;
 		}
-		if (!total && n >= 6 && !strncmp(buf, "error:", 6))
-			failed = true;
+		/* a stream may split "error:" across reads */
+		if (total < sizeof(head))
+			memcpy(head + total, buf,
+			       (size_t)n < sizeof(head) - total ?
+			       (size_t)n : sizeof(head) - total);
 		total += (size_t)n;
 	}
 	close(fd);
@@ -116,7 +134,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfio-brokerctl: empty answer from %s\n", path);
 		return 1;
 	}
-	if (failed)
+	if (total >= sizeof(head) && !memcmp(head, "error:", sizeof(head)))
 		return 1;
 	return fflush(stdout) ? 1 : 0;
 }

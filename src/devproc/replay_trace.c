@@ -8,7 +8,7 @@
  *   expect-mapped N
  * ADDR is a number, or w[IDX]+OFF (IOVA window IDX) or r[IDX]+OFF (RAM
  * region IDX's GPA base). PROT is r, w, rw or a number (so a trace can
- * send an invalid value on purpose). Numbers are C-style (0x.., decimal).
+ * send an invalid value on purpose). Numbers are decimal or 0x hex.
  */
 #include "devproc/replay_trace.h"
 
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/parse.h"
 #include "vfio-broker/client.h"
 
 #define REPLAY_MAX_FIELDS 8
@@ -32,7 +33,6 @@ static const struct {
 	{ "EINVAL", EINVAL }, { "E2BIG", E2BIG }, { "ERANGE", ERANGE },
 	{ "EFAULT", EFAULT }, { "EEXIST", EEXIST }, { "ENOSPC", ENOSPC },
 	{ "ENOMEM", ENOMEM }, { "EBUSY", EBUSY }, { "EIO", EIO },
-	{ "EAGAIN", EAGAIN }, { "EPROTO", EPROTO },
 	{ "EPROTONOSUPPORT", EPROTONOSUPPORT }, { "EDQUOT", EDQUOT },
 };
 
@@ -45,8 +45,11 @@ int replay_trace_errno(const char *name)
 	     i++)
 		if (!strcmp(replay_errnos[i].name, name))
 			return replay_errnos[i].value;
+	/* strtol would take a sign or leading space too */
+	if (!isdigit((unsigned char)*name))
+		return -1;
 	v = strtol(name, &end, 10);
-	if (*name && !*end && v >= 0 && v < 4096)
+	if (!*end && v >= 0 && v < 4096)
 		return (int)v;
 	return -1;
 }
@@ -74,23 +77,12 @@ static int replay_fail(char *err, size_t errlen, const char *name,
 	return -EINVAL;
 }
 
+/* decimal or 0x hex, as replay-format.md says, like the command line */
 static int replay_num(const char *s, uint64_t *out)
 {
 	char *end;
-	int base = 10;
 
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	/* decimal or 0x hex, as replay-format.md says: never octal */
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-		if (!isxdigit((unsigned char)*s))
-			return -EINVAL;
-	}
-	errno = 0;
-	*out = strtoull(s, &end, base);
-	return errno || *end ? -EINVAL : 0;
+	return vb_parse_u64(s, &end, out) || *end ? -EINVAL : 0;
 }
 
 static int replay_addr(const char *s, struct replay_addr *a)
@@ -288,6 +280,9 @@ int replay_trace_load(const char *path, struct replay_trace *out, char *err,
 	/* getdelim with NUL as delimiter slurps the whole text file; a NUL
 	 * in it would hide the rest, so it must be the end of the file. */
 	n = getdelim(&text, &len, '\0', f);
+	/* at EOF getdelim may leave its fresh buffer unterminated */
+	if (n < 0 && text)
+		text[0] = '\0';
 	if ((n < 0 && !feof(f)) || (n > 0 && text[n - 1] == '\0') ||
 	    (n > 0 && fgetc(f) != EOF)) {
 		rc = n < 0 ? -EIO : -EINVAL;

@@ -127,6 +127,18 @@ int workload_unmap(struct devproc *dp, const struct vb_unmap_entry *e,
 	return rc;
 }
 
+bool workload_answered(struct devproc *dp, int rc, const struct vb_reply *r)
+{
+	if (!rc)
+		return true;
+	/*
+	 * A dying handle completes what was outstanding with its own errno
+	 * as the status, so the status alone cannot tell; a poll that waits
+	 * for nothing returns that errno only from a dead handle.
+	 */
+	return rc < 0 && r->status == -rc && vb_client_poll(dp->client, 0) >= 0;
+}
+
 int workload_stats(struct devproc *dp, struct vb_stats *st)
 {
 	dp->res.requests++;

@@ -84,7 +84,7 @@ static int viommu_issue(struct devproc *dp, struct viommu_buf *bufs,
 		if (dp->opts.pipeline == 0) {
 			rc = map ? workload_map(dp, &me, 1, &r) :
 				   workload_unmap(dp, &ue, 1, &r);
-			if (rc == -EPIPE || rc == -EPROTO)
+			if (!workload_answered(dp, rc, &r))
 				return rc;
 			/* the synchronous helpers did the accounting */
 			viommu_check(b, 0, &r, map ? "map" : "unmap");
@@ -134,7 +134,7 @@ static int viommu_issue_coalesced(struct devproc *dp, struct viommu_buf *bufs,
 		if (dp->opts.pipeline == 0) {
 			rc = map ? workload_map(dp, me, cnt, &r) :
 				   workload_unmap(dp, ue, cnt, &r);
-			if (rc == -EPIPE || rc == -EPROTO)
+			if (!workload_answered(dp, rc, &r))
 				return rc;
 			viommu_check(req, 0, &r, map ? "map" : "unmap");
 			continue;

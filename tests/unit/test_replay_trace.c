@@ -85,6 +85,8 @@ START_TEST(reject_bad_lines)
 		/* decimal or 0x hex only: 010 is not 8 */
 		{ "map w+0 r+0 010x rw\n", "t:1: bad page count" },
 		{ "map w+0 r+0 0x rw\n", "t:1: bad page count" },
+		{ "map w+0 r+0 0x0x10 rw\n", "t:1: bad page count" },
+		{ "map w+0 r+0 1 rw expect=+5\n", "t:1: unknown errno" },
 		{ "map w+0 r+0 1 rx\n", "t:1: bad prot" },
 		{ "map w+0 r+0 1 rw expect=ENOTHING\n", "t:1: unknown errno" },
 		{ "map w+0 r+0 1 rw bogus\n", "t:1: unexpected field" },
@@ -176,6 +178,23 @@ START_TEST(numbers_and_nul)
 }
 END_TEST
 
+/* getdelim() leaves its buffer unterminated for an empty file */
+START_TEST(load_empty_file)
+{
+	char path[] = "/tmp/vb-trace-XXXXXX";
+	struct replay_trace t;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(replay_trace_load(path, &t, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, ":0: trace has no operations"), "%s", err);
+	ck_assert_ptr_null(t.ops);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(load_missing_file)
 {
 	struct replay_trace t;
@@ -206,6 +225,7 @@ int main(void)
 	tcase_add_test(tc, reject_bad_lines);
 	tcase_add_test(tc, resolve);
 	tcase_add_test(tc, errno_names);
+	tcase_add_test(tc, load_empty_file);
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, numbers_and_nul);
 	tcase_add_test(tc, shipped_example);

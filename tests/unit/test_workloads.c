@@ -25,7 +25,8 @@
 #define WIN_PAGES	4096u
 #define RAM_SIZE	(16u << 20)
 
-enum fault { FAULT_NONE, FAULT_DONE, FAULT_STATS, FAULT_EXIST };
+/* FAULT_GARBLE: the second request is answered by a malformed datagram */
+enum fault { FAULT_NONE, FAULT_DONE, FAULT_STATS, FAULT_EXIST, FAULT_GARBLE };
 
 struct fake {
 	int fd;
@@ -177,6 +178,10 @@ static void fake_broker(int fd, enum fault fault, int report)
 		if (vb_decode(buf, (size_t)n, VB_DIR_TO_BROKER, 1, 0, &m))
 			_exit(84);
 		f.st.requests++;
+		if (f.fault == FAULT_GARBLE && f.st.requests == 2) {
+			fake_send(&f, "bad", 3);
+			continue;
+		}
 		switch (m.hdr.type) {
 		case VB_MSG_MAP:
 			r = fake_map(&f, &m);
@@ -466,6 +471,10 @@ START_TEST(replay_matches_and_mismatches)
 		"unmap w+0 2 done=1\n"			/* it does 2 */
 		"expect-mapped 3\n"			/* it is 0 */
 		"map w3+0 r+0 1 rw\n";			/* no window 3 */
+	static const char garbled[] =
+		"map w+0 r+0 1 rw\n"
+		"map w+0x1000 r+0 1 rw expect=71\n"	/* EPROTO */
+		"map w+0x2000 r+0 1 rw expect=71\n";
 	struct replay_trace t;
 	char err[256];
 	struct run r;
@@ -484,6 +493,17 @@ START_TEST(replay_matches_and_mismatches)
 	run_workload(&r, "replay", FAULT_NONE, &defaults, &t);
 	ck_assert_int_eq(r.rc, 0);
 	ck_assert_uint_eq(r.dp.res.errors, 4);
+	replay_trace_free(&t);
+
+	/*
+	 * A malformed answer kills the handle: the replay stops there, and a
+	 * line expecting the library's own EPROTO does not pass.
+	 */
+	ck_assert_int_eq(replay_trace_parse("garbled", garbled, &t, err,
+					    sizeof(err)), 0);
+	run_workload(&r, "replay", FAULT_GARBLE, &defaults, &t);
+	ck_assert_int_eq(r.rc, -EPROTO);
+	ck_assert_uint_eq(r.dp.res.maps, 2);
 	replay_trace_free(&t);
 
 	/* no trace: the workload refuses */
