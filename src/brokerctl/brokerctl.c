@@ -89,13 +89,17 @@ int main(int argc, char **argv)
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		/* the send timeout also bounds a connect to a full backlog */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "vfio-brokerctl: connect %s: %s\n", path,
+			errno == EAGAIN ? "no room in its backlog for 10 s" :
 			strerror(errno));
 		return 1;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	snprintf(line, sizeof(line), "%s%s\n", cmd, json ? " json" : "");
 	ret = brokerctl_write_all(fd, line, strlen(line));
 	if (ret) {

@@ -87,12 +87,13 @@ int workload_unmap(struct devproc *dp, const struct vb_unmap_entry *e,
 		   uint32_t n, struct vb_reply *r);
 int workload_stats(struct devproc *dp, struct vb_stats *st);
 /*
- * Did the broker answer the call that returned @rc with reply @r (zeroed
- * before the call), or did the library fail it (a dead handle, a
- * malformed message, a timeout)? Only an answer says anything about the
- * request; after a failure no later call gets one either.
+ * 0 if the broker answered the call that returned @rc with reply @r
+ * (zeroed before the call); else the library failed it (a dead handle, a
+ * malformed message, a timeout) and this is why, a negative errno. Only
+ * an answer says anything about the request, and after a failure no
+ * later call gets one either.
  */
-bool workload_answered(struct devproc *dp, int rc, const struct vb_reply *r);
+int workload_lost(struct devproc *dp, int rc, const struct vb_reply *r);
 /* STATS must agree with the workload's own totals and @current. */
 void workload_check_stats(struct devproc *dp, uint64_t current);
 /*

@@ -206,7 +206,7 @@ static int coi_dma(struct coiommu *co, uint32_t k, uint64_t tag)
 	struct devproc *dp = co->dp;
 	struct vb_reply r;
 	uint32_t n = 0;
-	int rc;
+	int rc, lost;
 
 	for (uint32_t i = 0; i < k; i++) {
 		uint32_t p = co->list[i];
@@ -244,9 +244,10 @@ static int coi_dma(struct coiommu *co, uint32_t k, uint64_t tag)
 	if (n == 0)
 		return 0;
 	rc = workload_map(dp, co->pin, n, &r);
-	if (!workload_answered(dp, rc, &r)) {
+	lost = workload_lost(dp, rc, &r);
+	if (lost) {
 		coi_pin_abandon(co, n);
-		return rc;
+		return lost;
 	}
 	if (rc || r.pages_done != n)
 		workload_fail(dp, "pin of %u page(s) from page %u: status %d pages_done %llu",

@@ -22,12 +22,12 @@
 static int replay_check(struct devproc *dp, const struct replay_op *op,
 			const char *what, int rc, const struct vb_reply *r)
 {
-	int got = -rc;
+	int got = -rc, lost = workload_lost(dp, rc, r);
 
-	if (!workload_answered(dp, rc, r)) {
+	if (lost) {
 		log_err("dev %u replay: trace line %u: %s got no answer: %s",
-			dp->info->device_id, op->line, what, strerror(-rc));
-		return rc;
+			dp->info->device_id, op->line, what, strerror(-lost));
+		return lost;
 	}
 	if (got != op->expect) {
 		workload_fail(dp, "trace line %u: %s got %s (%d), expected %s (%d)",

@@ -79,13 +79,14 @@ static int viommu_issue(struct devproc *dp, struct viommu_buf *bufs,
 		struct vb_unmap_entry ue = { .iova = b->iova,
 					     .npages = b->npages };
 		struct vb_reply r;
-		int rc;
+		int rc, lost;
 
 		if (dp->opts.pipeline == 0) {
 			rc = map ? workload_map(dp, &me, 1, &r) :
 				   workload_unmap(dp, &ue, 1, &r);
-			if (!workload_answered(dp, rc, &r))
-				return rc;
+			lost = workload_lost(dp, rc, &r);
+			if (lost)
+				return lost;
 			/* the synchronous helpers did the accounting */
 			viommu_check(b, 0, &r, map ? "map" : "unmap");
 			continue;
@@ -117,7 +118,7 @@ static int viommu_issue_coalesced(struct devproc *dp, struct viommu_buf *bufs,
 		uint32_t cnt = (uint32_t)(n - first < max ? n - first : max);
 		struct viommu_buf *req = &reqs[k];
 		struct vb_reply r;
-		int rc;
+		int rc, lost;
 
 		*req = (struct viommu_buf){ .dp = dp, .iova = bufs[first].iova };
 		for (uint32_t i = 0; i < cnt; i++) {
@@ -134,8 +135,9 @@ static int viommu_issue_coalesced(struct devproc *dp, struct viommu_buf *bufs,
 		if (dp->opts.pipeline == 0) {
 			rc = map ? workload_map(dp, me, cnt, &r) :
 				   workload_unmap(dp, ue, cnt, &r);
-			if (!workload_answered(dp, rc, &r))
-				return rc;
+			lost = workload_lost(dp, rc, &r);
+			if (lost)
+				return lost;
 			viommu_check(req, 0, &r, map ? "map" : "unmap");
 			continue;
 		}

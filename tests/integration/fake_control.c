@@ -30,14 +30,15 @@ int main(int argc, char **argv)
 	char line[256];
 	int lfd, fd;
 
-	if (argc != 3 || strlen(argv[1]) >= sizeof(sa.sun_path)) {
+	if (argc != 3 || strlen(argv[1]) + 4 >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "usage: vb-fake-control PATH split|ok|silent\n");
 		return 2;
 	}
-	strcpy(sa.sun_path, argv[1]);
+	/* PATH appears only once connects to it can succeed */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", argv[1]);
 	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(lfd, 1)) {
+	    listen(lfd, 1) || rename(sa.sun_path, argv[1])) {
 		perror("vb-fake-control");
 		return 2;
 	}

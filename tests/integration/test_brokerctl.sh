@@ -16,11 +16,16 @@ ctl() {
 	timeout 30 "$VB_BROKERCTL" "$@" >"$T/out" 2>&1
 	rc=$?
 	check "$what: status $rc, want $want" test "$rc" -eq "$want"
-	check "$what: says '$pat'" grep -q -- "$pat" "$T/out" ||
+	if grep -q -- "$pat" "$T/out"; then
+		pass "$what: says '$pat'"
+	else
+		fail "$what: says '$pat'"
 		sed 's/^/  | /' "$T/out"
+	fi
 }
 
-# fake MODE: a fake control socket at $T/fake.sock, waited for
+# fake MODE: a fake control socket at $T/fake.sock, waited for (it
+# appears there only once it listens)
 fake() {
 	rm -f "$T/fake.sock"
 	"$FAKE" "$T/fake.sock" "$1" &

@@ -16,8 +16,11 @@ case "$VM_WORK" in /*) ;; *) VM_WORK=$PWD/$VM_WORK ;; esac
 # here instead of installing the package: installed, it would add a boot
 # entry and build an initramfs on the host for a kernel the host never runs.
 VM_IMAGE_CACHE=${VB_VM_IMAGE_CACHE:-/var/cache/vfio-broker}
+case "$VM_IMAGE_CACHE" in /*) ;; *) VM_IMAGE_CACHE=$PWD/$VM_IMAGE_CACHE ;; esac
 
-# vm_image_root RELEASE: where the image of RELEASE is unpacked.
+# vm_image_root RELEASE: where the image of RELEASE is unpacked. Its
+# .version names the package version: Debian has shipped two builds under
+# one release name.
 vm_image_root() {
 	echo "$VM_IMAGE_CACHE/linux-image-$1"
 }
@@ -55,6 +58,7 @@ vm_debian_release() {
 	img=$(vm_image_root "$rel")
 	[ -r "$img/boot/vmlinuz-$rel" ] || vm_die "$img/boot/vmlinuz-$rel missing: run tests/vm/setup.sh"
 	[ -r "$img/lib/modules/$rel/modules.dep" ] || vm_die "modules for $rel missing in $img: run tests/vm/setup.sh"
+	[ "$(cat "$img/.version" 2>/dev/null)" = "$ver" ] || vm_die "$img is not version $ver: run tests/vm/setup.sh"
 	[ -d "/usr/src/linux-headers-$rel" ] || vm_die "linux-headers-$rel missing: run tests/vm/setup.sh"
 	echo "$rel"
 }

@@ -20,25 +20,25 @@ image_for() {
 
 # unpack_image VERSION: the image package of VERSION unpacked into
 # vm_image_root, with the module index its postinst would have built, in
-# place of any other version's; the tree appears only once complete.
+# place of any other version's; the tree appears only once complete. Runs
+# under the cache's lock, so two setups never replace each other's tree.
 unpack_image() {
-	local ver=$1 rel root tmp old
+	local ver=$1 rel root old
 	rel=${ver%%-*}+deb12-amd64
 	root=$(vm_image_root "$rel")
-	mkdir -p "$VM_IMAGE_CACHE"
-	tmp=$(mktemp -d "$VM_IMAGE_CACHE/.unpack.XXXXXX")
+	[ "$(cat "$root/.version" 2>/dev/null)" != "$ver" ] || return 0
+	unpack_tmp=$(mktemp -d "$VM_IMAGE_CACHE/.unpack.XXXXXX")
 	# apt's download sandbox user could not write into a private directory
-	if ! (cd "$tmp" && apt-get -q -o APT::Sandbox::User=root \
+	if ! (cd "$unpack_tmp" && apt-get -q -o APT::Sandbox::User=root \
 		-o Acquire::Retries=3 download "$(image_for "$ver")=$ver"); then
-		rm -rf "$tmp"
 		vm_die "could not download $(image_for "$ver")=$ver"
 	fi
-	dpkg-deb -x "$tmp"/*.deb "$tmp/root"
-	depmod -b "$tmp/root" "$rel"
+	dpkg-deb -x "$unpack_tmp"/*.deb "$unpack_tmp/root"
+	depmod -b "$unpack_tmp/root" "$rel"
+	echo "$ver" >"$unpack_tmp/root/.version"
 	rm -rf "$root"
-	mv "$tmp/root" "$root"
-	rm -rf "$tmp"
-	for old in "$VM_IMAGE_CACHE"/linux-image-*; do
+	mv -T "$unpack_tmp/root" "$root"
+	for old in "$VM_IMAGE_CACHE"/linux-image-* "$VM_IMAGE_CACHE"/.unpack.*; do
 		[ "$old" = "$root" ] || rm -rf "$old"
 	done
 	echo "vm setup: $(image_for "$ver") $ver unpacked in $root"
@@ -88,7 +88,10 @@ for p in $(pkgs_for "$cand"); do
 	pins="$pins $p=$cand"
 done
 apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $base $pins
-rel=${cand%%-*}+deb12-amd64
-[ -r "$(vm_image_root "$rel")/lib/modules/$rel/modules.dep" ] ||
-	unpack_image "$cand"
-echo "vm setup: kernel $rel ($cand) ready"
+mkdir -p "$VM_IMAGE_CACHE"
+unpack_tmp=
+trap '[ -z "$unpack_tmp" ] || rm -rf "$unpack_tmp"' EXIT
+exec 9>"$VM_IMAGE_CACHE/.lock"
+flock 9
+unpack_image "$cand"
+echo "vm setup: kernel ${cand%%-*}+deb12-amd64 ($cand) ready"

@@ -9,10 +9,11 @@
 # build and its clean steps log no failure, that the installed module sits
 # where dkms.conf says, is built for that kernel and is ours, and that
 # remove takes it away again. (dkms runs depmod on the kernel's own
-# /lib/modules tree after install and remove; the module is not in that
-# tree, so its index stays what it was; and on its first build on a
-# machine dkms creates its module-signing key in /var/lib/dkms, as it
-# would for any module.)
+# /lib/modules tree after install and remove: the module is not in that
+# tree, which holds only the headers' build link unless the image is
+# installed, so depmod writes an index of nothing there; and on its first
+# build on a machine dkms creates its module-signing key in /var/lib/dkms,
+# as it would for any module.)
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
