@@ -4,7 +4,7 @@
 # goes. Boots one guest (module built without its debug checks) that runs
 # "vmtest profile" (tests/vm/guest/profile.c): 2,048 scattered pages mapped
 # and unmapped by type1 (one ioctl per page) and v3 tracked and direct
-# (batches of 64), once untraced and once under the function_graph tracer
+# (batches of 64), four times untraced and once under the function_graph tracer
 # limited to the VFIO backends, the IOMMU core, VT-d, GUP and xarray
 # functions. Prints, per backend and direction, the untraced and traced
 # microseconds per page and the traced functions with calls, inclusive and

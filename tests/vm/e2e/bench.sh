@@ -85,8 +85,12 @@ function median(list,    a, m, t, i, j) {
 	for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	m = f["workload"] SUBSEP f["mode"]
 	if (!(f["workload"] in mseen)) { mseen[f["workload"]] = 1; mwls[++nmw] = f["workload"] }
-	if (f["size"] == "small") { h1[m] = f["held"]; s1[m] = f["slab"]; x1[m] = f["meta"] }
-	else { h2[m] = f["held"]; s2[m] = f["slab"]; x2[m] = f["meta"] }
+	# slab is sampled while "held" pages are mapped; the backend count
+	# is the one at the peak, per page of the peak (logs before peak=
+	# was printed: held)
+	pk = f["peak"] > 0 ? f["peak"] : f["held"]
+	if (f["size"] == "small") { h1[m] = f["held"]; p1[m] = pk; s1[m] = f["slab"]; x1[m] = f["meta"] }
+	else { h2[m] = f["held"]; p2[m] = pk; s2[m] = f["slab"]; x2[m] = f["meta"] }
 }
 END {
 	nm = split("v3-direct v3 type1 v3-direct-socket v3-direct-block sim direct", modes, " ")
@@ -108,8 +112,8 @@ END {
 			k = wl SUBSEP modes[i]
 			if (!(k in n)) { printf "| %s | - | missing | - | - |\n", name[modes[i]]; continue }
 			v = median(pps[k])
-			# rounds run every path once, in turn: a ratio within a
-			# round compares paths under the same host load
+			# a round runs a workload on every path back to back: a
+			# ratio within a round compares runs under the same load
 			nv = split(pps[k], vl, " "); rl = ""
 			for (j = 1; j <= nv && j <= nb; j++)
 				if (bl[j] > 0) rl = rl " " vl[j] / bl[j]
@@ -130,9 +134,7 @@ END {
 				printf "| %s | - | missing | - |\n", name[mmodes[i]]; continue
 			}
 			slope = (s2[m] - s1[m]) / (h2[m] - h1[m])
-			# the broker reports usage at the peak of the set, which these
-			# runs hold when sampled (no shrinking before the end)
-			meta = x1[m] < 0 ? "-" : sprintf("%.2f / %.2f", x1[m] / h1[m], x2[m] / h2[m])
+			meta = x1[m] < 0 ? "-" : sprintf("%.2f / %.2f", x1[m] / p1[m], x2[m] / p2[m])
 			printf "| %s | %d / %d | %.2f | %s |\n", name[mmodes[i]], h1[m], h2[m], slope, meta
 		}
 	}

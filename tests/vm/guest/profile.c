@@ -376,9 +376,10 @@ int t_profile(enum vt_mode unused)
 		const char *name = harness_mode_name(modes[m]);
 
 		/*
-		 * Untraced first (the first pass also warms the IOMMU page
-		 * tables); the host is shared, so the fastest of the untraced
-		 * passes is reported.
+		 * Untraced first (the first pass of the first backend also
+		 * migrates the buffer's pages out of ZONE_MOVABLE, which the
+		 * long-term pin needs); the host is shared, so the fastest of
+		 * the untraced passes is reported.
 		 */
 		map_us = unmap_us = 1e30;
 		for (r = 0; r < PROF_UNTRACED; r++) {
