@@ -23,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 out=${1:-$VM_WORK/iommufd-stack}
 rel=$(vm_kernel_release)
-kdir=/usr/src/linux-headers-$rel
+kdir=$(vm_kernel_build_dir)
 tarball=$(ls /usr/src/linux-source-6.12.tar.xz 2>/dev/null) ||
 	vm_die "iommufd-stack: /usr/src/linux-source-6.12.tar.xz missing: run tests/vm/setup.sh"
 mkdir -p "$out"

@@ -12,9 +12,11 @@ VM_WORK=${VB_VM_WORKDIR:-$VM_SRC/build-vm}
 # kbuild runs in another directory (M=): a relative work dir would not resolve
 case "$VM_WORK" in /*) ;; *) VM_WORK=$PWD/$VM_WORK ;; esac
 
-# setup.sh unpacks the guest's Debian image (kernel, config, modules) under
-# here instead of installing the package: installed, it would add a boot
-# entry and build an initramfs on the host for a kernel the host never runs.
+# setup.sh unpacks the guest's Debian image (kernel, config, modules) and
+# the amd64 headers modules are built against under here instead of
+# installing them: the image would add a boot entry and build an initramfs
+# on the host for a kernel the host never runs, and the headers package
+# depends on an image.
 VM_IMAGE_CACHE=${VB_VM_IMAGE_CACHE:-/var/cache/vfio-broker}
 case "$VM_IMAGE_CACHE" in /*) ;; *) VM_IMAGE_CACHE=$PWD/$VM_IMAGE_CACHE ;; esac
 
@@ -45,8 +47,8 @@ vm_installed_version() {
 		awk '$3 == "installed" { print $4 }'
 }
 
-# Prints the Debian kernel release (e.g. 6.12.N+deb12-amd64) whose headers
-# and source are installed and whose image is unpacked, or dies naming
+# Prints the Debian kernel release (e.g. 6.12.N+deb12-amd64) whose source
+# is installed and whose image and headers are unpacked, or dies naming
 # setup.sh. The guest programs take their uAPI headers from it, whichever
 # kernel the guest boots.
 vm_debian_release() {
@@ -59,7 +61,8 @@ vm_debian_release() {
 	[ -r "$img/boot/vmlinuz-$rel" ] || vm_die "$img/boot/vmlinuz-$rel missing: run tests/vm/setup.sh"
 	[ -r "$img/lib/modules/$rel/modules.dep" ] || vm_die "modules for $rel missing in $img: run tests/vm/setup.sh"
 	[ "$(cat "$img/.version" 2>/dev/null)" = "$ver" ] || vm_die "$img is not version $ver: run tests/vm/setup.sh"
-	[ -d "/usr/src/linux-headers-$rel" ] || vm_die "linux-headers-$rel missing: run tests/vm/setup.sh"
+	[ -r "$img/usr/src/linux-headers-$rel/Makefile" ] || vm_die "linux-headers-$rel missing in $img: run tests/vm/setup.sh"
+	[ -d "/usr/src/linux-headers-${up}+deb12-common" ] || vm_die "linux-headers-${up}+deb12-common missing: run tests/vm/setup.sh"
 	echo "$rel"
 }
 
@@ -99,7 +102,9 @@ vm_kernel_build_dir() {
 	if [ -n "${VB_VM_KERNEL:-}" ]; then
 		echo "$VB_VM_KERNEL/build"
 	else
-		echo "/usr/src/linux-headers-$(vm_kernel_release)"
+		local rel
+		rel=$(vm_debian_release) || exit
+		echo "$(vm_image_root "$rel")/usr/src/linux-headers-$rel"
 	fi
 }
 

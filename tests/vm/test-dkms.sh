@@ -8,12 +8,12 @@
 # vfio-iommu-type1v3 is touched. Checks that every step succeeds, that the
 # build and its clean steps log no failure, that the installed module sits
 # where dkms.conf says, is built for that kernel and is ours, and that
-# remove takes it away again. (dkms runs depmod on the kernel's own
-# /lib/modules tree after install and remove: the module is not in that
-# tree, which holds only the headers' build link unless the image is
-# installed, so depmod writes an index of nothing there; and on its first
-# build on a machine dkms creates its module-signing key in /var/lib/dkms,
-# as it would for any module.)
+# remove takes it away again. It builds against the headers
+# tests/vm/setup.sh unpacked (--kernelsourcedir) and runs no depmod: dkms
+# would run it on the kernel's own /lib/modules tree, which does not exist
+# unless that kernel is installed on the host, and the module is not in it
+# anyway. (On its first build on a machine dkms creates its module-signing
+# key in /var/lib/dkms, as it would for any module.)
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +22,10 @@ command -v dkms >/dev/null || {
 	exit 1
 }
 rel=$(bash -c '. "$1/tests/vm/lib.sh" && vm_kernel_release' sh "$top") ||
+	exit 1
+# the headers setup.sh unpacked: /lib/modules/<rel>/build exists only
+# where the headers package is installed
+kdir=$(bash -c '. "$1/tests/vm/lib.sh" && vm_kernel_build_dir' sh "$top") ||
 	exit 1
 
 conf=$top/src/kernel/dkms.conf
@@ -57,19 +61,20 @@ step() {
 	echo "test-dkms: dkms $what: ok"
 }
 
-make -s -C "$top/src/kernel" dkms-source \
+make -s -C "$top/src/kernel" KDIR="$kdir" dkms-source \
 	DKMS_DIR="$work/src/$name-$version" >/dev/null ||
 	fail "make dkms-source"
 
 step add add "$name/$version"
-step build build "$name/$version" -k "$rel"
+step build build "$name/$version" -k "$rel" --kernelsourcedir "$kdir"
 # dkms reports a failing clean (it runs one before and one after the
 # build) and goes on: a Kbuild that cannot be cleaned would pass unseen
 if grep -n 'bad exit status' "$work/build.log"; then
 	cat "$work/build.log"
 	fail "a build step of dkms failed"
 fi
-step install install "$name/$version" -k "$rel"
+step install install "$name/$version" -k "$rel" --kernelsourcedir "$kdir" \
+	--no-depmod
 
 ko=$(find "$work/lib/$rel$dest" -name "$module.ko*" 2>/dev/null | head -n 1)
 [ -n "$ko" ] || fail "no $module.ko* under $work/lib/$rel$dest"
@@ -84,7 +89,7 @@ modinfo -F depends "$ko" | tr , '\n' | grep -qx vfio ||
 	fail "$ko does not depend on vfio"
 echo "test-dkms: $module built for $rel, installed in $dest"
 
-step remove remove "$name/$version" --all
+step remove remove "$name/$version" --all --no-depmod
 [ -z "$(find "$work/lib" -name "$module.ko*")" ] ||
 	fail "remove left the module installed"
 [ ! -e "$work/dkms/$name" ] || fail "remove left $work/dkms/$name"

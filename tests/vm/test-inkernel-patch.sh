@@ -64,10 +64,12 @@ echo "test-inkernel-patch: the series is checkpatch --strict clean"
 
 ver=$(awk '/^VERSION =/ {v=$3} /^PATCHLEVEL =/ {p=$3} /^SUBLEVEL =/ {s=$3}
 	   END {print v "." p "." s}' "$tree/Makefile")
-# Debian's release naming, as in lib.sh; the image is where setup.sh put it
+# Debian's release naming, as in lib.sh; image and headers are where
+# setup.sh unpacked them
 rel=$ver+deb12-amd64
-config=$(bash -c '. "$1/tests/vm/lib.sh" && vm_image_root "$2"' sh \
-	"$top_dir" "$rel")/boot/config-$rel
+img=$(bash -c '. "$1/tests/vm/lib.sh" && vm_image_root "$2"' sh \
+	"$top_dir" "$rel")
+config=$img/boot/config-$rel
 [ -r "$config" ] || die "no $config: run tests/vm/setup.sh"
 echo "test-inkernel-patch: configuring with $config"
 cp "$config" "$tree/.config"
@@ -89,8 +91,9 @@ make -s -j"$jobs" modules_prepare >"$work/prepare.log" 2>&1 ||
 
 # Symbol versions of the matching Debian build let modpost resolve the
 # core kernel's exports without building vmlinux.
-hdr=$(ls -d /usr/src/linux-headers-"$ver"[-+]*-amd64 2>/dev/null | sort -V | tail -n 1)
-[ -n "$hdr" ] && [ -r "$hdr/Module.symvers" ] && cp "$hdr/Module.symvers" .
+hdr=$img/usr/src/linux-headers-$rel
+[ -r "$hdr/Module.symvers" ] || die "no $hdr/Module.symvers: run tests/vm/setup.sh"
+cp "$hdr/Module.symvers" .
 
 echo "test-inkernel-patch: make M=drivers/vfio W=1"
 make -j"$jobs" M=drivers/vfio W=1 modules >"$work/build.log" 2>&1 ||

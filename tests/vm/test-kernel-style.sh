@@ -35,9 +35,8 @@ w1_build() {
 
 # The VM tier's kernel (the installed linux-source-6.12's), not the
 # running one: the host may run another kernel with its own headers.
-rel=$(bash -c '. "$1/tests/vm/lib.sh" && vm_kernel_release' sh "$top") ||
+kdir=$(bash -c '. "$1/tests/vm/lib.sh" && vm_kernel_build_dir' sh "$top") ||
 	exit 1
-kdir=/usr/src/linux-headers-$rel
 for debug in 0 1; do
 	w1_build "V3_DEBUG=$debug" "$top/src/kernel" V3_DEBUG=$debug \
 		KDIR="$kdir" BUILD_DIR="$work/obj-$debug"
