@@ -65,8 +65,10 @@ unpack_kernel() {
 }
 
 # flex, bison, bc, libelf-dev and libssl-dev build the in-tree patch
-# (test-inkernel-patch.sh); git writes the series (scripts/kernel-patch.sh).
-base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev dkms git kmod"
+# (test-inkernel-patch.sh); git writes the series (scripts/kernel-patch.sh);
+# gcc-12 is the compiler the headers name (a dependency of their package,
+# which is unpacked, not installed).
+base="qemu-system-x86 busybox-static cpio xz-utils flex bison bc libelf-dev libssl-dev dkms git kmod gcc-12"
 
 # Fast path: an installed linux-source-6.12 whose packages match and whose
 # image and headers are unpacked.

@@ -12,8 +12,8 @@
 # tests/vm/setup.sh unpacked (--kernelsourcedir) and runs no depmod: dkms
 # would run it on the kernel's own /lib/modules tree, which does not exist
 # unless that kernel is installed on the host, and the module is not in it
-# anyway. (On its first build on a machine dkms creates its module-signing
-# key in /var/lib/dkms, as it would for any module.)
+# anyway. (dkms signs nothing here: it finds no sign-file, which neither
+# the unpacked headers nor the kbuild path it looks in provide.)
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)

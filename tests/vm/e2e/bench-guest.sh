@@ -23,7 +23,7 @@
 #           kernel mapping work
 #       M = direct: vb-direct-type1, the same workload code holding the
 #           container itself, one type1 ioctl per page (crosvm today)
-#   BENCH mem workload=W mode=M size=small|large held=H slab=B meta=X
+#   BENCH mem workload=W mode=M size=small|large held=H peak=P slab=B meta=X
 #     W holding its mappings (--keep-mapped), sampled while it holds H
 #     pages: coiommu with a working-set cap of 4096 or 32768 pages,
 #     virtio-iommu with the last of its rounds of 800 or 8000 buffers of

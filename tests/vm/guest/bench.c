@@ -108,7 +108,7 @@ static uint8_t *bench_alloc(uint64_t npages)
  * Pin every page of a fresh buffer once, untimed. The guest's
  * movablecore= puts fresh user pages in ZONE_MOVABLE, which a long-term
  * pin first migrates out of; whichever case pinned a page first would
- * pay that for all of them (type1, which runs first).
+ * pay that for every page there (type1, which runs first).
  */
 static int bench_settle(uint8_t *buf, uint64_t n)
 {
