@@ -105,14 +105,22 @@ static struct vb_reply fake_unmap(struct fake *f, const struct vb_msg *m)
 	uint32_t idx = 0;
 
 	f->st.unmap_requests++;
+	/* as the broker does (protocol.md 8.2): every entry is checked
+	 * first, and a request with a bad one unmaps nothing */
 	for (uint32_t k = 0; k < m->count; k++) {
 		vb_msg_unmap_entry(m, k, &e);
 		for (uint64_t i = 0; i < e.npages; i++) {
 			if (fake_page(e.iova, i, &idx)) {
 				r.status = ERANGE;
 				r.failed_index = k;
-				break;
+				return r;
 			}
+		}
+	}
+	for (uint32_t k = 0; k < m->count; k++) {
+		vb_msg_unmap_entry(m, k, &e);
+		for (uint64_t i = 0; i < e.npages; i++) {
+			fake_page(e.iova, i, &idx);
 			if (f->mapped[idx]) {
 				f->mapped[idx] = 0;
 				r.pages_done++;
