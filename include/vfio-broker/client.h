@@ -6,7 +6,8 @@
  * structs from proto.h) so C, C++ and generated bindings can use it alike.
  * Functions return 0 or a negative errno. A status the broker sends back
  * (for example -ERANGE for an IOVA outside the window) is returned the same
- * way, with the full reply in *res when res is not NULL.
+ * way, with the full reply in *res when res is not NULL; a call the
+ * library fails itself (a dead handle, a timeout) leaves *res as it was.
  *
  * Two modes that may be mixed on one handle:
  *  - synchronous: vb_client_map() etc. send one request and wait for its

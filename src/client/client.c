@@ -396,7 +396,9 @@ int vb_client_submit_sync(struct vb_client *c, vb_client_done_fn done,
 }
 
 struct client_call {
+	const struct vb_client *c;
 	bool done;
+	bool answered;	/* by the broker, not by client_die() */
 	struct vb_reply reply;
 };
 
@@ -406,6 +408,8 @@ static void client_call_done(void *arg, uint64_t id, const struct vb_reply *r)
 
 	(void)id;
 	call->done = true;
+	/* a handle completes its requests itself only once it is dead */
+	call->answered = !call->c->dead;
 	call->reply = *r;
 }
 
@@ -417,7 +421,7 @@ static int client_call_wait(struct vb_client *c, uint16_t type,
 			    const void *e, uint32_t count,
 			    struct vb_stats *stats, struct vb_reply *res)
 {
-	struct client_call call = { .done = false };
+	struct client_call call = { .c = c };
 	int rc;
 
 	while (c->count == c->cap) {
@@ -434,7 +438,8 @@ static int client_call_wait(struct vb_client *c, uint16_t type,
 		if (rc < 0 && !call.done)
 			return rc;
 	}
-	if (res)
+	/* *res is the broker's reply: a call the library failed has none */
+	if (res && call.answered)
 		*res = call.reply;
 	return -call.reply.status;
 }

@@ -91,9 +91,13 @@ int workload_stats(struct devproc *dp, struct vb_stats *st);
  * (zeroed before the call); else the library failed it (a dead handle, a
  * malformed message, a timeout) and this is why, a negative errno. Only
  * an answer says anything about the request, and after a failure no
- * later call gets one either.
+ * later call gets one either. The library writes the reply only when the
+ * broker answered, so an answer is a reply whose status is the result.
  */
-int workload_lost(struct devproc *dp, int rc, const struct vb_reply *r);
+static inline int workload_lost(int rc, const struct vb_reply *r)
+{
+	return rc && r->status != -rc ? rc : 0;
+}
 /* STATS must agree with the workload's own totals and @current. */
 void workload_check_stats(struct devproc *dp, uint64_t current);
 /*

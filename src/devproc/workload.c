@@ -127,23 +127,6 @@ int workload_unmap(struct devproc *dp, const struct vb_unmap_entry *e,
 	return rc;
 }
 
-int workload_lost(struct devproc *dp, int rc, const struct vb_reply *r)
-{
-	int dead;
-
-	if (!rc)
-		return 0;
-	if (rc > 0 || r->status != -rc)
-		return rc > 0 ? -EIO : rc;
-	/*
-	 * A dying handle completes what was outstanding with its own errno
-	 * as the status, so the status alone cannot tell; a poll that waits
-	 * for nothing returns an errno only from a dead handle.
-	 */
-	dead = vb_client_poll(dp->client, 0);
-	return dead < 0 ? dead : 0;
-}
-
 int workload_stats(struct devproc *dp, struct vb_stats *st)
 {
 	dp->res.requests++;

@@ -244,7 +244,7 @@ static int coi_dma(struct coiommu *co, uint32_t k, uint64_t tag)
 	if (n == 0)
 		return 0;
 	rc = workload_map(dp, co->pin, n, &r);
-	lost = workload_lost(dp, rc, &r);
+	lost = workload_lost(rc, &r);
 	if (lost) {
 		coi_pin_abandon(co, n);
 		return lost;

@@ -22,7 +22,7 @@
 static int replay_check(struct devproc *dp, const struct replay_op *op,
 			const char *what, int rc, const struct vb_reply *r)
 {
-	int got = -rc, lost = workload_lost(dp, rc, r);
+	int got = -rc, lost = workload_lost(rc, r);
 
 	if (lost) {
 		log_err("dev %u replay: trace line %u: %s got no answer: %s",

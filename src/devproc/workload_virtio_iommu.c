@@ -84,7 +84,7 @@ static int viommu_issue(struct devproc *dp, struct viommu_buf *bufs,
 		if (dp->opts.pipeline == 0) {
 			rc = map ? workload_map(dp, &me, 1, &r) :
 				   workload_unmap(dp, &ue, 1, &r);
-			lost = workload_lost(dp, rc, &r);
+			lost = workload_lost(rc, &r);
 			if (lost)
 				return lost;
 			/* the synchronous helpers did the accounting */
@@ -135,7 +135,7 @@ static int viommu_issue_coalesced(struct devproc *dp, struct viommu_buf *bufs,
 		if (dp->opts.pipeline == 0) {
 			rc = map ? workload_map(dp, me, cnt, &r) :
 				   workload_unmap(dp, ue, cnt, &r);
-			lost = workload_lost(dp, rc, &r);
+			lost = workload_lost(rc, &r);
 			if (lost)
 				return lost;
 			viommu_check(req, 0, &r, map ? "map" : "unmap");

@@ -993,6 +993,30 @@ static void each_transport(void (*check)(struct vb_client *c))
 }
 
 /*
+ * *res is the broker's reply: a synchronous call the library fails (here
+ * a malformed datagram where the reply should be; then a dead handle)
+ * returns the error and leaves *res as it was, so a caller can tell it
+ * from a broker answering that errno.
+ */
+START_TEST(sync_failure_leaves_res)
+{
+	const struct vb_reply mark = { .status = 12345, .pages_done = 7 };
+	struct vb_reply r = mark;
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	q_garbage(bfd);
+	ck_assert_int_eq(vb_client_map(c, &me1, 1, &r), -EPROTO);
+	ck_assert_mem_eq(&r, &mark, sizeof(r));
+	ck_assert_int_eq(vb_client_unmap(c, &ue1, 1, &r), -EPROTO);
+	ck_assert_mem_eq(&r, &mark, sizeof(r));
+	vb_client_close(c);
+	close(bfd);
+}
+END_TEST
+
+/*
  * The spin is part of a wait, not added to it: with a 1 s budget and
  * nothing coming, a 10 ms poll and a call under a 50 ms timeout end long
  * before the budget is spent.
@@ -1648,6 +1672,7 @@ int main(void)
 	tcase_add_test(tc, handshake_refusals);
 	tcase_add_test(tc, sync_calls);
 	tcase_add_test(tc, spin_wait);
+	tcase_add_test(tc, sync_failure_leaves_res);
 	tcase_add_test(tc, spin_within_timeout);
 	tcase_add_test(tc, pipelined_window_and_order);
 	tcase_add_test(tc, sync_after_pipelined);
