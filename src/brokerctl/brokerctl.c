@@ -14,6 +14,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* A broker whose event loop is stuck must not hang a monitoring script. */
+#define BROKERCTL_TIMEOUT_S	10
+#define BROKERCTL_STR(x)	#x
+#define BROKERCTL_XSTR(x)	BROKERCTL_STR(x)
+#define BROKERCTL_TIMEOUT	BROKERCTL_XSTR(BROKERCTL_TIMEOUT_S)
+
 static void brokerctl_usage(FILE *f)
 {
 	fputs("usage: vfio-brokerctl -s CONTROLPATH [--json] stats|clients\n"
@@ -23,15 +29,13 @@ static void brokerctl_usage(FILE *f)
 	      "  -h, --help         this text\n"
 	      "\n"
 	      "  Exits 1 if the broker cannot be reached, answers an error or\n"
-	      "  sends nothing for 10 s; 2 for bad usage.\n"
+	      "  sends nothing for " BROKERCTL_TIMEOUT " s; 2 for bad usage.\n"
 	      "\n"
 	      "  stats    counters in total and per domain (requests, pages,\n"
 	      "           batches, batch-size and latency histograms, errors)\n"
 	      "  clients  connected clients and their own counters\n", f);
 }
 
-/* A broker whose event loop is stuck must not hang a monitoring script. */
-#define BROKERCTL_TIMEOUT_S	10
 
 static int brokerctl_write_all(int fd, const char *buf, size_t len)
 {
@@ -96,7 +100,8 @@ int main(int argc, char **argv)
 	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "vfio-brokerctl: connect %s: %s\n", path,
-			errno == EAGAIN ? "no room in its backlog for 10 s" :
+			errno == EAGAIN ?
+			"no room in its backlog for " BROKERCTL_TIMEOUT " s" :
 			strerror(errno));
 		return 1;
 	}
@@ -112,8 +117,8 @@ int main(int argc, char **argv)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			fprintf(stderr, "vfio-brokerctl: no answer from %s for %d s\n",
-				path, BROKERCTL_TIMEOUT_S);
+			fprintf(stderr, "vfio-brokerctl: no answer from %s for "
+				BROKERCTL_TIMEOUT " s\n", path);
 			return 1;
 		}
 		if (n < 0) {

@@ -33,10 +33,8 @@ unpack_kernel() {
 	local ver=$1 rel root old p hdr
 	rel=${ver%%-*}+deb12-amd64
 	root=$(vm_image_root "$rel")
-	if [ "$(cat "$root/.version" 2>/dev/null)" = "$ver" ] &&
-		[ -r "$root/usr/src/linux-headers-$rel/Makefile" ]; then
-		return 0
-	fi
+	# what every other script checks (VERSION is the installed source's)
+	! (vm_debian_release) >/dev/null 2>&1 || return 0
 	unpack_tmp=$(mktemp -d "$VM_IMAGE_CACHE/.unpack.XXXXXX")
 	for p in $(unpacked_for "$ver"); do
 		# apt's download sandbox user could not write into a private
