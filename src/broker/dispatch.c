@@ -210,16 +210,17 @@ static int dispatch_hello(struct peer *p, const struct vb_msg *m)
 		return dispatch_refuse(p, m->hdr.id, EIO,
 				       "the last client's mappings could not be released");
 	dev->owner = p;
-	holder_claim(dev, p);
 	p->dev = dev;
 	p->version = version;
 	p->state = PEER_READY;
 	peer_set_name(p);
-	if (dispatch_welcome(p, m->hdr.id, h.flags & VB_HELLO_F_RING) < 0 &&
-	    p->state != PEER_DEAD) {
-		peer_fail(p, "cannot send WELCOME");
+	if (dispatch_welcome(p, m->hdr.id, h.flags & VB_HELLO_F_RING) < 0) {
+		if (p->state != PEER_DEAD)
+			peer_fail(p, "cannot send WELCOME");
 		return 0;
 	}
+	/* sent or queued: only now may the client hold the device fd */
+	holder_claim(dev, p);
 	client_log(p->b, LOG_LVL_INFO,
 		   "%s: claimed device %u (domain %u), protocol v%u, uid %u, requests through %s",
 		   p->name, dev->id, dev->domain->id, version,

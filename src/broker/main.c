@@ -64,7 +64,8 @@ static void main_usage(FILE *f)
 	      "      --control PATH      control socket (overrides [broker] control)\n"
 	      "  -b, --backend NAME      auto|sim|v3|v3-direct|type1|iommufd (overrides config)\n"
 	      "      --exit-when-done    exit once every spawned devproc has exited;\n"
-	      "                          exit status 1 if any of them failed\n"
+	      "                          exit status 1 if any of them failed (with no\n"
+	      "                          spawned devproc: at once, once ready)\n"
 	      "      --progress SECS     log a progress line every SECS\n"
 	      "      --summary-json FILE also write the exit summary as JSON\n"
 	      "      --syslog            log to syslog instead of stderr\n"
@@ -212,8 +213,12 @@ static void main_config_override(struct config *cfg, const struct main_opts *o)
 
 /*
  * A start-up that fails after spawning devprocs (a later spawn, the
- * reaper, the sandbox) takes them with it: every such failure is fatal(),
- * i.e. exit(). Cleared once the broker is ready; its shutdown stops them.
+ * reaper, building the broker's filter) takes them with it: every such
+ * failure is fatal(), i.e. exit(). A failure inside the sandbox entry
+ * itself is _exit(125) (sandbox.c: a half-sandboxed process runs no more
+ * of its own code), which skips this; its devprocs then see their socket
+ * close and end on their own. Cleared once the broker is ready; its
+ * shutdown stops them.
  */
 static struct broker *main_spawning;
 

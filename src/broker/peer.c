@@ -104,15 +104,35 @@ struct peer *peer_new(struct broker *b, int fd, struct device *bound,
 	return p;
 }
 
+/*
+ * A connection that has not said HELLO, unless it is a devproc the broker
+ * spawned, is read only while the broker takes fds (broker_fds_gated()).
+ */
+static bool peer_gated(const struct peer *p)
+{
+	return p->state == PEER_NEW && !p->bound;
+}
+
 static void peer_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct peer *p = arg;
 
 	(void)fd;
 	(void)what;
-	if (p->state == PEER_NEW)
-		peer_fail(p, "no HELLO within %u s of connecting",
-			  p->deadline_s);
+	if (p->state != PEER_NEW)
+		return;
+	/*
+	 * While the fd gate is up the broker, not the client, is not reading
+	 * it: its HELLO may be waiting in the socket. It gets the whole
+	 * deadline again.
+	 */
+	if (peer_gated(p) && p->b->fds_gated) {
+		struct timeval tv = { .tv_sec = p->deadline_s };
+
+		if (!evtimer_add(p->ev_deadline, &tv))
+			return;
+	}
+	peer_fail(p, "no HELLO within %u s of connecting", p->deadline_s);
 }
 
 int peer_set_deadline(struct peer *p, unsigned int seconds)
@@ -142,15 +162,6 @@ unsigned int peer_count_new(const struct broker *b, uid_t uid)
 static bool peer_throttled(const struct peer *p)
 {
 	return !p->ring.base && p->pending + p->outq_len >= p->window;
-}
-
-/*
- * A connection that has not said HELLO, unless it is a devproc the broker
- * spawned, is read only while the broker takes fds (broker_fds_gated()).
- */
-static bool peer_gated(const struct peer *p)
-{
-	return p->state == PEER_NEW && !p->bound;
 }
 
 /* EV_READ is on exactly when the peer may send and has room. */

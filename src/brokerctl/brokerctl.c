@@ -32,7 +32,8 @@ static void brokerctl_usage(FILE *f)
 	      "  sends nothing for " BROKERCTL_TIMEOUT " s; 2 for bad usage.\n"
 	      "\n"
 	      "  stats    counters in total and per domain (requests, pages,\n"
-	      "           batches, batch-size and latency histograms, errors)\n"
+	      "           batches, errors; batch size and latency as mean, p50,\n"
+	      "           p99 and max, with --json also their histograms)\n"
 	      "  clients  connected clients and their own counters\n", f);
 }
 

@@ -32,7 +32,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "client/transport.h"
@@ -208,7 +207,8 @@ static ssize_t client_recv(struct vb_client *c, int timeout_ms, bool arm,
 
 /*
  * Nothing is outstanding, so the socket has nothing to say but that the
- * broker is gone (or, against the protocol, a reply to nothing). An event
+ * broker is gone, and neither it nor the ring anything but, against the
+ * protocol, a reply to nothing. An event
  * loop that polls vb_client_fd() sees the hangup as readable forever; it
  * learns it here instead of spinning.
  */
@@ -218,6 +218,9 @@ static int client_check_idle(struct vb_client *c)
 	unsigned int nfds;
 	ssize_t n;
 
+	/* with a ring, a reply to nothing arrives there */
+	if (c->ring.base && vb_ring_readable(&c->ring))
+		return client_die(c, -EPROTO);
 	n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds,
 			   VB_MAX_RAM_REGIONS, &nfds, 0, 0);
 	if (n == -EAGAIN)
@@ -353,8 +356,12 @@ static int client_submit(struct vb_client *c, uint16_t type, const void *e,
 	} else {
 		rc = transport_send(c->fd, c->buf, (size_t)len, c->timeout_ms);
 	}
-	if (rc)
+	if (rc) {
+		/* replies that came before the hangup are still delivered */
+		if (rc == -EPIPE && c->count)
+			client_poll(c, 0);
 		return client_die(c, rc);
+	}
 	c->next_id++;
 	s = &c->fifo[(c->head + c->count) % c->cap];
 	*s = (struct client_slot){ .id = rid, .type = type, .done = done,
@@ -641,24 +648,14 @@ int vb_client_open_fd(int fd, uint32_t device_id, struct vb_client **out)
 int vb_client_connect_flags(const char *path, uint32_t device_id,
 			    uint32_t flags, struct vb_client **out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
 	*out = NULL;
 	if (flags & ~CLIENT_FLAGS)	/* before anything reaches the broker */
 		return -EINVAL;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = transport_connect(path, CLIENT_HANDSHAKE_MS);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
+		return fd;
 	return vb_client_open_fd_flags(fd, device_id, flags, out);
 }
 

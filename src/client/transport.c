@@ -2,10 +2,12 @@
 #include "client/transport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -164,4 +166,48 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 		return rc;
 	}
 	return n;
+}
+
+/* How long to wait before trying a full listener's backlog again. */
+#define TRANSPORT_CONNECT_RETRY_MS	10
+
+int transport_connect(const char *path, int timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t deadline = vb_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	/*
+	 * Non-blocking: a blocking connect() to a listener whose backlog is
+	 * full (a broker that is not accepting) waits with no limit, and a
+	 * signal ends it. Unix sockets never answer EINPROGRESS; a full
+	 * backlog is EAGAIN, tried again until the deadline.
+	 */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = errno;
+		if (err == EINTR)
+			continue;
+		if (err != EAGAIN)
+			goto fail;
+		if (vb_now_ns() >= deadline) {
+			err = ETIMEDOUT;
+			goto fail;
+		}
+		poll(NULL, 0, TRANSPORT_CONNECT_RETRY_MS);
+	}
+	/* handles are blocking (vb_client_fd() may go to the caller's loop) */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		err = errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -err;
 }

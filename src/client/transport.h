@@ -79,6 +79,14 @@ ssize_t transport_recv(int fd, void *buf, size_t cap, int *fds,
 		       unsigned int max_fds, unsigned int *nfds,
 		       int timeout_ms, unsigned int spin_us);
 
+/*
+ * A SOCK_SEQPACKET socket connected to the listening socket at @path
+ * (close-on-exec, blocking): the fd, or -errno. A listener whose backlog
+ * is full is retried until @timeout_ms has passed (-ETIMEDOUT); a signal
+ * neither ends nor restarts that.
+ */
+int transport_connect(const char *path, int timeout_ms);
+
 void transport_close_fds(int *fds, unsigned int n);
 
 #endif /* VB_CLIENT_TRANSPORT_H */

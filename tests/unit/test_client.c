@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -748,6 +749,31 @@ START_TEST(hangup_on_send)
 }
 END_TEST
 
+/* A submit that meets the hangup still delivers the replies before it. */
+START_TEST(hangup_on_send_keeps_replies)
+{
+	struct rec rec = { 0 };
+	struct vb_client *c;
+	int bfd;
+
+	c = open_client(&bfd, 4);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+					      NULL), 0);
+	fake_reply(bfd, 1, 0, 3, VB_NO_INDEX);
+	close(bfd);
+	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, NULL),
+			 -EPIPE);
+	ck_assert_uint_eq(rec.n, 2);	/* the sync was never submitted */
+	ck_assert_int_eq(rec.status[0], 0);
+	ck_assert_uint_eq(rec.done[0], 3);
+	ck_assert_int_eq(rec.status[1], EPIPE);
+	ck_assert_int_eq(vb_client_poll(c, 0), -EPIPE);
+	vb_client_close(c);
+}
+END_TEST
+
 /* ---- the shared ring: the test plays the broker's side of it ---- */
 
 struct fake_ring {
@@ -1421,6 +1447,19 @@ START_TEST(unsolicited_reply)
 }
 END_TEST
 
+/* The same through the ring: the reply lands there, not on the socket. */
+START_TEST(ring_unsolicited_reply)
+{
+	struct fake_ring fr;
+	struct vb_client *c = open_ring_client(&fr, 4);
+
+	ring_answer(&fr, 5, 0);		/* answers nothing */
+	ck_assert_int_eq(vb_client_poll(c, 0), -EPROTO);
+	ck_assert_int_eq(vb_client_sync(c), -EPROTO);
+	close_ring_client(c, &fr);
+}
+END_TEST
+
 static struct vb_client *resubmit_client;
 
 static void resubmit(void *arg, uint64_t id, const struct vb_reply *r)
@@ -1648,6 +1687,69 @@ START_TEST(timeout_on_silent_broker)
 }
 END_TEST
 
+/*
+ * A listener whose backlog is full (a broker not accepting) is waited
+ * for, and signals meanwhile neither end nor restart the wait: a blocking
+ * connect() would return -EINTR at the first one.
+ */
+START_TEST(connect_waits_for_full_backlog)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct itimerval every_20ms = {
+		.it_interval = { .tv_usec = 20000 },
+		.it_value = { .tv_usec = 20000 },
+	};
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct vb_client *c = NULL;
+	int lfd, first, status;
+	char dir[] = "/tmp/vb-test-client-XXXXXX";
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/b.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	/* backlog 0 queues one connection; the next finds it full */
+	first = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(connect(first, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {	/* the broker, accepting only after 300 ms */
+		int afd;
+		struct pollfd pf = { .fd = -1, .events = POLLIN };
+
+		usleep(300000);
+		close(accept(lfd, NULL, NULL));
+		afd = accept(lfd, NULL, NULL);
+		if (afd < 0)
+			_exit(2);
+		fake_welcome(afd, 1, 1, 4, 16);
+		pf.fd = afd;	/* the client's retry may lag the accept */
+		if (poll(&pf, 1, 10000) != 1)
+			_exit(3);
+		fake_read(afd, 0);	/* HELLO */
+		_exit(0);
+	}
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &every_20ms, NULL), 0);
+	ck_assert_int_eq(vb_client_connect_flags(sun.sun_path, DEV,
+						 VB_CLIENT_NO_RING, &c), 0);
+	every_20ms = (struct itimerval){ 0 };
+	setitimer(ITIMER_REAL, &every_20ms, NULL);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(fcntl(vb_client_fd(c), F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(status, 0);
+	vb_client_close(c);
+	close(first);
+	close(lfd);
+	unlink(sun.sun_path);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(connect_errors)
 {
 	struct vb_client *c = (struct vb_client *)1;
@@ -1678,11 +1780,14 @@ int main(void)
 	tcase_add_test(tc, sync_after_pipelined);
 	tcase_add_test(tc, hangup);
 	tcase_add_test(tc, hangup_on_send);
+	tcase_add_test(tc, hangup_on_send_keeps_replies);
 	tcase_add_test(tc, malformed_replies);
 	tcase_add_test(tc, stats_success_without_counters);
 	tcase_add_test(tc, unsolicited_reply);
 	tcase_add_test(tc, callback_may_submit);
 	tcase_add_test(tc, connect_errors);
+	tcase_add_test(tc, connect_waits_for_full_backlog);
+	tcase_add_test(tc, ring_unsolicited_reply);
 	tcase_add_test(tc, idle_hangup);
 	tcase_add_test(tc, timeout_despite_signals);
 	tcase_add_test(tc, timeout_after_one_signal);

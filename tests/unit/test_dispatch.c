@@ -300,6 +300,36 @@ START_TEST(device_fd_holder)
 }
 END_TEST
 
+/*
+ * A client whose WELCOME could not be sent (its socket stopped reading
+ * right after HELLO) never got the device fd, so while its process lives
+ * it must not keep the device from the next client.
+ */
+START_TEST(device_fd_not_sent_not_held)
+{
+	pid_t quitter = idle_child(), other = idle_child();
+	struct peer *p;
+	uint32_t got = 0;
+	int fd;
+
+	br.devices[0].device_fd = memfd_create("vfio-device", MFD_CLOEXEC);
+	ck_assert_int_ge(br.devices[0].device_fd, 0);
+	fd = connect_pid(quitter, 1000, 1, &p);
+	ck_assert_int_eq(shutdown(fd, SHUT_RD), 0);	/* sendmsg: EPIPE */
+	hello(p, 1, 1, 1);
+	ck_assert_int_eq(p->state, PEER_DEAD);
+	ck_assert_int_lt(br.devices[0].holder_pidfd, 0);
+	event_base_loop(br.base, EVLOOP_NONBLOCK);
+	close(fd);
+	ck_assert_int_eq(claim_pid(other, 1000, 1, 1, &p, &got), 0);
+	ck_assert_uint_eq(got, 1);
+	ck_assert_int_eq(br.devices[0].holder_pid, other);
+	drop(p);
+	end_child(other);
+	end_child(quitter);
+}
+END_TEST
+
 /* listener.c's pidfd names the connecting process (SO_PEERPIDFD or pid). */
 START_TEST(peer_pidfd)
 {
@@ -667,6 +697,31 @@ static int setup_groups(const char *text)
 	return ret;
 }
 
+/*
+ * While the fd gate is up the broker reads no connection without HELLO,
+ * so the HELLO deadline must not drop one then (its HELLO may be queued);
+ * it counts again once the gate is down.
+ */
+START_TEST(hello_deadline_waits_out_gate)
+{
+	struct timeval tv = { .tv_sec = 1, .tv_usec = 500000 };
+	struct peer *waiting;
+	int fd = connect_as(1000, 1, &waiting);
+
+	br.fds_gated = true;
+	ck_assert_int_eq(peer_set_deadline(waiting, 1), 0);
+	event_base_loopexit(br.base, &tv);
+	event_base_dispatch(br.base);
+	ck_assert_uint_eq(br.n_peers, 1);
+	ck_assert_int_eq(waiting->state, PEER_NEW);
+	br.fds_gated = false;
+	event_base_loopexit(br.base, &tv);
+	event_base_dispatch(br.base);
+	ck_assert_uint_eq(br.n_peers, 0);
+	close(fd);
+}
+END_TEST
+
 /* Functions of one card share an IOMMU group: in one domain the group is
  * attached once; in two IOVA spaces it cannot be, and start-up says so. */
 START_TEST(shared_group)
@@ -695,6 +750,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, welcome_device_fd);
 	tcase_add_test(tc, kick_allowance);
 	tcase_add_test(tc, device_fd_holder);
+	tcase_add_test(tc, device_fd_not_sent_not_held);
 	tcase_add_test(tc, peer_pidfd);
 	tcase_add_test(tc, welcome_contents);
 	tcase_add_test(tc, claims);
@@ -702,6 +758,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, refused_peer_is_closed);
 	tcase_add_test(tc, no_common_version);
 	tcase_add_test(tc, hello_deadline);
+	tcase_add_test(tc, hello_deadline_waits_out_gate);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("groups");
 	tcase_add_test(tc, shared_group);
