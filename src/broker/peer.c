@@ -409,8 +409,11 @@ static unsigned int peer_close_fds(struct peer *p, struct msghdr *msg)
 	return n;
 }
 
-/* Receive and handle one datagram; returns false to stop reading. */
-static bool peer_read_one(struct peer *p)
+/*
+ * One datagram into p->b->rxbuf: its length, or -errno. Every fd it
+ * carried is handed to the reaper at once (their number in *@nfds).
+ */
+static ssize_t peer_recv(struct peer *p, unsigned int *nfds, int *flags)
 {
 	/*
 	 * Room for as many fds as one datagram can carry (the kernel's
@@ -426,25 +429,56 @@ static bool peer_read_one(struct peer *p)
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 	};
-	unsigned int nfds;
 	ssize_t n;
 
 	do
 		n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	*nfds = peer_close_fds(p, &msg);
+	*flags = msg.msg_flags;
+	return n;
+}
+
+/*
+ * Whether a read of 0 bytes was the hangup: a SOCK_SEQPACKET read gives 0
+ * for an empty datagram too (protocol.md §10 calls that malformed), after
+ * which a live client's socket has nothing more to say. Whatever the next
+ * read takes goes with the client, whose connection ends either way.
+ */
+static bool peer_at_eof(struct peer *p)
+{
+	unsigned int nfds;
+	int flags;
+	ssize_t n = peer_recv(p, &nfds, &flags);
+
+	return n != -EAGAIN && n <= 0;
+}
+
+/* Receive and handle one datagram; returns false to stop reading. */
+static bool peer_read_one(struct peer *p)
+{
+	unsigned int nfds;
+	int flags;
+	ssize_t n = peer_recv(p, &nfds, &flags);
+
 	if (n < 0) {
-		if (errno == EAGAIN)
-			return false;
-		peer_fail(p, "recvmsg: %s", strerror(errno));
+		if (n != -EAGAIN)
+			peer_fail(p, "recvmsg: %s", strerror((int)-n));
 		return false;
 	}
-	nfds = peer_close_fds(p, &msg);
 	p->b->messages_in++;
 	if (n == 0) {
-		peer_fail(p, "disconnected");
+		if (nfds)
+			peer_fail(p, "empty datagram carrying %u fd(s)", nfds);
+		else if (!peer_at_eof(p))
+			peer_fail(p, "empty datagram");
+		else
+			peer_fail(p, "disconnected");
 		return false;
 	}
-	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+	if (flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		peer_fail(p, "datagram larger than %u bytes or too many fds",
 			  VB_MSG_MAX_LEN);
 		return false;

@@ -121,6 +121,8 @@ static int send_raw(int fd, const void *p, size_t len)
 	return send(fd, p, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
 }
 
+static int send_with_fd(int sock, const void *p, size_t len, int fd);
+
 /*
  * Receive one message, closing any fds that came with it except the first
  * and the last when @keep_first / @keep_last are set (they get those).
@@ -678,6 +680,13 @@ static int run_attack(struct conn *c, const char *a)
 	}
 	if (!strcmp(a, "flood"))
 		return attack_flood(c);
+	/* a datagram of no bytes, which a read cannot tell from EOF alone */
+	if (!strcmp(a, "empty"))
+		return send_raw(c->fd, buf, 0) ? OUTCOME_DISCONNECT :
+						 await_reply(c);
+	if (!strcmp(a, "empty-fds"))
+		return send_with_fd(c->fd, buf, 0, c->ram_fd) ?
+			OUTCOME_DISCONNECT : await_reply(c);
 	if (!strcmp(a, "oversize")) {
 		/* a whole MAP of the protocol's largest size, 64 bytes longer
 		 * than any message may be: read whole, it would decode */
@@ -1108,7 +1117,8 @@ static void usage(FILE *f)
 		"  ATTACK:  hello (claim only) | valid | short | bad-len | bad-version |\n"
 		"           unknown-type | reply-type | bad-count | second-hello |\n"
 		"           out-of-window | straddle-window | gpa-outside | unaligned |\n"
-		"           overflow | bad-prot | too-many | flood | oversize | ram-resize |\n"
+		"           overflow | bad-prot | too-many | flood | empty | empty-fds |\n"
+		"           oversize | ram-resize |\n"
 		"           silent-connections | control-hangups (PATH: the control socket) |\n"
 		"           ring-valid | ring-overfill | ring-bad-tail | ring-bad-len |\n"
 		"           ring-malformed | ring-bad-head | ring-socket-request |\n"

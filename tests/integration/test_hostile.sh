@@ -88,6 +88,8 @@ attack_cut reply-type 'malformed message \(32 bytes, type 129,'
 attack_cut bad-count 'malformed message \([0-9]+ bytes, type 2,'
 attack_cut second-hello 'malformed message \([0-9]+ bytes, type 1,'
 attack_cut oversize 'datagram larger than'
+attack_cut empty 'empty datagram$'
+attack_cut empty-fds 'empty datagram carrying 1 fd'
 
 # A flood is throttled (the socket stops taking requests), then answered.
 attack ok flood
