@@ -707,20 +707,28 @@ START_TEST(sync_after_pipelined)
 }
 END_TEST
 
-START_TEST(hangup)
+/* Two MAPs outstanding, the first answered (3 pages), then the hangup. */
+static struct vb_client *answered_then_hangup(struct rec *rec)
 {
-	struct rec rec = { 0 };
 	struct vb_client *c;
-	struct vb_reply r;
 	int bfd;
 
 	c = open_client(&bfd, 4);
-	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, rec,
 					      NULL), 0);
-	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
+	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, rec,
 					      NULL), 0);
 	fake_reply(bfd, 1, 0, 3, VB_NO_INDEX);
 	close(bfd);
+	return c;
+}
+
+START_TEST(hangup)
+{
+	struct rec rec = { 0 };
+	struct vb_client *c = answered_then_hangup(&rec);
+	struct vb_reply r;
+
 	/* the reply that made it is delivered, then the hangup */
 	ck_assert_int_eq(vb_client_poll(c, -1), 1);
 	ck_assert_int_eq(vb_client_poll(c, -1), -EPIPE);
@@ -753,16 +761,8 @@ END_TEST
 START_TEST(hangup_on_send_keeps_replies)
 {
 	struct rec rec = { 0 };
-	struct vb_client *c;
-	int bfd;
+	struct vb_client *c = answered_then_hangup(&rec);
 
-	c = open_client(&bfd, 4);
-	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
-					      NULL), 0);
-	ck_assert_int_eq(vb_client_submit_map(c, &me1, 1, rec_done, &rec,
-					      NULL), 0);
-	fake_reply(bfd, 1, 0, 3, VB_NO_INDEX);
-	close(bfd);
 	ck_assert_int_eq(vb_client_submit_sync(c, rec_done, &rec, NULL),
 			 -EPIPE);
 	ck_assert_uint_eq(rec.n, 2);	/* the sync was never submitted */
