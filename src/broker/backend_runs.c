@@ -3,9 +3,11 @@
  * Run store and run splitting for the type1 and iommufd backends (see
  * backend_runs.h for the structure).
  *
- * Invariants: runs never overlap; chunks are never empty; runs are sorted by
- * IOVA across the chunk index, so both a run's first and its last address
- * grow with its position and a binary search on either is valid.
+ * Invariants: runs never overlap; chunks are never empty; any two
+ * neighbouring chunks hold more than BACKEND_RUNS_MERGE runs together;
+ * runs are sorted by IOVA across the chunk index, so both a run's first
+ * and its last address grow with its position and a binary search on
+ * either is valid.
  *
  * Map reserves every entry in the store before it calls the kernel, which
  * both detects EEXIST (against mapped runs and earlier entries of the batch)
@@ -180,7 +182,14 @@ int backend_runs_insert(struct backend_runs *rs, const struct backend_run *r)
 	for (pos = ch->n; pos && ch->r[pos - 1].iova > r->iova; pos--)
 		;
 	if (ch->n == BACKEND_RUNS_CHUNK) {
-		const size_t half = BACKEND_RUNS_CHUNK / 2;
+		/*
+		 * Runs mapped in rising order (the usual way) go into a new
+		 * last chunk and leave the full one full; anything else
+		 * splits the chunk in halves.
+		 */
+		bool append = ci + 1 == rs->nc && pos == ch->n;
+		const size_t half = append ? BACKEND_RUNS_CHUNK :
+					     BACKEND_RUNS_CHUNK / 2;
 		struct backend_runs_chunk *upper = malloc(sizeof(*upper));
 
 		if (!upper)
@@ -192,7 +201,7 @@ int backend_runs_insert(struct backend_runs *rs, const struct backend_run *r)
 		upper->n = BACKEND_RUNS_CHUNK - half;
 		memcpy(upper->r, &ch->r[half], upper->n * sizeof(ch->r[0]));
 		ch->n = half;
-		if (pos > half) {
+		if (append || pos > half) {
 			ch = upper;
 			pos -= half;
 		}
@@ -203,6 +212,19 @@ int backend_runs_insert(struct backend_runs *rs, const struct backend_run *r)
 	rs->nruns++;
 	rs->npages += r->npages;
 	return 0;
+}
+
+/* Append chunk @ci + 1 to chunk @ci and drop it from the index. */
+static void backend_runs_merge(struct backend_runs *rs, size_t ci)
+{
+	struct backend_runs_chunk *ch = rs->c[ci], *next = rs->c[ci + 1];
+
+	memcpy(&ch->r[ch->n], next->r, next->n * sizeof(next->r[0]));
+	ch->n += next->n;
+	free(next);
+	rs->nc--;
+	memmove(&rs->c[ci + 1], &rs->c[ci + 2],
+		(rs->nc - ci - 1) * sizeof(rs->c[0]));
 }
 
 int backend_runs_remove(struct backend_runs *rs, uint64_t iova)
@@ -226,7 +248,19 @@ int backend_runs_remove(struct backend_runs *rs, uint64_t iova)
 		rs->nc--;
 		memmove(&rs->c[ci], &rs->c[ci + 1],
 			(rs->nc - ci) * sizeof(rs->c[0]));
+		return 0;
 	}
+	/*
+	 * Keep any two neighbouring chunks above BACKEND_RUNS_MERGE runs
+	 * together, so that a client cannot leave a chunk per run it keeps
+	 * (map many, unmap all but one of each chunk's). A split leaves two
+	 * halves of 32 and an append a full chunk beside the new one, both
+	 * above it, so no insert undoes a merge at once.
+	 */
+	if (ci + 1 < rs->nc && ch->n + rs->c[ci + 1]->n <= BACKEND_RUNS_MERGE)
+		backend_runs_merge(rs, ci);
+	else if (ci && rs->c[ci - 1]->n + ch->n <= BACKEND_RUNS_MERGE)
+		backend_runs_merge(rs, ci - 1);
 	return 0;
 }
 

@@ -8,8 +8,11 @@
  * without asking the kernel (EEXIST, pages_done).
  *
  * The store is a sorted two-level array: an index of chunks, each holding up
- * to BACKEND_RUNS_CHUNK runs in IOVA order. 32 bytes per run plus about one
- * pointer per chunk; insert and remove move at most one chunk's entries.
+ * to BACKEND_RUNS_CHUNK runs in IOVA order: 32 bytes per run when the
+ * chunks are full, at most about 90 in a large store, whatever the order of
+ * inserts and removes (neighbours holding 48 runs or fewer between them
+ * are merged, so chunks average more than 24 runs); an insert or remove
+ * moves at most two chunks' entries.
  *
  * backend_runs_map()/_unmap() give the backend.h semantics on top of a
  * kernel that only knows whole runs; the caller provides the two calls that
@@ -25,6 +28,8 @@
 #include "broker/backend.h"
 
 #define BACKEND_RUNS_CHUNK	64
+/* Neighbouring chunks holding this many runs or fewer are merged. */
+#define BACKEND_RUNS_MERGE	(BACKEND_RUNS_CHUNK * 3 / 4)
 
 struct backend_run {
 	uint64_t iova;
