@@ -5,11 +5,14 @@
  * Map: every entry of a batch is validated first. The whole batch is then
  * charged to locked_vm at once, and each entry is pinned in chunks of
  * V3_DMA_PIN_CHUNK pages (pin_user_pages_fast, FOLL_LONGTERM, FOLL_WRITE
- * when the device may write). Physically contiguous runs of a chunk become
- * one iommu_map() per domain, and only then is the chunk recorded in the
- * page store, so the store never names a page that some domain lacks. A
- * failure undoes the failing chunk locally and the finished part of the
- * batch through the ordinary unmap path, then returns the charge.
+ * when the device may write). Each chunk is claimed in the page store
+ * first (the claim is the EEXIST check), then pinned, then its physically
+ * contiguous runs become one iommu_map() per domain; a chunk that fails
+ * leaves the store again. Between claim and map the store names pages no
+ * domain has yet, which nobody can see: all of it is under iommu->lock,
+ * and must stay so. A failure undoes the failing chunk locally and the
+ * finished part of the batch through the ordinary unmap path, then
+ * returns the charge.
  *
  * Unmap: mapped pages are collected (their PFN read back from the first
  * domain, since the store holds none) into a context of at most
@@ -235,7 +238,14 @@ static void v3_dma_unmap_run(struct iommu_domain *dom,
 
 	got = iommu_unmap_fast(dom, (dma_addr_t)run->pfn << PAGE_SHIFT, len,
 			       gather);
-	V3_CHECK(got == len);
+	/*
+	 * Attach refuses drivers that cannot unmap part of a mapping
+	 * (v3_domain_probe_split()), so this is a driver bug; it is loud in
+	 * every build because the pages are unpinned next.
+	 */
+	WARN_ONCE(got != len,
+		  "vfio_iommu_type1v3: IOMMU unmapped %zu of %zu bytes at iova 0x%llx\n",
+		  got, len, (u64)run->pfn << PAGE_SHIFT);
 }
 
 /*
@@ -244,10 +254,11 @@ static void v3_dma_unmap_run(struct iommu_domain *dom,
  * and clearing an empty PTE is harmless, while each call costs a full
  * page-table walk in the driver, which for scattered single pages was
  * the largest per-page cost of an unmap. VT-d clears the whole span; a
- * driver that stops at the first hole (AMD-Vi) returns short, and the rest
- * of the span's runs are then unmapped one by one. (Both are x86; arm64's
- * io-pgtable would WARN on each hole, which is one reason the module is
- * x86-64 only, see Kbuild.)
+ * driver that stops short (AMD-Vi, where a page-table level is missing)
+ * says so, and the rest of the span's runs are then unmapped one by one.
+ * (Both are x86; arm64's io-pgtable would WARN on each hole, which is one
+ * reason the module is x86-64 only, see Kbuild; virtio-iommu, which
+ * cannot unmap part of a mapping at all, is refused at attach.)
  */
 static void v3_dma_ctx_unmap(struct iommu_domain *dom,
 			     const struct v3_dma_unmap_ctx *ctx,

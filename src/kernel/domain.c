@@ -348,6 +348,57 @@ static bool v3_domain_sw_msi(struct list_head *resv, phys_addr_t *base)
 }
 
 /*
+ * The unmap path frees single pages out of multi-page map calls (dma.c):
+ * VT-d and AMD-Vi can, but not every IOMMU driver. virtio-iommu keeps one
+ * record per map call and, asked to unmap a page inside one, unmaps
+ * nothing; the pages would then be unpinned while the device still
+ * reaches them. So a new domain is asked before it is used: two pages
+ * mapped with one call (a zeroed page pair, read-only), the second
+ * unmapped alone, and exactly that one must be gone.
+ */
+static int v3_domain_probe_split(struct iommu_domain *dom,
+				 struct list_head *ranges)
+{
+	const size_t two = 2 * PAGE_SIZE;
+	struct v3_range *r;
+	struct page *page;
+	phys_addr_t phys;
+	dma_addr_t iova;
+	size_t got;
+	bool ok;
+	int ret;
+
+	list_for_each_entry(r, ranges, next) {
+		iova = ALIGN(r->start, two);
+		if (iova >= r->start && iova <= r->last &&
+		    r->last - iova >= two - 1)
+			break;
+	}
+	if (list_entry_is_head(r, ranges, next))
+		return 0;	/* no room to map anything that could split */
+
+	page = alloc_pages(GFP_KERNEL | __GFP_ZERO, 1);
+	if (!page)
+		return -ENOMEM;
+	phys = page_to_phys(page);
+	ret = iommu_map(dom, iova, phys, two, IOMMU_READ, GFP_KERNEL);
+	if (ret)
+		goto out;
+	got = iommu_unmap(dom, iova + PAGE_SIZE, PAGE_SIZE);
+	ok = got == PAGE_SIZE && iommu_iova_to_phys(dom, iova) == phys &&
+	     !iommu_iova_to_phys(dom, iova + PAGE_SIZE);
+	iommu_unmap(dom, iova, got == PAGE_SIZE ? PAGE_SIZE : two);
+	if (!ok) {
+		pr_warn("vfio_iommu_type1v3: this IOMMU cannot unmap one page of a larger mapping (unmapped %zu of %lu bytes); refusing it\n",
+			got, PAGE_SIZE);
+		ret = -EOPNOTSUPP;
+	}
+out:
+	__free_pages(page, 1);
+	return ret;
+}
+
+/*
  * Try to move @group from @dom into an existing compatible domain: 1 when
  * it joined one, 0 when it is still attached to @dom, -errno when it could
  * not even be put back into @dom.
@@ -471,6 +522,9 @@ int v3_domain_attach(struct v3_iommu *iommu, struct iommu_group *iommu_group,
 		goto done;
 	}
 
+	ret = v3_domain_probe_split(dom, &ranges);
+	if (ret)
+		goto out_detach;
 	ret = v3_domain_replay(iommu, dom);
 	if (ret)
 		goto out_detach;

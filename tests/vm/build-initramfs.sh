@@ -95,6 +95,10 @@ echo
 echo "VMTEST BOOTED $(uname -r)"
 # from here on: module loads and device binds are checked as well
 n0=$(kernel-check mark)
+# virtio_iommu first, where the kernel has it: with QEMU's virtio-iommu
+# (run.sh VB_VM_IOMMU=virtio) the devices get their IOMMU groups when it
+# loads; without one it binds nothing
+modprobe virtio_iommu 2>/dev/null
 for m in vfio vfio_iommu_type1 vfio-pci; do
 	modprobe "$m" || echo "VMTEST ERROR modprobe $m failed"
 done

@@ -186,11 +186,16 @@ vm_root_modules() {
 # directory of VFIO modules rebuilt with iommufd
 # (tests/conformance/iommufd-stack.sh), which replace them entirely.
 vm_root_vfio() {
+	local viommu=
+	# virtio-iommu for VB_VM_IOMMU=virtio (run.sh), where the kernel has it
+	# (the debug kernel does not)
+	modinfo -b "$(vm__modules_base)" -k "$(vm_kernel_release)" virtio_iommu \
+		>/dev/null 2>&1 && viommu=virtio_iommu
 	if [ -n "${2:-}" ]; then
-		vm_root_modules "$1" irqbypass
+		vm_root_modules "$1" irqbypass $viommu
 		cp "$2"/*.ko "$1/lib/modules/$(vm_kernel_release)/extra/"
 	else
-		vm_root_modules "$1" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass
+		vm_root_modules "$1" vfio vfio_iommu_type1 vfio-pci vfio-pci-core irqbypass $viommu
 	fi
 }
 

@@ -18,6 +18,8 @@
 #                  kernel tier, tests/vm/debug/run.sh, sets it)
 #   VB_VM_MOVABLECORE  size of the guest's ZONE_MOVABLE (default 128M)
 #   VB_VM_EXCLUDE  space-separated tests the default suite leaves out
+#   VB_VM_IOMMU    intel (default: VT-d) or virtio (QEMU's virtio-iommu,
+#                  for the guest test v3_probe_virtio)
 # Full guest log, with the guest kernel's dmesg at its end, stays in the log.
 
 set -euo pipefail
@@ -61,11 +63,18 @@ echo "vm: guest log: $log"
 # movablecore: a ZONE_MOVABLE for longterm_pin (user pages come from it
 # first, and a long-term pin must move them out); VB_VM_MOVABLECORE sizes
 # it (the debug kernel's KASAN shadow takes the top of memory at boot)
+# VB_VM_IOMMU=virtio: QEMU's virtio-iommu instead of VT-d (the guest test
+# v3_probe_virtio, which v3 must refuse)
+case ${VB_VM_IOMMU:-intel} in
+intel) iommu=(-device intel-iommu) iommu_arg="intel_iommu=on" ;;
+virtio) iommu=(-device virtio-iommu-pci) iommu_arg="" ;;
+*) vm_die "VB_VM_IOMMU=$VB_VM_IOMMU: intel or virtio" ;;
+esac
 qemu=(-machine q35 -accel tcg -cpu max -m 2G -smp 2
 	-nographic -no-reboot -vga none -net none
-	-device intel-iommu -device edu -device edu
+	"${iommu[@]}" -device edu -device edu
 	-kernel "$(vm_kernel_image)" -initrd "$VM_WORK/initramfs.cpio.gz"
-	-append "console=ttyS0 intel_iommu=on iommu=nopt movablecore=${VB_VM_MOVABLECORE:-128M} panic=-1 quiet vmtest.tests=$list vmtest.timeout=${VB_VM_TEST_TIMEOUT:-180}")
+	-append "console=ttyS0 $iommu_arg iommu=nopt movablecore=${VB_VM_MOVABLECORE:-128M} panic=-1 quiet vmtest.tests=$list vmtest.timeout=${VB_VM_TEST_TIMEOUT:-180}")
 # vm_boot boots again when the guest dies before /init (an infrastructure
 # failure, not a test result), keeping each failed boot's log.
 start=$(date +%s)

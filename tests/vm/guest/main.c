@@ -61,6 +61,8 @@ static const struct vt_test tests[] = {
 	  "VT-d syncs counted by kprobes: one per v3 batch map and per batch unmap, one per type1 call" },
 	{ "v3_stress", t_stress, M_V3, 1,
 	  "4 threads map/unmap on one container; result matches a model" },
+	{ "v3_probe_virtio", t_probe, M_T1 | M_V3, 0,
+	  "on virtio-iommu (VB_VM_IOMMU=virtio): v3 refuses an IOMMU that cannot unmap one page of a larger mapping, type1 works on the same group" },
 	{ "bench", t_bench, 0, 0,
 	  "benchmark (see tests/vm/bench.sh); not a pass/fail test" },
 	{ "profile", t_profile, 0, 0,

@@ -45,6 +45,7 @@ int t_pins_kill(enum vt_mode mode);
 int t_stress(enum vt_mode mode);
 int t_emu(enum vt_mode mode);
 int t_flush(enum vt_mode mode);
+int t_probe(enum vt_mode mode);
 int t_bench(enum vt_mode mode);
 int t_profile(enum vt_mode mode);
 
