@@ -206,11 +206,11 @@ static ssize_t client_recv(struct vb_client *c, int timeout_ms, bool arm,
 }
 
 /*
- * Nothing is outstanding, so the socket has nothing to say but that the
- * broker is gone, and neither it nor the ring anything but, against the
- * protocol, a reply to nothing. An event
- * loop that polls vb_client_fd() sees the hangup as readable forever; it
- * learns it here instead of spinning.
+ * Nothing is outstanding, so neither the socket nor the ring has anything
+ * to say but that the broker is gone (the socket's hangup) or, against
+ * the protocol, a reply to nothing. An event loop that polls
+ * vb_client_fd() sees the hangup as readable forever; it learns it here
+ * instead of spinning.
  */
 static int client_check_idle(struct vb_client *c)
 {
