@@ -393,9 +393,14 @@ static void v3_dma_ctx_add(struct v3_iommu *iommu,
 		run->join = join;
 	}
 
-	/* a page in the store with no translation breaks the invariant */
-	V3_CHECK(phys && pfn_valid(PHYS_PFN(phys)));
-	if (!phys || !pfn_valid(PHYS_PFN(phys))) {
+	/*
+	 * A page in the store with no translation breaks the invariant (a
+	 * driver that dropped it behind our back): its pin cannot be found
+	 * to drop, so say so in every build.
+	 */
+	if (WARN_ONCE(!phys || !pfn_valid(PHYS_PFN(phys)),
+		      "vfio_iommu_type1v3: iova 0x%llx is ours but has no translation; its pin is lost\n",
+		      (u64)pfn << PAGE_SHIFT)) {
 		ctx->nlost++;
 		return;
 	}
