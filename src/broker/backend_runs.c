@@ -214,17 +214,22 @@ int backend_runs_insert(struct backend_runs *rs, const struct backend_run *r)
 	return 0;
 }
 
-/* Append chunk @ci + 1 to chunk @ci and drop it from the index. */
+/* Free chunk @at and take it out of the index. */
+static void backend_runs_index_remove(struct backend_runs *rs, size_t at)
+{
+	free(rs->c[at]);
+	rs->nc--;
+	memmove(&rs->c[at], &rs->c[at + 1], (rs->nc - at) * sizeof(rs->c[0]));
+}
+
+/* Append chunk @ci + 1 to chunk @ci. */
 static void backend_runs_merge(struct backend_runs *rs, size_t ci)
 {
 	struct backend_runs_chunk *ch = rs->c[ci], *next = rs->c[ci + 1];
 
 	memcpy(&ch->r[ch->n], next->r, next->n * sizeof(next->r[0]));
 	ch->n += next->n;
-	free(next);
-	rs->nc--;
-	memmove(&rs->c[ci + 1], &rs->c[ci + 2],
-		(rs->nc - ci - 1) * sizeof(rs->c[0]));
+	backend_runs_index_remove(rs, ci + 1);
 }
 
 int backend_runs_remove(struct backend_runs *rs, uint64_t iova)
@@ -244,10 +249,7 @@ int backend_runs_remove(struct backend_runs *rs, uint64_t iova)
 	ch->n--;
 	memmove(&ch->r[lo], &ch->r[lo + 1], (ch->n - lo) * sizeof(ch->r[0]));
 	if (!ch->n) {
-		free(ch);
-		rs->nc--;
-		memmove(&rs->c[ci], &rs->c[ci + 1],
-			(rs->nc - ci) * sizeof(rs->c[0]));
+		backend_runs_index_remove(rs, ci);
 		return 0;
 	}
 	/*

@@ -37,7 +37,6 @@ static void brokerctl_usage(FILE *f)
 	      "  clients  connected clients and their own counters\n", f);
 }
 
-
 static int brokerctl_write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {

@@ -171,7 +171,7 @@ int harness_attach(struct vt_ctx *ctx, int idx)
  * Opens a container, attaches the first ngroups edu groups and sets the
  * IOMMU type of mode. Fails (does not skip) when devices are missing.
  */
-int harness_open(struct vt_ctx *ctx, enum vt_mode mode, int ngroups)
+int harness_open_groups(struct vt_ctx *ctx, enum vt_mode mode, int ngroups)
 {
 	int type = harness_iommu_type(mode);
 	int i;
@@ -207,14 +207,24 @@ int harness_open(struct vt_ctx *ctx, enum vt_mode mode, int ngroups)
 	for (i = 0; i < ngroups; i++)
 		if (harness_attach(ctx, i))
 			goto err;
-	if (ioctl(ctx->container, VFIO_SET_IOMMU, type)) {
-		harness_fail(__FILE__, __LINE__, "SET_IOMMU %d: %s", type, strerror(errno));
-		goto err;
-	}
 	return 0;
 err:
 	harness_close(ctx);
 	return -1;
+}
+
+int harness_open(struct vt_ctx *ctx, enum vt_mode mode, int ngroups)
+{
+	int type = harness_iommu_type(mode);
+
+	if (harness_open_groups(ctx, mode, ngroups))
+		return -1;
+	if (ioctl(ctx->container, VFIO_SET_IOMMU, type)) {
+		harness_fail(__FILE__, __LINE__, "SET_IOMMU %d: %s", type, strerror(errno));
+		harness_close(ctx);
+		return -1;
+	}
+	return 0;
 }
 
 void harness_close(struct vt_ctx *ctx)

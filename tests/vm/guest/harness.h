@@ -81,6 +81,8 @@ int harness_iommu_type(enum vt_mode mode);
 
 int harness_find_devs(struct vt_dev *devs, int max);
 int harness_open(struct vt_ctx *ctx, enum vt_mode mode, int ngroups);
+/* harness_open() without its VFIO_SET_IOMMU (the caller issues it). */
+int harness_open_groups(struct vt_ctx *ctx, enum vt_mode mode, int ngroups);
 int harness_attach(struct vt_ctx *ctx, int idx);
 void harness_close(struct vt_ctx *ctx);
 

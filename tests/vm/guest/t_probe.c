@@ -12,7 +12,6 @@
  * first told to accept that.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -24,18 +23,7 @@ static int probe_refused(enum vt_mode mode)
 	int type = harness_iommu_type(mode), kfd, ret;
 	struct vt_ctx ctx;
 
-	memset(&ctx, 0, sizeof(ctx));
-	for (int i = 0; i < VT_MAX_DEVS; i++)
-		ctx.group[i] = -1;
-	ctx.mode = mode;
-	ctx.ndevs = harness_find_devs(ctx.dev, VT_MAX_DEVS);
-	CHECK(ctx.ndevs >= 1, "no edu device bound to vfio-pci");
-	ctx.container = open("/dev/vfio/vfio", O_RDWR);
-	CHECK(ctx.container >= 0, "open /dev/vfio/vfio: %s", strerror(errno));
-	if (harness_attach(&ctx, 0)) {
-		harness_close(&ctx);
-		return -1;
-	}
+	RUN(harness_open_groups(&ctx, mode, 1));
 	kfd = harness_kmsg_mark();
 	ret = ioctl(ctx.container, VFIO_SET_IOMMU, type) ? -errno : 0;
 	harness_close(&ctx);
